@@ -1,0 +1,17 @@
+"""Form specs and the plain data every stage shares: forms, organisations, collections,
+identities, findings and the template layout."""
+
+from forms.collection import MOSCOW, Collection, Participants, load_collection
+from forms.findings import Finding, place
+from forms.identity import Identity, load_secret
+from forms.loader import SpecError, builtin_forms, load_form
+from forms.organisations import ORG_KINDS, Organisation
+from forms.registry import RegistryError, generate_registry, load_registry, write_registry
+from forms.spec import Check, ChoiceList, Field, Form, Sheet
+
+__all__ = [
+    "MOSCOW", "Check", "ChoiceList", "Collection", "Field", "Finding", "Form", "Identity",
+    "ORG_KINDS", "Organisation", "Participants", "Sheet", "SpecError", "builtin_forms",
+    "RegistryError", "generate_registry", "load_collection", "load_form", "load_registry",
+    "load_secret", "place", "write_registry",
+]

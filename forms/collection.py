@@ -1,0 +1,128 @@
+"""Collections: a form published to a set of participants for a window of time.
+
+A collection is declared in YAML (see ``forms/collections/``). Times are Moscow time, as the
+manuals print them; they are kept timezone-aware so that comparisons never guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from forms.loader import SpecError, _Reader, _yaml
+from forms.organisations import ORG_KINDS, Organisation
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+@dataclass(frozen=True)
+class Participants:
+    """Who must report: every rule that is set must hold; an explicit login always counts."""
+
+    kinds: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    municipalities: tuple[str, ...] = ()
+    logins: tuple[str, ...] = ()
+
+    def includes(self, org: Organisation) -> bool:
+        if org.login in self.logins:
+            return True
+        if self.logins and not (self.kinds or self.regions or self.municipalities):
+            return False
+        return (
+            (not self.kinds or org.kind in self.kinds)
+            and (not self.regions or org.region_code in self.regions)
+            and (not self.municipalities or org.municipality_code in self.municipalities)
+        )
+
+    def select(self, orgs: Iterable[Organisation]) -> list[Organisation]:
+        return [o for o in orgs if self.includes(o)]
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    section: str  # "ВПР", "ВПР СПО", …
+    form_id: str
+    opens: datetime  # aware, Moscow time
+    closes: datetime
+    participants: Participants
+    info: str = ""  # the publication's general information text
+    files: tuple[str, ...] = ()  # attached documents (names or links), shown on the title sheet
+    period_start: date | None = None  # the assessment period, for forms whose dates need one
+    period_end: date | None = None
+
+    def status_at(self, moment: datetime) -> str:
+        """«Открыт» inside the window, «Закрыт» outside it, as the manuals label it."""
+        return "Открыт" if self.opens <= moment < self.closes else "Закрыт"
+
+    def is_open(self, moment: datetime) -> bool:
+        return self.opens <= moment < self.closes
+
+
+def _moment(r: _Reader, key: str) -> datetime:
+    value = r.get(key, (str, datetime), what="a window")
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise r.fail(f"'{key}' must be a date and time like 2026-03-01 09:00, got {value!r}") from exc
+    return moment.replace(tzinfo=MOSCOW) if moment.tzinfo is None else moment.astimezone(MOSCOW)
+
+
+def _day(r: _Reader, key: str) -> date | None:
+    value = r.get(key, (str, date), default=None)
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise r.fail(f"'{key}' must be a date like 2026-04-01, got {value!r}") from exc
+
+
+def load_collection(path: Path | str) -> Collection:
+    """Read one collection. Raises ``SpecError`` naming the file and line of the mistake."""
+    path = Path(path)
+    r = _Reader(str(path), _yaml(path))
+    r.unknown({"id", "title", "section", "form", "info", "files", "participants", "window",
+               "assessment_period"})
+    win = _Reader(str(path), r.get("window", dict, what="a collection"))
+    win.unknown({"opens", "closes"})
+    opens, closes = _moment(win, "opens"), _moment(win, "closes")
+    if closes <= opens:
+        raise win.fail("the window closes before it opens")
+    p = _Reader(str(path), r.get("participants", dict, what="a collection"))
+    p.unknown({"kinds", "regions", "municipalities", "logins"})
+
+    def strings(key: str) -> tuple[str, ...]:
+        return tuple(str(v) for v in p.get(key, list, default=[]))
+
+    participants = Participants(strings("kinds"), strings("regions"), strings("municipalities"),
+                                strings("logins"))
+    bad = [k for k in participants.kinds if k not in ORG_KINDS]
+    if bad:
+        raise p.fail(f"unknown kind '{bad[0]}' (known: {', '.join(ORG_KINDS)})")
+    if participants == Participants():
+        raise p.fail("participants: name at least one kind, region, municipality or login")
+    start = end = None
+    if "assessment_period" in r.data:
+        period = _Reader(str(path), r.get("assessment_period", dict))
+        start, end = _day(period, "start"), _day(period, "end")
+        if start is None or end is None or end < start:
+            raise period.fail("assessment_period needs start and end, with end not before start")
+    return Collection(
+        id=r.get("id", str, what="a collection"),
+        title=r.get("title", str, what="a collection"),
+        section=r.get("section", str, what="a collection"),
+        form_id=r.get("form", str, what="a collection"),
+        info=r.get("info", str, default=""),
+        files=tuple(str(f) for f in r.get("files", list, default=[])),
+        opens=opens,
+        closes=closes,
+        participants=participants,
+        period_start=start,
+        period_end=end,
+    )

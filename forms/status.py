@@ -1,0 +1,183 @@
+"""Where each organisation stands in a collection, as the coordinators' manuals define it.
+
+While a collection is open (manual 000, «Мониторинг работы образовательных организаций»):
+  «Не приступал»  nothing received;
+  «В работе»      files received, none accepted (the school fills the form, has not submitted);
+  «Сдано»         an accepted file (the school pressed «Сдать отчет»).
+After the window closes every participant falls into one of three groups:
+  «Сдано», «Не сдано» (was in work, never accepted), «Не приступало».
+
+Start date = the first file received; submission date = the last accepted file. The warehouse
+computes the counts and dates (``OrgStatus``); this module only names them, so that the status
+workbook, the terminal table and the group report all say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from forms.collection import Collection
+from forms.organisations import Organisation
+
+
+class Status(StrEnum):
+    """The status labels exactly as the manuals print them (a ``str``, so they compare and
+    print as the Russian label)."""
+
+    NOT_STARTED = "Не приступал"  # open, nothing received
+    IN_WORK = "В работе"  # open, files received, none accepted
+    SUBMITTED = "Сдано"  # an accepted file, open or closed
+    NOT_SUBMITTED = "Не сдано"  # closed, was in work, never accepted
+    NEVER_STARTED = "Не приступало"  # closed, nothing ever received
+
+
+# The order statuses are listed in (summaries, filters, group report legends).
+OPEN_STATUSES: tuple[Status, ...] = (Status.NOT_STARTED, Status.IN_WORK, Status.SUBMITTED)
+CLOSED_STATUSES: tuple[Status, ...] = (Status.SUBMITTED, Status.NOT_SUBMITTED,
+                                       Status.NEVER_STARTED)
+
+# Count labels of the summary («Всего: 104, Не приступило: 0, В работе: 0, Сдано: 104»).
+TOTAL_LABEL = "Всего"
+COUNT_LABELS: dict[Status, str] = {
+    Status.NOT_STARTED: "Не приступило",
+    Status.IN_WORK: "В работе",
+    Status.SUBMITTED: "Сдано",
+    Status.NOT_SUBMITTED: "Не сдано",
+    Status.NEVER_STARTED: "Не приступило",
+}
+
+
+def lifecycle(files: int, accepted: int, closed: bool) -> Status:
+    """The status of an organisation that sent ``files`` files, ``accepted`` of them accepted.
+
+    An accepted file is decisive even if the counts disagree (it cannot be un-submitted)."""
+    if accepted > 0:
+        return Status.SUBMITTED
+    if files > 0:
+        return Status.NOT_SUBMITTED if closed else Status.IN_WORK
+    return Status.NEVER_STARTED if closed else Status.NOT_STARTED
+
+
+def is_closed(collection: Collection, now: datetime) -> bool:
+    """A collection is closed once its window has ended (before it opens it is not closed:
+    every participant is simply «Не приступал»)."""
+    return now >= collection.closes
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(
+            f"OrgStatus.{name} must be timezone-aware (got naive {value.isoformat()}); "
+            "attach the zone the warehouse stores, e.g. value.replace(tzinfo=timezone.utc)"
+        )
+
+
+@dataclass(frozen=True)
+class OrgStatus:
+    """One organisation's progress in one collection, as the warehouse reports it."""
+
+    login: str
+    full_name: str
+    short_name: str
+    region_code: str
+    region_name: str
+    municipality_code: str
+    municipality_name: str
+    first_received_at: datetime | None = None  # start date: the first file received
+    last_accepted_at: datetime | None = None  # submission date: the last accepted file
+    files: int = 0
+    accepted: int = 0
+    last_errors: int = 0  # errors in the last file received
+
+    def __post_init__(self) -> None:
+        # Times are shown in Moscow time; a naive time would be shifted by a guess.
+        _aware("first_received_at", self.first_received_at)
+        _aware("last_accepted_at", self.last_accepted_at)
+
+    @classmethod
+    def of(cls, org: Organisation, *, first_received_at: datetime | None = None,
+           last_accepted_at: datetime | None = None, files: int = 0, accepted: int = 0,
+           last_errors: int = 0) -> OrgStatus:
+        """The status row of a registry organisation (by default: nothing received yet)."""
+        return cls(org.login, org.full_name, org.short_name, org.region_code, org.region_name,
+                   org.municipality_code, org.municipality_name, first_received_at,
+                   last_accepted_at, files, accepted, last_errors)
+
+
+class StatusRow(Protocol):
+    """What the reports read from a status row: ``OrgStatus``, or the warehouse's own row type
+    (a NamedTuple with these attributes), used as is without a copy per organisation."""
+
+    @property
+    def login(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def short_name(self) -> str: ...
+    @property
+    def region_code(self) -> str: ...
+    @property
+    def region_name(self) -> str: ...
+    @property
+    def municipality_code(self) -> str: ...
+    @property
+    def municipality_name(self) -> str: ...
+    @property
+    def first_received_at(self) -> datetime | None: ...
+    @property
+    def last_accepted_at(self) -> datetime | None: ...
+    @property
+    def files(self) -> int: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def last_errors(self) -> int | None: ...
+
+
+def display_name(row: StatusRow) -> str:
+    """The name a coordinator recognises: the short name, else the full one."""
+    return row.short_name or row.full_name
+
+
+def status_of(row: StatusRow, closed: bool) -> Status:
+    return lifecycle(row.files, row.accepted, closed)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts of the manual's «Общая статистика»."""
+
+    closed: bool
+    total: int
+    counts: tuple[tuple[Status, int], ...]  # in OPEN_STATUSES or CLOSED_STATUSES order
+
+    def count(self, status: Status) -> int:
+        return dict(self.counts).get(status, 0)
+
+    @property
+    def submitted(self) -> int:
+        return self.count(Status.SUBMITTED)
+
+    def lines(self) -> tuple[tuple[str, int], ...]:
+        """(label, count) in the order the manual prints them: Всего first; then Не приступило,
+        В работе, Сдано while open; Сдано, Не сдано, Не приступило after closing."""
+        order = CLOSED_STATUSES if self.closed else OPEN_STATUSES
+        return ((TOTAL_LABEL, self.total),) + tuple((COUNT_LABELS[s], self.count(s))
+                                                     for s in order)
+
+
+def summarize(rows: Iterable[StatusRow], closed: bool) -> Summary:
+    return tally(closed, (status_of(row, closed) for row in rows))
+
+
+def tally(closed: bool, statuses: Iterable[Status]) -> Summary:
+    """The summary of statuses already computed (each must belong to the open or the closed
+    set, as ``closed`` says)."""
+    counts = dict.fromkeys(CLOSED_STATUSES if closed else OPEN_STATUSES, 0)
+    for status in statuses:
+        counts[status] += 1
+    return Summary(closed, sum(counts.values()), tuple(counts.items()))
