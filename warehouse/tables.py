@@ -1,0 +1,243 @@
+"""The warehouse's tables: the fixed ones, and one typed table per form sheet built from the spec.
+
+Fixed: organisations, collections, participants, submissions (every file ever received),
+findings, current_submissions (the latest accepted submission per collection and school).
+Per form sheet: ``data_<form>_<sheet>[_v<version>]`` with submission_id, row_number and one typed
+column per field; every submission's rows stay there (history), and the view
+``current_<form>_<sheet>[_v<version>]`` shows the rows of each school's current submission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Dialect
+
+from forms import Form, Sheet
+from forms.spec import FieldType
+from warehouse.rows import STORED_OUTCOMES
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware datetime, stored as UTC. SQLite has no time zones, so it keeps naive UTC text
+    (which sorts correctly); PostgreSQL keeps timestamptz. Either way it comes back aware UTC.
+    A naive datetime is refused: guessing its zone is how reports end up three hours off."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give it a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ascii_code(length: int) -> sa.types.TypeEngine[str]:
+    """An ASCII code (login, region, collection id, sha256). On PostgreSQL it compares in the
+    "C" collation: the same order for ASCII, and far cheaper than a locale's when 40,000
+    participants are sorted by region, municipality and login."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+@dataclass(frozen=True)
+class FixedTables:
+    organisations: Table
+    collections: Table
+    participants: Table
+    submissions: Table
+    findings: Table
+    current_submissions: Table
+
+
+def define_fixed_tables(metadata: MetaData) -> FixedTables:
+    """Declare the fixed tables in ``metadata`` (which must not hold them yet)."""
+    organisations = Table(
+        "organisations", metadata,
+        Column("login", ascii_code(16), primary_key=True),
+        Column("full_name", Text, nullable=False),
+        Column("short_name", Text, nullable=False),
+        Column("region_code", ascii_code(2), nullable=False),
+        Column("region_name", Text, nullable=False),
+        Column("municipality_code", ascii_code(16), nullable=False),
+        Column("municipality_name", Text, nullable=False),
+        Column("kind", String(8), nullable=False),
+        # Speciality codes joined by ";" (codes never hold one): a list, not a relation, that
+        # only ever prefills a template.
+        Column("specialities", Text, nullable=False, server_default=""),
+        Index("ix_organisations_area", "region_code", "municipality_code"),
+    )
+    collections = Table(
+        "collections", metadata,
+        Column("id", ascii_code(100), primary_key=True),
+        Column("title", Text, nullable=False),
+        Column("section", Text, nullable=False),
+        Column("form_id", String(100), nullable=False),
+        Column("form_version", Integer, nullable=False),
+        Column("opens", UtcDateTime, nullable=False),
+        Column("closes", UtcDateTime, nullable=False),
+        Column("period_start", Date),
+        Column("period_end", Date),
+        Column("info", Text, nullable=False, server_default=""),
+        Column("files", Text, nullable=False, server_default=""),  # one name per line
+        Column("published_at", UtcDateTime, nullable=False),
+    )
+    participants = Table(
+        "participants", metadata,
+        Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"),
+               primary_key=True),
+        Column("login", ForeignKey("organisations.login"), primary_key=True),
+    )
+    outcomes = ", ".join(f"'{o}'" for o in STORED_OUTCOMES)
+    submissions = Table(
+        "submissions", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("sha256", ascii_code(64), nullable=False, unique=True),
+        Column("file_name", Text, nullable=False),
+        Column("received_at", UtcDateTime, nullable=False),
+        # No foreign keys on collection and login: a submission records every file received,
+        # including those naming a collection or school we do not know; refusing to record them
+        # would lose the file's outcome.
+        Column("collection_id", ascii_code(100)),
+        Column("login", ascii_code(16)),
+        Column("form_id", String(100)),
+        Column("form_version", Integer),
+        Column("outcome", String(32), nullable=False),
+        Column("archive_path", Text),
+        Column("error_count", Integer, nullable=False),
+        Column("warning_count", Integer, nullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
+        CheckConstraint(f"outcome IN ({outcomes})", name="ck_submissions_outcome"),
+        # Serves history(), statuses() and the "newer than current" comparison.
+        Index("ix_submissions_school", "collection_id", "login", "received_at", "id"),
+    )
+    findings = Table(
+        "findings", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("submission_id", ForeignKey("submissions.id", ondelete="CASCADE"),
+               nullable=False, index=True),
+        Column("severity", String(16), nullable=False),
+        Column("code", Text, nullable=False),
+        Column("worksheet", Text),
+        Column("cell", String(16)),
+        Column("field", String(32)),
+        Column("value", Text),
+        Column("message", Text, nullable=False),
+    )
+    current_submissions = Table(
+        "current_submissions", metadata,
+        Column("collection_id", ascii_code(100), primary_key=True),
+        Column("login", ascii_code(16), primary_key=True),
+        Column("submission_id", ForeignKey("submissions.id"), nullable=False, unique=True),
+        # A copy of the submission's received_at: "is the new file newer?" is then decided on
+        # this row alone, which PostgreSQL re-reads after waiting for a concurrent writer; a
+        # subquery on submissions would see the snapshot from before that writer committed.
+        Column("received_at", UtcDateTime, nullable=False),
+    )
+    return FixedTables(organisations, collections, participants, submissions, findings,
+                       current_submissions)
+
+
+def _suffix(form: Form) -> str:
+    return f"_v{form.version}" if form.version > 1 else ""
+
+
+def table_name(form: Form, sheet: Sheet) -> str:
+    """``data_spo_specialities_specialities``; ``…_v2`` from version 2 on."""
+    return f"data_{form.id}_{sheet.table}{_suffix(form)}"
+
+
+def view_name(form: Form, sheet: Sheet) -> str:
+    """``current_spo_specialities_specialities``; ``…_v2`` from version 2 on."""
+    return f"current_{form.id}_{sheet.table}{_suffix(form)}"
+
+
+def _column_type(kind: FieldType) -> sa.types.TypeEngine[Any]:
+    # Decimals are Double, not Numeric(18,4): the values come from Excel cells, which are IEEE
+    # doubles already, and arrive as polars Float64; Numeric would round 12.34567 to 12.3457
+    # without a word, and on SQLite it is stored as REAL anyway (with a warning per use).
+    types: dict[FieldType, sa.types.TypeEngine[Any]] = {
+        "text": Text(), "choice": Text(), "integer": BigInteger(), "decimal": Double(),
+        "date": Date(), "yesno": Boolean(create_constraint=False),
+    }
+    return types[kind]
+
+
+POLARS_TYPES: dict[FieldType, pl.DataType] = {
+    "text": pl.String(), "choice": pl.String(), "integer": pl.Int64(), "decimal": pl.Float64(),
+    "date": pl.Date(), "yesno": pl.Boolean(),
+}
+
+
+def frame_schema(sheet: Sheet) -> dict[str, pl.DataType]:
+    """The polars schema of a sheet's rows as ``record()`` takes them and ``current_rows()``
+    gives them back: row_number (the Excel row), then one column per field."""
+    schema: dict[str, pl.DataType] = {"row_number": pl.Int64()}
+    schema.update({f.name: POLARS_TYPES[f.type] for f in sheet.fields})
+    return schema
+
+
+def build_tables(form: Form, metadata: MetaData) -> dict[str, Table]:
+    """The typed tables of ``form``, keyed by ``sheet.table``, declared in ``metadata`` (which
+    holds the fixed tables: rows point at their submission). Declaring a form twice returns the
+    tables already declared."""
+    tables: dict[str, Table] = {}
+    for sheet in form.sheets:
+        name = table_name(form, sheet)
+        if name in metadata.tables:
+            tables[sheet.table] = metadata.tables[name]
+            continue
+        # Fields are nullable even when required: the validator is the one judge of a file, and
+        # a second, stricter judge here would turn its verdict into a failed load.
+        # The primary key (submission_id, row_number) is the index on submission_id.
+        tables[sheet.table] = Table(
+            name, metadata,
+            Column("submission_id", ForeignKey("submissions.id", ondelete="CASCADE"),
+                   primary_key=True),
+            Column("row_number", Integer, primary_key=True, autoincrement=False),
+            *(Column(f.name, _column_type(f.type), comment=f"{f.number}. {f.title}"[:1000])
+              for f in sheet.fields),
+            comment=f"{form.title} — {sheet.name} (form {form.id} v{form.version})",
+        )
+    return tables
+
+
+def current_select(data: Table, fixed: FixedTables) -> sa.Select[Any]:
+    """The rows of each school's current accepted submission, with collection and login:
+    the body of the analysts' view, and of ``current_rows()``."""
+    cur = fixed.current_submissions
+    fields = [c for c in data.columns if c.name not in ("submission_id", "row_number")]
+    return (
+        sa.select(cur.c.collection_id, cur.c.login, data.c.submission_id, cur.c.received_at,
+                  data.c.row_number, *fields)
+        .select_from(data)
+        .join(cur, cur.c.submission_id == data.c.submission_id)
+    )
