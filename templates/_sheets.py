@@ -1,0 +1,141 @@
+"""One worksheet per form sheet, placed exactly as ``forms/layout.py`` says.
+
+The entry area of a table sheet is unlocked and formatted through column styles rather than
+5,000 styled empty cells: Excel and LibreOffice give a cell with no record its column's style
+(protection and number format included), and the file stays small, which matters when 40,000
+copies are written.
+"""
+
+from __future__ import annotations
+
+from openpyxl.comments import Comment
+from openpyxl.utils.cell import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from forms import layout
+from forms.collection import Collection
+from forms.spec import Field, Form, Sheet
+from templates import _styles as st
+from templates._rules import field_rule, with_hint
+from templates._validation import field_validation
+
+CARD_WIDTHS = (7.0, 60.0)  # «№», «Показатель»
+CARD_VALUE_WIDTH = 40.0
+
+
+def _comment(text: str) -> Comment:
+    comment = Comment(text, "sbor")
+    comment.width = 300
+    comment.height = max(80, 20 * (len(text) // 40 + 2))
+    return comment
+
+
+def field_comment(field: Field, form: Form, collection: Collection) -> str:
+    """The hint a school sees on hovering the header: the spec's hint, then the rule."""
+    rule = field_rule(field, form, collection)
+    return rule if with_hint(rule, field.hint) == rule else f"{field.hint}\n{rule}"
+
+
+def protect(ws: Worksheet) -> None:
+    """Protection without a password: a guard against changing the structure by accident, not
+    security (the signature and the validators are that). Widening columns stays allowed."""
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.selectLockedCells = False
+    ws.protection.selectUnlockedCells = False
+
+
+def _print_setup(ws: Worksheet, title_rows: str) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = title_rows
+
+
+def _heading(ws: Worksheet, sheet: Sheet, form: Form, last_col: int, total_width: float) -> None:
+    """Rows 1–2: the title and the sheet hint, each merged across the sheet's columns."""
+    ws.cell(layout.TITLE_ROW, 1, sheet.name).font = st.TITLE_FONT
+    hint = ws.cell(layout.HINT_ROW, 1, sheet.hint or form.description or "")
+    hint.font, hint.alignment = st.HINT_FONT, st.WRAP
+    for row in (layout.TITLE_ROW, layout.HINT_ROW):
+        for col in range(1, last_col + 1):
+            ws.cell(row, col).protection = st.LOCKED
+        if last_col > 1:
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+    ws.row_dimensions[layout.TITLE_ROW].height = 20
+    ws.row_dimensions[layout.HINT_ROW].height = st.row_height(str(hint.value or ""), total_width)
+
+
+def _header(ws: Worksheet, row: int, col: int, text: str, fill: object = st.HEADER_FILL) -> None:
+    cell = ws.cell(row, col, text)
+    cell.font, cell.alignment, cell.border, cell.fill = st.BOLD, st.WRAP_CENTER, st.BOX, fill
+    cell.protection = st.LOCKED
+    # Field numbers like "1" stay text, as the reader compares them with the spec's numbers.
+    cell.data_type = "s"
+
+
+def write_table(ws: Worksheet, sheet: Sheet, form: Form, collection: Collection) -> None:
+    widths = [f.width or st.DEFAULT_WIDTH for f in sheet.fields]
+    last_col = len(sheet.fields)
+    _heading(ws, sheet, form, last_col, sum(widths))
+    first, last = layout.FIRST_ROW, layout.last_row(sheet)
+    tallest = 0.0
+    for col, (field, width) in enumerate(zip(sheet.fields, widths, strict=True), start=1):
+        letter = get_column_letter(col)
+        _header(ws, layout.HEADER_ROW, col, field.title)
+        _header(ws, layout.NUMBER_ROW, col, field.number, st.NUMBER_FILL)
+        ws.cell(layout.HEADER_ROW, col).comment = _comment(field_comment(field, form, collection))
+        tallest = max(tallest, st.row_height(field.title, width))
+        dim = ws.column_dimensions[letter]
+        dim.width = width
+        dim.protection = st.UNLOCKED
+        dim.number_format = st.NUMBER_FORMATS[field.type]
+        dv = field_validation(field, form, collection, f"Графа {field.number}")
+        if dv is not None:
+            dv.add(f"{letter}{first}:{letter}{last}")
+            ws.add_data_validation(dv)
+    ws.row_dimensions[layout.HEADER_ROW].height = tallest
+    ws.freeze_panes = f"A{layout.FIRST_ROW}"  # a string: ws.cell() would create a cell
+    _print_setup(ws, f"{layout.HEADER_ROW}:{layout.NUMBER_ROW}")
+    protect(ws)
+
+
+def write_card(ws: Worksheet, sheet: Sheet, form: Form, collection: Collection) -> None:
+    value_width = max([f.width or 0 for f in sheet.fields] + [CARD_VALUE_WIDTH])
+    widths = (*CARD_WIDTHS, value_width)
+    _heading(ws, sheet, form, layout.CARD_VALUE_COLUMN, sum(widths))
+    for col, (text, width) in enumerate(zip(layout.CARD_HEADERS, widths, strict=True), start=1):
+        _header(ws, layout.HEADER_ROW, col, text)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for field in sheet.fields:
+        ref = layout.card_cell(sheet, field.number)
+        number = ws.cell(ref.row, 1, field.number)
+        number.data_type, number.alignment, number.border = "s", st.CENTER, st.BOX
+        number.protection = st.LOCKED
+        title = ws.cell(ref.row, 2, field.title)
+        title.alignment, title.border, title.protection = st.WRAP, st.BOX, st.LOCKED
+        title.comment = _comment(field_comment(field, form, collection))
+        if field.required:
+            title.font = st.BOLD
+        value = ws.cell(ref.row, ref.column)
+        value.protection, value.border, value.fill = st.UNLOCKED, st.BOX, st.ENTRY_FILL
+        value.number_format = st.NUMBER_FORMATS[field.type]
+        value.alignment = st.WRAP
+        ws.row_dimensions[ref.row].height = st.row_height(field.title, CARD_WIDTHS[1])
+        dv = field_validation(field, form, collection, f"Строка {field.number}")
+        if dv is not None:
+            dv.add(ref.address)
+            ws.add_data_validation(dv)
+    ws.freeze_panes = f"A{layout.CARD_FIRST_ROW}"
+    _print_setup(ws, f"{layout.HEADER_ROW}:{layout.HEADER_ROW}")
+    protect(ws)
+
+
+def write_sheet(ws: Worksheet, sheet: Sheet, form: Form, collection: Collection) -> None:
+    if sheet.kind == "card":
+        write_card(ws, sheet, form, collection)
+    else:
+        write_table(ws, sheet, form, collection)
