@@ -1,0 +1,104 @@
+"""Byte-level facts of one worksheet's XML, found with regular expressions (no XML parser: the
+part is hostile until the pre-check has passed it, and a regex over a few hundred KB costs
+microseconds).
+
+Cells carry their address in ``r="E7"``; Excel, LibreOffice and openpyxl always write it, as the
+first attribute. A cell without one gets the next position from readers, so a row of such cells
+could reach past XFD: those are reported as ``unaddressed`` and refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from openpyxl.utils.cell import get_column_letter
+
+_P = rb"(?:[A-Za-z_][\w.\-]*:)?"  # an optional namespace prefix: <x:c …>
+_CELL_ATTRS = re.compile(rb"<" + _P + rb"c(?=[\s/>])([^>]*)>")
+_REF_ATTR = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{1,3})([0-9]{1,7})["']""")
+_FORMULA = re.compile(rb"<" + _P + rb"f[\s/>]")
+_CELL_BODY = re.compile(rb"<" + _P + rb"c(?=[\s>])([^>]*?)(?<!/)>(.*?)</" + _P + rb"c>", re.DOTALL)
+_VALUE = re.compile(rb"<" + _P + rb"v>[^<]")
+_MERGE = re.compile(rb"<" + _P + rb"""mergeCell\s[^>]*?\bref\s*=\s*["']([^"']+)["']""")
+# Fast-path patterns for the usual writer, each starting with a literal so that the regex engine
+# skips along the bytes: a cell tag not starting with its address, a prefixed tag, a formula.
+_ODD_CELL = re.compile(rb'<c(?! r=")[\s/>]')
+_PREFIXED = re.compile(rb":c[\s/>]")
+_PLAIN_FORMULA = re.compile(rb"<f[\s/>]")
+_PLAIN_MERGE = re.compile(rb'<mergeCell ref="([^"]+)"')
+_PLAIN_ERROR = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*? t="e"')
+# A cell holding an error value (#DIV/0!, #N/A): readers give it as empty.
+_ERROR_CELL = re.compile(rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']e["'][^>]*>""")
+
+
+@dataclass(frozen=True)
+class SheetFacts:
+    far: str | None = None  # a cell beyond the allowed rows or columns ("XFD1048576")
+    unaddressed: bool = False  # some cell has no r="…"
+    merges: tuple[str, ...] = ()  # "A5:B5"
+    # Cells holding a formula but no stored result: readers see them as empty.
+    formulas_without_value: tuple[str, ...] = ()
+    error_cells: tuple[str, ...] = ()  # cells whose value is an Excel error
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+@lru_cache(maxsize=8)
+def _suspects(max_row: int, max_column: int) -> re.Pattern[bytes]:
+    """Addresses that may lie beyond the limits: as many row digits or column letters as the
+    limit has, or more. An honest sheet has none or a few, so only those are parsed."""
+    digits, letters = len(str(max_row)), len(get_column_letter(max_column))
+    return re.compile(rb'<c r="([A-Z]{%d,3})([0-9]+)"|<c r="([A-Z]{1,3})([0-9]{%d,})"' % (letters, digits))
+
+
+def _is_far(letters: bytes, row: bytes, max_row: int, max_column: int) -> bool:
+    return int(row) > max_row or column_number(letters.decode()) > max_column
+
+
+def scan_sheet(data: bytes, max_row: int, max_column: int) -> SheetFacts:
+    far: str | None = None
+    unaddressed = False
+    usual = _ODD_CELL.search(data) is None and _PREFIXED.search(data) is None
+    if usual:
+        # The usual writer: every cell tag starts with its address.
+        for m in _suspects(max_row, max_column).finditer(data):
+            letters, row = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            if _is_far(letters, row, max_row, max_column):
+                far = (letters + row).decode()
+                break
+    else:
+        # An unusual writer (prefixes, attributes in another order): look at every cell tag.
+        for attrs in _CELL_ATTRS.findall(data):
+            match = _REF_ATTR.search(b" " + attrs)
+            if match is None:
+                unaddressed = True
+            elif far is None and _is_far(match.group(1).upper(), match.group(2), max_row, max_column):
+                far = (match.group(1) + match.group(2)).decode().upper()
+    formulas: list[str] = []
+    if (_PLAIN_FORMULA if usual else _FORMULA).search(data):
+        for attrs, body in _CELL_BODY.findall(data):
+            if _FORMULA.search(body) and not _VALUE.search(body):
+                match = _REF_ATTR.search(b" " + attrs)
+                if match is not None:
+                    formulas.append((match.group(1) + match.group(2)).decode().upper())
+    merges: tuple[str, ...] = ()
+    if not usual:
+        merges = tuple(m.decode() for m in _MERGE.findall(data))
+    elif b"<mergeCell " in data:
+        merges = tuple(m.decode() for m in _PLAIN_MERGE.findall(data))
+    errors: list[str] = []
+    if usual and b't="e"' in data:
+        errors = [ref.decode() for ref in _PLAIN_ERROR.findall(data)]
+    elif not usual:
+        for tag in _ERROR_CELL.findall(data):
+            match = _REF_ATTR.search(b" " + tag)
+            if match is not None:
+                errors.append((match.group(1) + match.group(2)).decode().upper())
+    return SheetFacts(far, unaddressed, merges, tuple(formulas), tuple(errors))

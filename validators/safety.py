@@ -1,0 +1,326 @@
+"""Safe opening: judge a returned file from its bytes and its zip metadata before any reader
+touches it.
+
+calamine and fastexcel abort the whole process (SIGABRT, uncatchable) on a tiny file with cells
+at A1 and XFD1048576, and take gigabytes on a zip bomb; openpyxl expands XML entities. So every
+file passes here first, using only ``zipfile`` metadata and bounded reads: the declared sizes are
+checked, then every XML part is decompressed in chunks with a hard cap on the bytes actually
+produced (declared sizes are not trusted), and scanned for DTDs, far-away cells, merged cells and
+formulas without a stored value. The scan's facts are kept (``Inspection``) so that the reader
+does not decompress the sheets a second time for them.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+from forms.findings import Finding
+from validators import messages as msg
+from validators._xmlscan import SheetFacts, scan_sheet
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument"
+# An encrypted xlsx is an OLE2 container holding these streams (names are UTF-16LE).
+ENCRYPTED_STREAMS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
+MACRO_CONTENT = b"macroEnabled"
+# Parts no reader of ours parses (pictures, printer settings): only their sizes are checked.
+# Every other part is inflated and checked as XML, whatever its name.
+BINARY_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".bin",
+                   ".wdp", ".jfif")
+BINARY_FOLDERS = ("xl/media/", "xl/embeddings/", "xl/printerSettings/")
+
+
+def _binary(name: str) -> bool:
+    return name.lower().endswith(BINARY_SUFFIXES) or name.startswith(BINARY_FOLDERS)
+# A DTD is the door to entity expansion (billion laughs) and external entities (XXE); no part
+# of a workbook written by Excel, LibreOffice or openpyxl has one.
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on what a returned file may be. A real template filled with a few hundred rows is
+    under 200 KB zipped and 2 MB of XML, so these leave a wide margin for honest files."""
+
+    max_file_bytes: int = 10 * 2**20
+    max_members: int = 200
+    max_member_bytes: int = 20 * 2**20  # declared and actual, any one part
+    max_total_bytes: int = 60 * 2**20  # declared and actual, all parts together
+    max_ratio: float = 200.0  # uncompressed / compressed, for parts above ratio_floor
+    ratio_floor: int = 2**20
+    # No cell beyond this row or column on any worksheet: calamine allocates the whole
+    # rectangle from A1 to the farthest cell.
+    max_row: int = 5000
+    max_column: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the pre-check learnt: its findings and, for a file that passed, the facts of every
+    worksheet by its name (far cells, merges, formulas without values)."""
+
+    findings: tuple[Finding, ...]
+    sheets: Mapping[str, SheetFacts] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+
+class _Refused(Exception):
+    """Raised inside the pre-check to stop at the first reason to refuse a file."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+def precheck(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+    """Findings that refuse ``path`` before any reader opens it; empty when it is safe to read."""
+    return list(inspect_file(path, limits=limits).findings)
+
+
+def inspect_file(path: Path, *, limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> Inspection:
+    """The pre-check with its facts. ``name`` is the file name to show (default: path's name)."""
+    return load(path, limits=limits, name=name)[1]
+
+
+def load(path: Path, *, limits: Limits = DEFAULT_LIMITS,
+         name: str | None = None) -> tuple[bytes | None, Inspection]:
+    """The file's bytes (read once, and only when under the size cap) and its pre-check."""
+    shown = name or path.name
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            return None, _refused(shown, _too_large(size, limits))
+        data = path.read_bytes()
+    except OSError as exc:
+        text = f"файл не удалось прочитать ({exc.strerror or exc})"
+        return None, _refused(shown, _Refused("unreadable-file", text))
+    return data, inspect_bytes(data, shown, limits=limits)
+
+
+def inspect_bytes(data: bytes, name: str, *, limits: Limits = DEFAULT_LIMITS) -> Inspection:
+    """The pre-check of a file already in memory (read once, then handed to the reader)."""
+    try:
+        return Inspection((), _inspect(data, limits))
+    except _Refused as refusal:
+        return _refused(name, refusal)
+
+
+def _refused(name: str, refusal: _Refused) -> Inspection:
+    text = msg.refusal(name, refusal.code, refusal.message)
+    return Inspection((Finding(refusal.code, "error", text, file=name),))
+
+
+def _too_large(size: int, limits: Limits) -> _Refused:
+    return _Refused("too-large", f"файл слишком большой ({_mb(size)}; допустимо не больше "
+                                 f"{_mb(limits.max_file_bytes)})")
+
+
+def _inspect(data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+    if not data:
+        raise _Refused("empty-file", "файл пустой (0 байт)")
+    if len(data) > limits.max_file_bytes:
+        raise _too_large(len(data), limits)
+    head = data[:512]
+    if head.startswith(OLE2_MAGIC):
+        raise _ole2(data)
+    if not head.startswith(ZIP_MAGIC):
+        raise _not_zip(head)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return _inspect_zip(zf, data, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        raise _Refused("truncated", "файл повреждён или передан не полностью") from exc
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} МБ"
+
+
+def _ole2(data: bytes) -> _Refused:
+    if any(stream in data for stream in ENCRYPTED_STREAMS):
+        return _Refused("encrypted", "файл зашифрован паролем")
+    return _Refused("not-xlsx-xls", "файл в старом формате .xls (Excel 97–2003), а нужен .xlsx")
+
+
+def _not_zip(head: bytes) -> _Refused:
+    if head.startswith(b"%PDF"):
+        return _Refused("not-xlsx", "это файл PDF, а не книга Excel")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"<?xml", b"<html", b"<!doctype", b"<table")):
+        return _Refused("not-xlsx", "это файл XML или HTML, сохранённый с расширением книги Excel")
+    if _looks_like_text(head):
+        return _Refused("not-xlsx-csv", "это текстовый файл (CSV или текст), переименованный в .xlsx")
+    return _Refused("not-xlsx", "файл не является книгой Excel .xlsx")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    for encoding in ("utf-8", "cp1251"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
+    return False
+
+
+def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise _Refused("zip-bomb", f"в архиве книги слишком много частей ({len(infos)})")
+    _check_declared(infos, limits)
+    names = {info.filename for info in infos}
+    if "mimetype" in names and zf.read("mimetype")[:64].startswith(ODS_MIMETYPE):
+        raise _Refused("not-xlsx-ods", "файл в формате OpenDocument (.ods), а нужен .xlsx")
+    if "xl/workbook.bin" in names:
+        raise _Refused("not-xlsx", "файл в двоичном формате .xlsb, а нужен .xlsx")
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise _Refused("not-xlsx", "в архиве нет частей книги Excel ([Content_Types].xml, xl/workbook.xml)")
+    if any(n.endswith("vbaProject.bin") or n.startswith(("xl/macrosheets/", "xl/dialogsheets/")) for n in names):
+        raise _Refused("macro", "книга содержит макросы (.xlsm)")
+    if any(n.startswith("xl/externalLinks/") for n in names):
+        raise _Refused("external-link", "книга содержит связи с другими файлами (внешние ссылки)")
+    parts = _read_xml_parts(data, infos, limits, lambda info: not _binary(info.filename))
+    if MACRO_CONTENT in parts["[Content_Types].xml"]:
+        raise _Refused("macro", "книга содержит макросы (.xlsm)")
+    sheet_parts, targets = _workbook_parts(parts)
+    # Whatever the workbook points at is read by calamine, whatever its name: check it too.
+    missed = {t for t in targets if t in names and t not in parts}
+    if missed:
+        parts.update(_read_xml_parts(data, infos, limits, lambda info: info.filename in missed,
+                                     budget=limits.max_total_bytes - sum(map(len, parts.values()))))
+    by_part = {part: name for name, part in sheet_parts.items()}
+    facts: dict[str, SheetFacts] = {}
+    for part, xml in parts.items():
+        if not (_SHEET_PART.match(part) or part in by_part):
+            continue
+        sheet = scan_sheet(xml, limits.max_row, limits.max_column)
+        where = f"на листе «{by_part.get(part, part)}»"
+        if sheet.far:
+            raise _Refused("far-cell", f"{where} занята ячейка {sheet.far}, далеко за пределами "
+                                       "таблицы шаблона")
+        if sheet.unaddressed:
+            raise _Refused("far-cell", f"{where} есть ячейки без адреса (файл создан нестандартной "
+                                       "программой)")
+        if part in by_part:
+            facts[by_part[part]] = sheet
+    return facts
+
+
+def _check_declared(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise _Refused("encrypted", "части книги зашифрованы")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused("not-xlsx", "архив книги сжат способом, который Excel не использует")
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.max_member_bytes or total > limits.max_total_bytes:
+            raise _Refused("zip-bomb", f"после распаковки файл занимает слишком много места "
+                                       f"(часть {info.filename}: {_mb(info.file_size)})")
+        if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+            raise _Refused("zip-bomb", f"часть {info.filename} сжата в {ratio:.0f} раз — так сжимается "
+                                       "«zip-бомба», а не книга Excel")
+
+
+def _read_xml_parts(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits,
+                    wanted: Callable[[zipfile.ZipInfo], bool], budget: int | None = None) -> dict[str, bytes]:
+    """The wanted parts, inflated straight from the archive's bytes with ``max_length`` as a hard
+    cap on what is actually produced (declared sizes are not trusted), checked against their CRC
+    and for DTDs. Going past ``ZipFile.open`` keeps a normal workbook's pre-check near a
+    millisecond."""
+    parts: dict[str, bytes] = {}
+    budget = limits.max_total_bytes if budget is None else budget
+    for info in infos:
+        if not wanted(info) or info.is_dir():
+            continue
+        cap = min(limits.max_member_bytes, budget)
+        out = _inflate(data, info, cap)
+        budget -= len(out)
+        _check_xml(info.filename, out)
+        parts[info.filename] = out
+    return parts
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes:
+    header = data[info.header_offset: info.header_offset + zipfile.sizeFileHeader]
+    if len(header) < zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+        raise _Refused("truncated", "файл повреждён или передан не полностью")
+    fields = struct.unpack(zipfile.structFileHeader, header)
+    start = (info.header_offset + zipfile.sizeFileHeader + fields[zipfile._FH_FILENAME_LENGTH]
+             + fields[zipfile._FH_EXTRA_FIELD_LENGTH])
+    raw = data[start: start + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise _Refused("truncated", "файл повреждён или передан не полностью")
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = raw
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        out = inflater.decompress(raw, cap + 1)
+        if len(out) <= cap and not inflater.eof:
+            raise _Refused("truncated", "файл повреждён или передан не полностью")
+    if len(out) > cap or len(out) > info.file_size:
+        raise _Refused("zip-bomb", f"часть {info.filename} распаковывается в слишком большой объём")
+    if zlib.crc32(out) != info.CRC or len(out) != info.file_size:
+        raise _Refused("truncated", "файл повреждён или передан не полностью")
+    return out
+
+
+def _check_xml(name: str, data: bytes) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:256]:
+        # Excel writes UTF-8 only; a UTF-16 part would hide a DTD from the byte scan below.
+        raise _Refused("xml-entities", f"часть {name} записана в необычной кодировке")
+    if b"<!" in data and _DTD.search(data):
+        raise _Refused("xml-entities", f"часть {name} содержит объявления DTD/ENTITY "
+                                       "(так устроены «XML-бомбы»)")
+
+
+def _workbook_parts(parts: Mapping[str, bytes]) -> tuple[dict[str, str], set[str]]:
+    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), and every part the workbook's
+    relationships point at. Both XML files were checked for DTDs, so ElementTree parses them
+    safely."""
+    try:
+        workbook = ElementTree.fromstring(parts["xl/workbook.xml"])
+        rels_xml = parts.get("xl/_rels/workbook.xml.rels")
+        rels = ElementTree.fromstring(rels_xml) if rels_xml else None
+    except ElementTree.ParseError as exc:
+        raise _Refused("truncated", "описание книги (xl/workbook.xml) повреждено") from exc
+    targets: dict[str, str] = {}
+    if rels is not None:
+        for rel in rels.iter(f"{_PKG_REL_NS}Relationship"):
+            if rel.get("Type", "").endswith("/externalLink"):
+                raise _Refused("external-link", "книга содержит связи с другими файлами (внешние ссылки)")
+            if rel.get("TargetMode") == "External":
+                continue
+            target = rel.get("Target", "")
+            target = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            targets[rel.get("Id", "")] = target
+    sheets: dict[str, str] = {}
+    for sheet in workbook.iter():
+        if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
+            rid = sheet.get(f"{_REL_NS}id", "")
+            if rid in targets:
+                sheets[sheet.get("name", "")] = targets[rid]
+    return sheets, set(targets.values())
