@@ -1,0 +1,106 @@
+"""Publishing a collection: register it with its participants, then write one personalised
+template per organisation into ``outbox/templates/<collection>/<login>.xlsx``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.errors import OperatorError
+from flows.settings import Settings
+from flows.workspace import open_warehouse
+from forms import Collection, Form, Organisation, builtin_forms
+from templates import TemplateFactory
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Published:
+    collection: Collection
+    form: Form
+    participants: int
+    directory: Path
+    bytes_written: int
+
+
+def form_for(collection: Collection, forms: dict[str, Form] | None = None) -> Form:
+    forms = builtin_forms() if forms is None else forms
+    try:
+        return forms[collection.form_id]
+    except KeyError:
+        known = ", ".join(sorted(forms))
+        raise OperatorError(
+            f"collection {collection.id} names form '{collection.form_id}', which is not one of: {known}"
+        ) from None
+
+
+def write_templates(
+    factory: TemplateFactory,
+    orgs: Sequence[Organisation],
+    directory: Path,
+    progress: Progress | None = None,
+) -> int:
+    """Write every organisation's template; each file appears whole (temporary name, then
+    rename), so a school never downloads half a workbook."""
+    directory.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for i, org in enumerate(orgs, start=1):
+        data = factory.render(org)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".xlsx")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, directory / f"{org.login}.xlsx")
+        total += len(data)
+        if progress is not None and i % 100 == 0:
+            progress(100)
+    if progress is not None and len(orgs) % 100:
+        progress(len(orgs) % 100)
+    return total
+
+
+# Tasks here have side effects and take resources (callbacks, settings): never cache them.
+@task(name="register collection", cache_policy=NO_CACHE)
+def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
+    wh = open_warehouse(settings)
+    everyone = wh.organisations()
+    if not everyone:
+        raise OperatorError("the registry is empty: load one first with `sbor registry load FILE.csv`")
+    chosen = collection.participants.select(everyone)
+    if not chosen:
+        raise OperatorError(f"collection {collection.id}: no organisation in the registry matches its participants")
+    wh.publish(collection, form, [o.login for o in chosen])
+    return chosen
+
+
+@task(name="write templates", cache_policy=NO_CACHE)
+def render_all(
+    settings: Settings,
+    collection: Collection,
+    form: Form,
+    orgs: list[Organisation],
+    progress: Progress | None,
+) -> int:
+    factory = TemplateFactory(form, collection, settings.secret())
+    return write_templates(factory, orgs, settings.templates_dir / collection.id, progress)
+
+
+@flow(name="publish", validate_parameters=False)
+def publish_flow(
+    settings: Settings,
+    collection: Collection,
+    progress: Progress | None = None,
+    on_participants: Callable[[int], None] | None = None,
+) -> Published:
+    form = form_for(collection)
+    orgs = register(settings, collection, form)
+    if on_participants is not None:
+        on_participants(len(orgs))
+    written = render_all(settings, collection, form, orgs, progress)
+    return Published(collection, form, len(orgs), settings.templates_dir / collection.id, written)

@@ -1,0 +1,118 @@
+"""One frozen settings object, built from the environment (``SBOR_*``) and the command's options.
+
+The workspace (``home``) holds the runtime folders: ``inbox/`` where schools' files arrive,
+``outbox/`` where sbor writes templates, feedback and reports, and ``var/`` for runtime state
+(the SQLite warehouse, the archive of every received file, the secret, Prefect's home). Nothing of
+it lives inside a code package.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from forms import MOSCOW, load_secret
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable or option."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    batch_size: int = 200
+    workers: int = 2
+    keep_reports: int = 5
+    # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
+    fixed_now: datetime | None = None
+    secret_override: bytes | None = field(default=None, repr=False)
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def runtime(self) -> Path:
+        return self.home / "var"
+
+    @property
+    def archive(self) -> Path:
+        return self.runtime / "archive"
+
+    @property
+    def processing(self) -> Path:
+        return self.runtime / "processing"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.outbox / "templates"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.outbox / "feedback"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.outbox / "reports"
+
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(MOSCOW)
+
+    def secret(self) -> bytes:
+        return self.secret_override or load_secret(self.runtime)
+
+    def ensure_dirs(self) -> None:
+        for path in (self.inbox, self.outbox, self.runtime, self.archive, self.processing):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def parse_moment(raw: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a date and time like 2026-12-01T10:00, got {raw!r}") from exc
+    return moment.replace(tzinfo=MOSCOW) if moment.tzinfo is None else moment
+
+
+def load_settings(
+    home: Path | str | None = None,
+    database_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    now: str | None = None,
+) -> Settings:
+    """Options win over ``SBOR_*`` variables, which win over the defaults (the current
+    directory as the workspace, SQLite in its ``var/``)."""
+    env = os.environ if env is None else env
+    root = Path(home or env.get("SBOR_HOME") or Path.cwd()).expanduser().resolve()
+    url = database_url or env.get("SBOR_DATABASE_URL") or f"sqlite:///{root / 'var' / 'sbor.db'}"
+    raw_now = now or env.get("SBOR_NOW")
+    return Settings(
+        home=root,
+        database_url=url,
+        batch_size=_int(env, "SBOR_BATCH_SIZE", 200),
+        workers=_int(env, "SBOR_WORKERS", 2),
+        keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
+        fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
+    )
