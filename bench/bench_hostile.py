@@ -1,0 +1,168 @@
+"""Benchmark: every file of the hostile corpus through the pre-check, the judge and the ingest,
+with wall time and peak memory per file.
+
+    python bench/bench_hostile.py            # the whole corpus, a table
+    python bench/bench_hostile.py --json     # one JSON object per file
+
+Each file is measured in a child process of its own (forked after the imports), warmed up on a
+correct workbook first, under an address-space limit (RLIMIT_AS: 2 GB above what the child holds
+at the start) so that a bomb that got through would fail there instead of taking the machine.
+The ingest column is a whole ingest pass with that one file; a pass with no file is timed in the
+same child too (its median and range are printed below the table) to read it against. Peak memory is the growth of the child's resident set (VmHWM, reset through /proc/self/clear_refs
+after the warm-up) and tracemalloc's peak of Python allocations. Goal: at most 50 ms and 100 MB
+per bomb in the pre-check, and the ingest never more than a correct file plus that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flows.ingest import ingest, load_world  # noqa: E402
+from flows.workspace import open_warehouse  # noqa: E402
+from tests.hostile import CASES, Kit, build_corpus, make_kit  # noqa: E402
+from validators import inspect_file, judge  # noqa: E402
+
+GUARD = 2 * 2**30
+REPEAT = 5
+
+
+def _status(field: str) -> int:
+    """A /proc/self/status figure in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _measure(fn: Callable[[], object], repeat: int) -> dict[str, float]:
+    """Median wall time of ``repeat`` calls; peak RSS growth and tracemalloc peak over them."""
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    base = _status("VmRSS")
+    tracemalloc.start()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    _, py_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"ms": statistics.median(times) * 1000, "rss_mb": (_status("VmHWM") - base) / 2**20,
+            "py_mb": py_peak / 2**20}
+
+
+def _child(kit: Kit, path: Path, sender: str | None, warm: Path) -> dict[str, Any]:
+    resource.setrlimit(resource.RLIMIT_AS, (_status("VmSize") + GUARD, resource.RLIM_INFINITY))
+    context = load_world(open_warehouse(kit.settings), kit.settings).context
+    judge(warm, context), inspect_file(warm, limits=context.limits), ingest(kit.settings, only=[])  # warm up
+    out: dict[str, Any] = {"code": "not-a-file"}
+    if not path.is_symlink():  # the ingest never opens a link: only its own step is measured
+        inspection = inspect_file(path, limits=context.limits)
+        out["code"] = inspection.findings[0].code if inspection.findings else ""
+        out["precheck"] = _measure(lambda: inspect_file(path, limits=context.limits), REPEAT)
+        heavy = path.stat().st_size > 2**20
+        out["judge"] = _measure(lambda: judge(path, context, sender=sender), 1 if heavy else REPEAT)
+    target = kit.settings.inbox / path.relative_to(path.parents[0 if sender is None else 1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(path, target)
+    results: list[Any] = []
+    # A pass costs about the same with or without files (warehouse, collections, participants):
+    # an empty one is timed too, to read the ingest column against.
+    empty = _measure(lambda: ingest(kit.settings, only=[]), 3)
+    out["ingest"] = _measure(lambda: results.extend(ingest(kit.settings, only=[target])), 1)
+    out["pass_ms"] = empty["ms"]
+    out["outcome"] = results[0].outcome if results else "?"
+    return out
+
+
+def run_in_child(kit: Kit, path: Path, sender: str | None, warm: Path, timeout: float = 120) -> dict[str, Any]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 0
+        try:
+            data = _child(kit, path, sender, warm)
+        except MemoryError:
+            data, code = {"error": "RLIMIT_AS guard hit"}, 1
+        except Exception as exc:  # reported in the table, never hidden
+            data, code = {"error": f"{type(exc).__name__}: {exc}"}, 1
+        with os.fdopen(write, "w") as fh:
+            fh.write(json.dumps(data))
+        os._exit(code)
+    os.close(write)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return {"error": f"no answer in {timeout:.0f} s"}
+    with os.fdopen(read) as fh:
+        text = fh.read()
+    if os.waitstatus_to_exitcode(status) < 0:
+        return {"error": f"killed by signal {-os.waitstatus_to_exitcode(status)}"}
+    return json.loads(text) if text else {"error": "no output"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.add_argument("--only", nargs="*", help="case ids to run (default: all)")
+    args = parser.parse_args(argv)
+    os.environ.pop("SBOR_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory(prefix="sbor-bench-hostile-") as tmp:
+        kit = make_kit(Path(tmp) / "home")
+        staging = Path(tmp) / "staging"
+        cases = [c for c in CASES if not args.only or c.id in args.only]
+        corpus = build_corpus(kit, staging, cases, good_after=False)
+        good = kit.orgs[-3]
+        (staging / good.login).mkdir(exist_ok=True)
+        (staging / good.login / "correct.xlsx").write_bytes(kit.good(good))
+        warm = Path(tmp) / "warm.xlsx"
+        warm.write_bytes(kit.good(kit.orgs[-4]))
+        rows = [("correct workbook", staging / good.login / "correct.xlsx")]
+        rows += [(c.id, corpus[c.id][0]) for c in cases]
+        passes: list[float] = []
+        if not args.json:
+            print(f"{'file':24} {'size':>9}  {'pre-check':>18}  {'judge':>18}  {'ingest':>18}  outcome / code")
+            print(f"{'':24} {'':>9}  {'ms':>7} {'RSS MB':>6} {'py':>4}  {'ms':>7} {'RSS MB':>6} {'py':>4}  "
+                  f"{'ms':>7} {'RSS MB':>6} {'py':>4}")
+        for name, path in rows:
+            sender = path.parent.name if path.parent != staging else None
+            size = path.lstat().st_size
+            result = run_in_child(kit, path, sender, warm)
+            if args.json:
+                print(json.dumps({"file": name, "bytes": size, **result}, ensure_ascii=False))
+                continue
+            if "error" in result:
+                print(f"{name:24} {size:>9}  {result['error']}")
+                continue
+            cells = "  ".join(f"{result[k]['ms']:7.1f} {result[k]['rss_mb']:6.1f} {result[k]['py_mb']:4.0f}"
+                              if k in result else f"{'—':>7} {'':>6} {'':>4}" for k in ("precheck", "judge", "ingest"))
+            print(f"{name:24} {size:>9}  {cells}  {result['outcome']} {result['code']}")
+            passes.append(result["pass_ms"])
+    if passes and not args.json:
+        print(f"ingest: a whole pass with this one file; an empty pass took {statistics.median(passes):.0f} ms "
+              f"(median; from {min(passes):.0f} to {max(passes):.0f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
