@@ -1,0 +1,289 @@
+"""The pre-check refuses hostile and foreign files before any reader opens them, each with one
+finding that names the file and says what to do. Every file is built here, most from a real
+template; none of them is ever handed to calamine (a cell at XFD1048576 aborts the process)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from forms import Collection, Form
+from templates import render_template
+from tests.workbooks import SECRET, org_for, set_cells
+from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
+
+SAVE_AS = "Сохраните файл в формате .xlsx (Книга Excel) из полученного шаблона и отправьте снова."
+SHEET_PART = "xl/worksheets/sheet3.xml"  # «Специальности», the third sheet of the template
+
+
+@pytest.fixture(scope="module")
+def template(forms_by_id: dict[str, Form], collections_by_form: dict[str, Collection]) -> bytes:
+    form = forms_by_id["spo_specialities"]
+    collection = collections_by_form[form.id]
+    return render_template(form, collection, org_for(collection), SECRET)
+
+
+def rezip(template: bytes, replace: dict[str, bytes | None] | None = None,
+          add: dict[str, bytes] | None = None) -> bytes:
+    """The template's zip with some members replaced (None drops one) or added."""
+    replace = replace or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(template)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename in replace:
+                data = replace[info.filename]
+                if data is not None:
+                    zout.writestr(info.filename, data)
+            else:
+                zout.writestr(info.filename, zin.read(info.filename))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return out.getvalue()
+
+
+def write(tmp_path: Path, data: bytes, name: str = "отчёт.xlsx") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def only(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[str, str]:
+    findings = precheck(path, limits=limits)
+    assert len(findings) == 1, findings
+    assert findings[0].severity == "error" and findings[0].file == path.name
+    return findings[0].code, findings[0].message
+
+
+def test_a_real_template_passes(template: bytes, tmp_path: Path) -> None:
+    inspection = inspect_file(write(tmp_path, template))
+    assert inspection.passed
+    assert set(inspection.sheets) == {"Титул", "Инструкция", "Специальности", "_lists", "_sbor"}
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert only(write(tmp_path, b"")) == (
+        "empty-file", f"Файл «отчёт.xlsx» не принят: файл пустой (0 байт). {SAVE_AS}")
+
+
+def test_too_large_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "big.xlsx"
+    with path.open("wb") as fh:
+        fh.truncate(11 * 2**20)  # sparse: the pre-check must not read it
+    assert only(path) == ("too-large", "Файл «big.xlsx» не принят: файл слишком большой (11.0 МБ; "
+                                       f"допустимо не больше 10.0 МБ). {SAVE_AS}")
+
+
+def test_xls_is_refused(tmp_path: Path) -> None:
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "Workbook".encode("utf-16-le") + bytes(1000)
+    assert only(write(tmp_path, ole, "старый.xls")) == (
+        "not-xlsx-xls",
+        f"Файл «старый.xls» не принят: файл в старом формате .xls (Excel 97–2003), а нужен .xlsx. {SAVE_AS}")
+
+
+def test_encrypted_workbook_is_refused(tmp_path: Path) -> None:
+    # A password-protected .xlsx is an OLE2 container with EncryptionInfo and EncryptedPackage.
+    ole = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptionInfo".encode("utf-16-le")
+           + bytes(100) + "EncryptedPackage".encode("utf-16-le") + bytes(1000))
+    code, message = only(write(tmp_path, ole))
+    assert code == "encrypted"
+    assert message.startswith("Файл «отчёт.xlsx» не принят: файл зашифрован паролем. Снимите пароль")
+
+
+def test_csv_renamed_is_refused(tmp_path: Path) -> None:
+    csv = "Код;Название\n38.02.01;Экономика\n".encode("cp1251")
+    assert only(write(tmp_path, csv)) == (
+        "not-xlsx-csv",
+        f"Файл «отчёт.xlsx» не принят: это текстовый файл (CSV или текст), переименованный в .xlsx. {SAVE_AS}")
+
+
+def test_ods_is_refused(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", "<office:document-content/>")
+    assert only(write(tmp_path, out.getvalue()))[0] == "not-xlsx-ods"
+
+
+def test_truncated_zip_is_refused(template: bytes, tmp_path: Path) -> None:
+    code, message = only(write(tmp_path, template[: len(template) // 2]))
+    assert code == "truncated"
+    assert message.startswith("Файл «отчёт.xlsx» не принят: файл повреждён или передан не полностью.")
+
+
+def test_corrupted_part_is_refused(template: bytes, tmp_path: Path) -> None:
+    # Flip a byte inside the compressed data of the last member: the CRC no longer matches.
+    data = bytearray(template)
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        info = z.getinfo(SHEET_PART)
+    data[info.header_offset + 30 + len(info.filename) + 10] ^= 0xFF
+    assert only(write(tmp_path, bytes(data)))[0] == "truncated"
+
+
+def test_macro_workbook_is_refused(template: bytes, tmp_path: Path) -> None:
+    xlsm = rezip(template, add={"xl/vbaProject.bin": b"\x00" * 64})
+    assert only(write(tmp_path, xlsm, "отчёт.xlsm")) == (
+        "macro", "Файл «отчёт.xlsm» не принят: книга содержит макросы (.xlsm). Сохраните книгу как "
+                 "«Книга Excel (*.xlsx)», без макросов, и отправьте снова.")
+
+
+def test_macro_content_type_is_refused(template: bytes, tmp_path: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        types = z.read("[Content_Types].xml")
+    types = types.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
+    assert only(write(tmp_path, rezip(template, {"[Content_Types].xml": types})))[0] == "macro"
+
+
+def test_missing_workbook_part_is_refused(template: bytes, tmp_path: Path) -> None:
+    assert only(write(tmp_path, rezip(template, {"xl/workbook.xml": None})))[0] == "not-xlsx"
+
+
+def test_external_links_are_refused(template: bytes, tmp_path: Path) -> None:
+    linked = rezip(template, add={"xl/externalLinks/externalLink1.xml": b"<externalLink/>"})
+    code, message = only(write(tmp_path, linked))
+    assert code == "external-link"
+    assert "книга содержит связи с другими файлами (внешние ссылки)" in message
+
+
+def test_zip_bomb_by_declared_size(template: bytes, tmp_path: Path) -> None:
+    """A sheet inflating to 200 MB of zeros: refused from the central directory alone."""
+    out = io.BytesIO(rezip(template))
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        with z.open("xl/worksheets/sheet9.xml", "w", force_zip64=True) as member:
+            zeros = b"0" * 2**20
+            for _ in range(200):
+                member.write(zeros)
+    code, message = only(write(tmp_path, out.getvalue()))
+    assert (code, message) == ("zip-bomb", "Файл «отчёт.xlsx» не принят: после распаковки файл занимает "
+                                           "слишком много места (часть xl/worksheets/sheet9.xml: 200.0 МБ). "
+                                           + SAVE_AS)
+
+
+def test_zip_bomb_by_ratio(template: bytes, tmp_path: Path) -> None:
+    bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b" " * (5 * 2**20)})
+    code, message = only(write(tmp_path, bomb))
+    assert code == "zip-bomb" and "сжата в" in message
+
+
+def _lie_about_size(data: bytes, member: str, size: int) -> bytes:
+    """Patch the declared uncompressed size of ``member`` in its local header and its central
+    directory entry: the archive says ``size``, the data inflates to more."""
+    patched = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo(member)
+    struct.pack_into("<I", patched, info.header_offset + 22, size)
+    index = 0
+    while (index := patched.find(b"PK\x01\x02", index)) != -1:
+        name_length = struct.unpack_from("<H", patched, index + 28)[0]
+        if patched[index + 46: index + 46 + name_length] == member.encode():
+            struct.pack_into("<I", patched, index + 24, size)
+        index += 4
+    return bytes(patched)
+
+
+def test_declared_sizes_are_not_trusted(template: bytes, tmp_path: Path) -> None:
+    """The archive claims 1 KB; the part inflates to 3 MB: refused by the cap on actual bytes
+    (here 2 MB per part), not by the declared size."""
+    bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b"<a/>" * (3 * 2**18)})
+    liar = _lie_about_size(bomb, "xl/worksheets/sheet9.xml", 1024)
+    limits = Limits(max_member_bytes=2 * 2**20)
+    code, message = only(write(tmp_path, liar), limits)
+    assert code == "zip-bomb"
+    assert "часть xl/worksheets/sheet9.xml распаковывается в слишком большой объём" in message
+
+
+def test_too_many_parts(template: bytes, tmp_path: Path) -> None:
+    many = rezip(template, add={f"xl/media/image{i}.png": b"x" for i in range(300)})
+    assert only(write(tmp_path, many))[0] == "zip-bomb"
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+               for i in range(1, 10))
+    + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+      b'uniqueCount="1"><si><t>&lol9;</t></si></sst>'
+)
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", SHEET_PART])
+def test_billion_laughs_is_refused(template: bytes, tmp_path: Path, part: str) -> None:
+    data = rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART else rezip(template, add={part: BILLION_LAUGHS})
+    assert data != template
+    code, message = only(write(tmp_path, data))
+    assert code == "xml-entities"
+    assert f"часть {part} содержит объявления DTD/ENTITY (так устроены «XML-бомбы»)" in message
+
+
+def test_xxe_is_refused(template: bytes, tmp_path: Path) -> None:
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&x;</t></si></sst>')
+    assert only(write(tmp_path, rezip(template, add={"xl/sharedStrings.xml": xxe})))[0] == "xml-entities"
+
+
+def test_utf16_part_is_refused(template: bytes, tmp_path: Path) -> None:
+    hidden = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a []><a/>'.encode("utf-16")
+    assert only(write(tmp_path, rezip(template, add={"xl/sharedStrings.xml": hidden})))[0] == "xml-entities"
+
+
+def test_cell_at_xfd1048576_is_refused(template: bytes, tmp_path: Path) -> None:
+    """calamine aborts the process on this file; the pre-check refuses it first."""
+    far = set_cells(template, "Специальности", {"XFD1048576": 1})
+    assert only(write(tmp_path, far)) == (
+        "far-cell", "Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка XFD1048576, "
+                    "далеко за пределами таблицы шаблона. Очистите ячейки за пределами таблицы (или "
+                    "перенесите данные в новый шаблон), сохраните файл и отправьте снова.")
+
+
+def test_limits_follow_the_form(template: bytes, tmp_path: Path) -> None:
+    below = set_cells(template, "Специальности", {"A2000": "x"})
+    assert only(write(tmp_path, below), Limits(max_row=1304))[0] == "far-cell"
+    assert precheck(write(tmp_path, below), limits=Limits(max_row=5000)) == []
+
+
+def test_cells_without_address_are_refused(template: bytes, tmp_path: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        sheet = z.read(SHEET_PART)
+    bare = sheet.replace(b"<sheetData>", b"<sheetData><row>" + b'<c t="n"><v>1</v></c>' * 20000 + b"</row>", 1)
+    assert bare != sheet
+    code, message = only(write(tmp_path, rezip(template, {SHEET_PART: bare})))
+    assert code == "far-cell" and "есть ячейки без адреса" in message
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: b"%PDF-1.7\n" + bytes(100),
+    lambda t: b"<html><body><table><tr><td>1</td></tr></table></body></html>",
+    lambda t: bytes(range(256)) * 4,
+])
+def test_other_formats_are_refused(template: bytes, tmp_path: Path, make: Callable[[bytes], bytes]) -> None:
+    assert only(write(tmp_path, make(template)))[0] == "not-xlsx"
+
+
+def test_facts_of_a_sheet(template: bytes, tmp_path: Path) -> None:
+    """The pre-check keeps what the reader needs: merged cells and formulas without a value."""
+    formula = set_cells(template, "Специальности", {"E5": "=F5+G5"})
+    facts = inspect_file(write(tmp_path, formula)).sheets["Специальности"]
+    assert facts.formulas_without_value == ("E5",)
+    assert facts.merges == ("A1:J1", "A2:J2")
+
+
+def test_a_sheet_under_an_unusual_name_is_still_scanned(template: bytes, tmp_path: Path) -> None:
+    """The workbook's relationships, not the part's name, say what calamine reads as a sheet."""
+    far = set_cells(template, "Специальности", {"XFD1048576": 1})
+    with zipfile.ZipFile(io.BytesIO(far)) as z:
+        sheet = z.read(SHEET_PART)
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    moved = rezip(far, {SHEET_PART: None, "xl/_rels/workbook.xml.rels":
+                        rels.replace(b"worksheets/sheet3.xml", b"media/picture.png")},
+                  add={"xl/media/picture.png": sheet})
+    code, message = only(write(tmp_path, moved))
+    assert code == "far-cell" and "на листе «Специальности» занята ячейка XFD1048576" in message
+
+
+def test_pictures_are_not_read_as_xml(template: bytes, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(2000)
+    assert precheck(write(tmp_path, rezip(template, add={"xl/media/image1.png": png}))) == []
