@@ -5,6 +5,8 @@ template; none of them is ever handed to calamine (a cell at XFD1048576 aborts t
 from __future__ import annotations
 
 import io
+import random
+import re
 import struct
 import zipfile
 from collections.abc import Callable
@@ -186,14 +188,34 @@ def _lie_about_size(data: bytes, member: str, size: int) -> bytes:
 
 
 def test_declared_sizes_are_not_trusted(template: bytes, tmp_path: Path) -> None:
-    """The archive claims 1 KB; the part inflates to 3 MB: refused by the cap on actual bytes
-    (here 2 MB per part), not by the declared size."""
-    bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b"<a/>" * (3 * 2**18)})
+    """The archive claims 1 KB; the part inflates to 3 MB of digits (an ordinary compression
+    ratio): refused as soon as the inflate passes the declared size, not after trusting it."""
+    digits = random.Random(5).randbytes(3 * 2**19).hex().encode()
+    bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b"<a>" + digits + b"</a>"})
     liar = _lie_about_size(bomb, "xl/worksheets/sheet9.xml", 1024)
-    limits = Limits(max_member_bytes=2 * 2**20)
-    code, message = only(write(tmp_path, liar), limits)
-    assert code == "zip-bomb"
-    assert "часть xl/worksheets/sheet9.xml распаковывается в слишком большой объём" in message
+    assert only(write(tmp_path, liar)) == (
+        "zip-bomb", "Файл «отчёт.xlsx» не принят: часть xl/worksheets/sheet9.xml распаковывается в "
+                    f"слишком большой объём. {SAVE_AS}")
+
+
+def test_a_bomb_lying_about_its_size_is_refused_by_its_ratio(template: bytes, tmp_path: Path) -> None:
+    """Headers claiming 10 KB for a sheet that inflates to 30 MB of spaces (about 30 KB on disk):
+    the ratio of what the inflate produced to what it consumed gives it away at the first step,
+    with the same finding as a bomb that declares its size honestly."""
+    out = io.BytesIO(rezip(template))
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        with z.open("xl/worksheets/sheet9.xml", "w") as member:
+            member.write(b"<worksheet>")
+            spaces = b" " * 2**20
+            for _ in range(30):
+                member.write(spaces)
+            member.write(b"</worksheet>")
+    liar = _lie_about_size(out.getvalue(), "xl/worksheets/sheet9.xml", 10_000)
+    code, message = only(write(tmp_path, liar))
+    found = re.fullmatch(r"Файл «отчёт\.xlsx» не принят: часть xl/worksheets/sheet9\.xml сжата в (\d+) раз — "
+                         r"так сжимается «zip-бомба», а не книга Excel\. (.*)", message)
+    assert code == "zip-bomb" and found is not None, message
+    assert int(found.group(1)) > DEFAULT_LIMITS.max_ratio and found.group(2) == SAVE_AS
 
 
 def test_too_many_parts(template: bytes, tmp_path: Path) -> None:

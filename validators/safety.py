@@ -241,8 +241,7 @@ def _check_declared(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
             raise _Refused("zip-bomb", f"после распаковки файл занимает слишком много места "
                                        f"(часть {info.filename}: {_mb(info.file_size)})")
         if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
-            raise _Refused("zip-bomb", f"часть {info.filename} сжата в {ratio:.0f} раз — так сжимается "
-                                       "«zip-бомба», а не книга Excel")
+            raise _too_squeezed(info.filename, ratio)
 
 
 def _read_xml_parts(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits,
@@ -257,35 +256,74 @@ def _read_xml_parts(data: bytes, infos: list[zipfile.ZipInfo], limits: Limits,
         if not wanted(info) or info.is_dir():
             continue
         cap = min(limits.max_member_bytes, budget)
-        out = _inflate(data, info, cap)
+        out = _inflate(data, info, cap, limits)
         budget -= len(out)
         _check_xml(info.filename, out)
         parts[info.filename] = out
     return parts
 
 
-def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes:
+def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, limits: Limits) -> bytes:
     header = data[info.header_offset: info.header_offset + zipfile.sizeFileHeader]
     if len(header) < zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
         raise _Refused("truncated", "файл повреждён или передан не полностью")
     fields = struct.unpack(zipfile.structFileHeader, header)
     start = (info.header_offset + zipfile.sizeFileHeader + fields[zipfile._FH_FILENAME_LENGTH]
              + fields[zipfile._FH_EXTRA_FIELD_LENGTH])
-    raw = data[start: start + info.compress_size]
+    # A view, not a copy: the inflater reads the archive's bytes where they lie.
+    raw = memoryview(data)[start: start + info.compress_size]
     if len(raw) < info.compress_size:
         raise _Refused("truncated", "файл повреждён или передан не полностью")
     if info.compress_type == zipfile.ZIP_STORED:
-        out = raw
+        out = bytes(raw)
+        if len(out) > cap or len(out) > info.file_size:
+            raise _too_big(info)
     else:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        out = inflater.decompress(raw, cap + 1)
-        if len(out) <= cap and not inflater.eof:
-            raise _Refused("truncated", "файл повреждён или передан не полностью")
-    if len(out) > cap or len(out) > info.file_size:
-        raise _Refused("zip-bomb", f"часть {info.filename} распаковывается в слишком большой объём")
+        out = _inflate_capped(raw, info, cap, limits)
     if zlib.crc32(out) != info.CRC or len(out) != info.file_size:
         raise _Refused("truncated", "файл повреждён или передан не полностью")
     return out
+
+
+def _inflate_capped(raw: memoryview, info: zipfile.ZipInfo, cap: int, limits: Limits) -> bytes:
+    """Inflate ``raw`` a step (``ratio_floor``, 1 MB) at a time, judging what each step actually
+    produced against what it consumed: a part whose headers lie about its size is refused at the
+    first step that shows a bomb's ratio, or that passes its declared size or the cap, instead of
+    after inflating up to the cap. An honest part (well under 1 MB) is one step and one buffer."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    step = max(limits.ratio_floor, 2**16)
+    pieces: list[bytes] = []
+    produced = 0
+    pending: bytes | memoryview = raw
+    while True:
+        # cap + 1 - produced is at least 1 here: 0 would mean "no limit" to zlib.
+        piece = inflater.decompress(pending, min(step, cap + 1 - produced))
+        pieces.append(piece)
+        produced += len(piece)
+        if inflater.eof:
+            break
+        consumed = len(raw) - len(inflater.unconsumed_tail)
+        if produced >= limits.ratio_floor and produced > limits.max_ratio * consumed:
+            raise _too_squeezed(info.filename, produced / max(consumed, 1))
+        if produced > cap or produced > info.file_size:
+            raise _too_big(info)
+        pending = inflater.unconsumed_tail
+        if not piece and not pending:  # the stream stops short of its end
+            raise _Refused("truncated", "файл повреждён или передан не полностью")
+    if produced > limits.ratio_floor and produced > limits.max_ratio * info.compress_size:
+        raise _too_squeezed(info.filename, produced / max(info.compress_size, 1))
+    if produced > cap or produced > info.file_size:
+        raise _too_big(info)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _too_big(info: zipfile.ZipInfo) -> _Refused:
+    return _Refused("zip-bomb", f"часть {info.filename} распаковывается в слишком большой объём")
+
+
+def _too_squeezed(name: str, ratio: float) -> _Refused:
+    return _Refused("zip-bomb", f"часть {name} сжата в {ratio:.0f} раз — так сжимается «zip-бомба», "
+                                "а не книга Excel")
 
 
 def _check_xml(name: str, data: bytes) -> None:
