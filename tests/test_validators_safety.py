@@ -11,12 +11,13 @@ import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from forms import Collection, Form
+from forms import Collection, Form, Sheet, builtin_forms, layout
 from templates import render_template
-from tests.workbooks import SECRET, org_for, set_cells
+from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
 
 SAVE_AS = "Сохраните файл в формате .xlsx (Книга Excel) из полученного шаблона и отправьте снова."
@@ -274,6 +275,59 @@ def test_cells_without_address_are_refused(template: bytes, tmp_path: Path) -> N
     assert bare != sheet
     code, message = only(write(tmp_path, rezip(template, {SHEET_PART: bare})))
     assert code == "far-cell" and "есть ячейки без адреса" in message
+
+
+TOO_MANY_CELLS = ("Удалите строки и столбцы за пределами таблицы шаблона (выделите их, правая кнопка мыши → "
+                  "Удалить: очистить содержимое мало, оформление остаётся) или перенесите данные в новый "
+                  "шаблон, сохраните файл и отправьте снова.")
+
+
+def _every_entry_cell(sheet: Sheet, rows: int) -> dict[str, Any]:
+    """Every field of ``sheet`` typed in, in ``rows`` rows of a table or the one row of a card (the
+    values need not be right: the pre-check never reads them)."""
+    row = {f.number: 1 if f.type in ("integer", "decimal") else "x" for f in sheet.fields}
+    return {sheet.name: row if sheet.kind == "card" else [row] * rows}
+
+
+def test_a_sheet_over_the_cell_cap_is_refused(forms_by_id: dict[str, Form], template: bytes,
+                                              tmp_path: Path) -> None:
+    """The real template with all 300 rows filled: 3,022 cells (with the 22 of the headers) against
+    a cap of 2,000. The school is told which sheet, how many cells are allowed and what to do."""
+    form = forms_by_id["spo_specialities"]
+    sheet = form.sheet("Специальности")
+    full = fill(template, _every_entry_cell(sheet, sheet.max_rows), form)
+    assert only(write(tmp_path, full), Limits(max_cells=2000)) == (
+        "too-many-cells",
+        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много ячеек (заполненных или "
+        "оформленных): 3\u00a0022, а допустимо не больше 2\u00a0000. " + TOO_MANY_CELLS)
+
+
+@pytest.mark.parametrize("form_id", sorted(builtin_forms()))
+def test_every_entry_cell_filled_passes_the_forms_cell_cap(
+        forms_by_id: dict[str, Form], collections_by_form: dict[str, Collection], tmp_path: Path,
+        form_id: str) -> None:
+    """The fullest honest file: every entry cell of every sheet of the form filled, under the cap
+    worked out from the smallest of the form's sheets (the context takes the largest of all)."""
+    form = forms_by_id[form_id]
+    collection = collections_by_form[form.id]
+    values: dict[str, Any] = {}
+    for sheet in form.sheets:
+        values.update(_every_entry_cell(sheet, sheet.max_rows))
+    full = fill(render_template(form, collection, org_for(collection), SECRET), values, form)
+    smallest = min(Limits.cell_cap(layout.last_row(s), layout.last_column(s)) for s in form.sheets)
+    inspection = inspect_file(write(tmp_path, full), limits=Limits(max_cells=smallest))
+    assert inspection.passed, inspection.findings
+
+
+def test_an_unusual_writers_cells_are_counted_up_to_the_cap(template: bytes, tmp_path: Path) -> None:
+    """Cells without addresses are counted one by one, and only until the cap is passed."""
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        sheet = z.read(SHEET_PART)
+    bare = sheet.replace(b"<sheetData>", b"<sheetData><row>" + b'<c t="n"><v>1</v></c>' * 20000 + b"</row>", 1)
+    assert only(write(tmp_path, rezip(template, {SHEET_PART: bare})), Limits(max_cells=1000)) == (
+        "too-many-cells",
+        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много ячеек (заполненных или "
+        "оформленных): больше 1\u00a0000, а допустимо не больше 1\u00a0000. " + TOO_MANY_CELLS)
 
 
 @pytest.mark.parametrize("make", [

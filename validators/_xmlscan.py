@@ -31,6 +31,10 @@ _PLAIN_MERGE = re.compile(rb'<mergeCell ref="([^"]+)"')
 _PLAIN_ERROR = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*? t="e"')
 # A cell holding an error value (#DIV/0!, #N/A): readers give it as empty.
 _ERROR_CELL = re.compile(rb"<" + _P + rb"""c\s[^>]*?\bt\s*=\s*["']e["'][^>]*>""")
+_CELL_TAG = re.compile(rb"<" + _P + rb"c[\s/>]")
+# The shortest cell tags: <c r="A1"/> from the usual writer, <c/> from any.
+_SHORTEST_USUAL_CELL = 11
+_SHORTEST_CELL = 4
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class SheetFacts:
     # Cells holding a formula but no stored result: readers see them as empty.
     formulas_without_value: tuple[str, ...] = ()
     error_cells: tuple[str, ...] = ()  # cells whose value is an Excel error
+    # How many cells (<c> elements, filled or only formatted) the sheet holds; None when the part
+    # is too short to hold more than the cap. An unusual writer's cells are counted up to the cap
+    # + 1 only. A sheet over the cap gets no other facts: the scan stops there.
+    cells: int | None = None
 
 
 def column_number(letters: str) -> int:
@@ -62,10 +70,34 @@ def _is_far(letters: bytes, row: bytes, max_row: int, max_column: int) -> bool:
     return int(row) > max_row or column_number(letters.decode()) > max_column
 
 
-def scan_sheet(data: bytes, max_row: int, max_column: int) -> SheetFacts:
+def count_cells(data: bytes, usual: bool, max_cells: int) -> int | None:
+    """The number of cell tags, or None when ``data`` is too short to hold more than
+    ``max_cells``. The usual writer's are counted exactly at memory speed; an unusual writer's one
+    by one, stopping past the cap, so that a sheet of millions of odd tags costs no more than the
+    cap."""
+    if len(data) < (_SHORTEST_USUAL_CELL if usual else _SHORTEST_CELL) * (max_cells + 1):
+        return None
+    if usual:
+        return data.count(b'<c r="')
+    n = 0
+    for n, _ in enumerate(_CELL_TAG.finditer(data), start=1):
+        if n > max_cells:
+            break
+    return n
+
+
+def usual_writer(data: bytes) -> bool:
+    """Every cell tag starts with its address (``<c r="``) and none has a namespace prefix."""
+    return _ODD_CELL.search(data) is None and _PREFIXED.search(data) is None
+
+
+def scan_sheet(data: bytes, max_row: int, max_column: int, max_cells: int) -> SheetFacts:
+    usual = usual_writer(data)
+    cells = count_cells(data, usual, max_cells)
+    if cells is not None and cells > max_cells:
+        return SheetFacts(cells=cells)
     far: str | None = None
     unaddressed = False
-    usual = _ODD_CELL.search(data) is None and _PREFIXED.search(data) is None
     if usual:
         # The usual writer: every cell tag starts with its address.
         for m in _suspects(max_row, max_column).finditer(data):
@@ -101,4 +133,4 @@ def scan_sheet(data: bytes, max_row: int, max_column: int) -> SheetFacts:
             match = _REF_ATTR.search(b" " + tag)
             if match is not None:
                 errors.append((match.group(1) + match.group(2)).decode().upper())
-    return SheetFacts(far, unaddressed, merges, tuple(formulas), tuple(errors))
+    return SheetFacts(far, unaddressed, merges, tuple(formulas), tuple(errors), cells)

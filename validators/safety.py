@@ -65,6 +65,18 @@ class Limits:
     # rectangle from A1 to the farthest cell.
     max_row: int = 5000
     max_column: int = 200
+    # No worksheet may hold more cells (<c> elements, filled or only formatted): a 177 KB file
+    # filling every allowed row and column holds 78,000 cells, within every other cap, and costs
+    # seconds to read and judge. ``cell_cap`` gives a form's own figure; this default is far above
+    # any form of ours (the largest entry sheet spans 3,040 cells from A1).
+    max_cells: int = 50_000
+
+    @staticmethod
+    def cell_cap(rows: int, columns: int) -> int:
+        """The cells a worksheet may hold when the largest sheet of the forms spans ``rows`` ×
+        ``columns`` from A1 to the far corner of its entry area: that area twice over (every entry
+        cell filled and formatted, and as much again formatted around it), plus 2,000 for notes."""
+        return 2 * rows * columns + 2000
 
 
 DEFAULT_LIMITS = Limits()
@@ -215,8 +227,10 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
     for part, xml in parts.items():
         if not (_SHEET_PART.match(part) or part in by_part):
             continue
-        sheet = scan_sheet(xml, limits.max_row, limits.max_column)
+        sheet = scan_sheet(xml, limits.max_row, limits.max_column, limits.max_cells)
         where = f"на листе «{by_part.get(part, part)}»"
+        if sheet.cells is not None and sheet.cells > limits.max_cells:
+            raise _too_many_cells(where, sheet.cells, limits.max_cells)
         if sheet.far:
             raise _Refused("far-cell", f"{where} занята ячейка {sheet.far}, далеко за пределами "
                                        "таблицы шаблона")
@@ -226,6 +240,18 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
         if part in by_part:
             facts[by_part[part]] = sheet
     return facts
+
+
+def _too_many_cells(where: str, cells: int, cap: int) -> _Refused:
+    # An unusual writer's cells are counted up to the cap + 1 only: then only "more than" is known.
+    found = _thousands(cells) if cells > cap + 1 else f"больше {_thousands(cap)}"
+    return _Refused("too-many-cells", f"{where} слишком много ячеек (заполненных или оформленных): "
+                                      f"{found}, а допустимо не больше {_thousands(cap)}")
+
+
+def _thousands(n: int) -> str:
+    """12 345 → «12 345», with a no-break space, as Russian text groups digits."""
+    return f"{n:,}".replace(",", "\u00a0")
 
 
 def _check_declared(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
