@@ -42,9 +42,10 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from forms import MOSCOW, Collection, Form, Organisation, builtin_forms, load_collection  # noqa: E402
-from forms.loader import DATA_DIR  # noqa: E402
-from validators import Context, Verdict, judge_batch  # noqa: E402
+from forms import MOSCOW, Collection, Form, Organisation, builtin_forms, load_collection
+from forms.loader import DATA_DIR
+from templates import FeedbackFactory
+from validators import Context, Verdict, judge_batch
 
 SECRET = b"bench-secret-not-for-production"
 NOW = datetime(2026, 12, 1, 12, tzinfo=MOSCOW)
@@ -99,6 +100,10 @@ def _timed(items: Sequence[Verdict], render: Callable[[Verdict], bytes]) -> tupl
     return (time.perf_counter() - wall) / n, (time.process_time() - cpu) / n, written // n
 
 
+def _feedback(factory: FeedbackFactory, org_of: Callable[[Verdict], Organisation]) -> Callable[[Verdict], bytes]:
+    return lambda v: factory.render(org_of(v), v.cells, v.findings, v.file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=100, help="workbooks filled and judged")
@@ -110,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    from templates import FeedbackFactory, render_feedback, render_receipt
+    from templates import render_feedback, render_receipt
 
     form = builtin_forms()[FORM_ID]
     collection = load_collection(COLLECTION_FILE)
@@ -152,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cpu = time.process_time()
             factory = FeedbackFactory(form, collection, SECRET)
             factory_ms.append((time.process_time() - cpu) * 1000)
-            runs["feedback"].append(_timed(rejected, lambda v: factory.render(org_of(v), v.cells, v.findings, v.file)))
+            runs["feedback"].append(_timed(rejected, _feedback(factory, org_of)))
             runs["receipt"].append(_timed(accepted, receipt))
             runs["reference"].append(_timed(rejected_once[: args.sample], reference))
     finally:

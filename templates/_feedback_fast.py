@@ -149,7 +149,7 @@ class _Splice:
             return None
         parts: dict[str, tuple[bytes, int, int]] = {}
         for name, part in self.sheets.items():
-            written = sheet_parts(part, self.styles, cells.get(name) or {}, by_cell.get(name, {}))
+            written = sheet_parts(part, self.styles, cells.get(name), by_cell.get(name, {}))
             if written is None:
                 return None
             for path, xml in written.items():

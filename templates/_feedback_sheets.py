@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from xml.etree import ElementTree as ET
@@ -24,14 +24,14 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
 from forms import layout
-from forms.findings import Finding
+from forms.findings import Finding, Severity
 from forms.spec import Sheet
 from templates._findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
 from templates._xlsxwrite import attr, xml_text
 from templates._zip import Member
 from templates.feedback import _entry_area
 
-SEVERITIES = ("error", "warning", "note")
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
 ROW = re.compile(r'<row r="(\d+)"([^>]*?)(?:/>|>(.*?)</row>)', re.S)
 CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>.*?</c>)', re.S)
@@ -76,10 +76,15 @@ def deflate(xml: str) -> tuple[bytes, int, int]:
     return compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data)
 
 
-def string_cell(address: str, style: int, value: str) -> str:
+def inline_string(value: str) -> str:
+    """A string cell after its style attribute: ' t="inlineStr"><is><t>…</t></is></c>'."""
     shown = xml_text(value)
     space = ' xml:space="preserve"' if shown.strip() != shown else ""
-    return f'<c r="{address}" s="{style}" t="inlineStr"><is><t{space}>{shown}</t></is></c>'
+    return f' t="inlineStr"><is><t{space}>{shown}</t></is></c>'
+
+
+def string_cell(address: str, style: int, value: str) -> str:
+    return f'<c r="{address}" s="{style}"{inline_string(value)}'
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,28 @@ class FormSheet:
     rows: dict[int, tuple[str, dict[int, str]]]  # row → (its attributes, column → cell XML)
     columns: dict[int, int]  # column → its style
     comments: _Comments | None
+    styles: dict[tuple[int, int], int]  # (row, column) → the style of the probe's cell there
+    # What earlier files wrote, kept for the next (a cell is most of a rejected file's answer):
+    # (row, column) → (the cell's opening '<c r="E7" s="12"', its style), filled as cells are
+    # written rather than for the whole entry area, which may be many thousand rows; and a
+    # value's cell after its opening, by value, as schools type the same list entries, subjects
+    # and counts over and over.
+    openings: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict, compare=False)
+    strings: dict[str, str] = field(default_factory=dict, compare=False)
+    numbers: dict[float, str] = field(default_factory=dict, compare=False)
+
+    def style_at(self, row: int, column: int) -> int:
+        """The style of a value written at (row, column): the probe's cell's, else its column's."""
+        style = self.styles.get((row, column))
+        return self.columns.get(column, 0) if style is None else style
+
+    def opening(self, row: int, column: int) -> tuple[str, int]:
+        """(the opening '<c r="E7" s="12"', the style 12) of a value's cell at (row, column)."""
+        found = self.openings.get((row, column))
+        if found is None:
+            style = self.style_at(row, column)
+            found = self.openings[(row, column)] = (f'<c r="{get_column_letter(column)}{row}" s="{style}"', style)
+        return found
 
 
 def form_sheet(sheet: Sheet, path: str, xml: str, members: Mapping[str, Member]) -> FormSheet:
@@ -184,7 +211,8 @@ def form_sheet(sheet: Sheet, path: str, xml: str, members: Mapping[str, Member])
         if "style" in attrs:
             for col in range(int(attrs["min"]), int(attrs["max"]) + 1):
                 columns[col] = int(attrs["style"])
-    return FormSheet(sheet, path, head, xml[end:], rows, columns, _comments(members, path))
+    styles = {(row, column): style_of(cell) for row, (_, cells) in rows.items() for column, cell in cells.items()}
+    return FormSheet(sheet, path, head, xml[end:], rows, columns, _comments(members, path), styles)
 
 
 def style_of(cell_xml: str) -> int:
@@ -223,72 +251,114 @@ def _value_cell(address: str, style: int, value: object, dates: frozenset[int]) 
     return string_cell(address, style, text(value)[:32767])
 
 
-def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object],
-                 marks: Mapping[tuple[int, int], list[Finding]]) -> dict[str, str] | None:
+_INF = float("inf")
+_KEPT = 4096  # values kept per sheet and kind; beyond them, each is written afresh
+_KEPT_LENGTH = 200  # longer texts are rarely typed twice
+
+
+def _positions(values: Mapping[str, object]) -> Iterator[tuple[int, int, object]]:
+    """(row, column, value) of a mapping by address; what is not an address is left out."""
+    for address, value in values.items():
+        m = _ADDRESS.match(address) if value is not None else None
+        if m is not None:
+            yield int(m.group(2)), column_index(m.group(1)), value
+
+
+def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | None,
+                marks: Mapping[tuple[int, int], list[Finding]]) -> dict[str, str] | None:
     """The sheet's XML with the school's values and the marks, and its comment parts when it
-    has marks; None when a value or mark needs the reference renderer."""
+    has marks; None when a value or mark needs the reference renderer.
+
+    ``values`` by address, or anything with ``positioned()`` giving (row, column, value), as the
+    reader's ``EntryCells`` does: then no address is formatted and parsed again."""
     if not values and not marks:
         return {}
     sheet = part.sheet
     first, last, width = _entry_area(sheet)
     low, high = (layout.CARD_VALUE_COLUMN, layout.CARD_VALUE_COLUMN) if sheet.kind == "card" else (1, width)
-    written: dict[tuple[int, int], tuple[str, int]] = {}  # (row, column) → (cell XML, style)
-    for address, value in values.items():
-        m = _ADDRESS.match(address) if value is not None else None
-        if m is None:
-            continue
-        row, column = int(m.group(2)), column_index(m.group(1))
+    positioned = getattr(values, "positioned", None)
+    cells = positioned() if callable(positioned) else _positions(values or {})
+    by_row: dict[int, dict[int, str]] = {}  # row → column → cell XML
+    openings, strings, numbers, dates = part.openings, part.strings, part.numbers, styles.dates
+    for row, column, value in cells:
         if not (first <= row <= last and low <= column <= high):
             continue
-        base = part.rows[row][1].get(column) if row in part.rows else None
-        style = style_of(base) if base is not None else part.columns.get(column, 0)
-        xml = _value_cell(address, style, value, styles.dates)
-        if xml is None:
-            return None
-        written[(row, column)] = (xml, style)
+        found = openings.get((row, column))
+        head, style = found if found is not None else part.opening(row, column)
+        # The common values from what earlier cells wrote; anything else as _value_cell writes it.
+        if type(value) is str:
+            rest = strings.get(value)
+            if rest is None:
+                rest = inline_string(text(value)[:32767])
+                if len(strings) < _KEPT and len(value) <= _KEPT_LENGTH:
+                    strings[value] = rest
+            xml = head + rest
+        elif type(value) is float and -_INF < value < _INF:
+            rest = numbers.get(value)
+            if rest is None:
+                rest = f' t="n"><v>{_number(value)}</v></c>'
+                if len(numbers) < _KEPT and value:  # not 0.0, which -0.0 would find: "-0"
+                    numbers[value] = rest
+            xml = head + rest
+        elif type(value) is int:
+            xml = f'{head} t="n"><v>{value}</v></c>'
+        else:
+            written = _value_cell(f"{get_column_letter(column)}{row}", style, value, dates)
+            if written is None:
+                return None
+            xml = written
+        own = by_row.get(row)
+        if own is None:
+            own = by_row[row] = {}
+        own[column] = xml
 
     notes: dict[tuple[int, int], tuple[str, int]] = {}  # (row, column) → (comment, height)
-    for position, found in marks.items():
+    for position, listed in marks.items():
         row, column = position
-        if position in written:
-            xml, style = written[position]
+        own = by_row.setdefault(row, {})
+        if column in own:
+            xml, style = own[column], part.style_at(row, column)
         elif (base := part.rows.get(row, ("", {}))[1].get(column)) is not None:
             xml, style = base, style_of(base)
         else:
             inside = first <= row <= last and column <= width
             style = part.columns.get(column, 0) if inside and sheet.kind == "table" else 0
             xml = f'<c r="{get_column_letter(column)}{row}" s="{style}"/>'
-        worst = min(found, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+        worst = min(listed, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
         severity = worst.severity if worst.severity in SEVERITIES else "note"
-        written[position] = (_restyled(xml, styles.marked(style, severity)), 0)
+        own[column] = _restyled(xml, styles.marked(style, severity))
         text_ = "\n".join(f"{SEVERITY_TEXT.get(f.severity, f.severity).capitalize()}: {text(f.message)}"
-                          for f in found)
+                          for f in listed)
         if part.comments is not None and position in part.comments.texts:
             text_ += "\n\n" + part.comments.texts[position]
         notes[position] = (text_, max(90, 22 * (len(text_) // 45 + 2)))
     if notes and part.comments is None:
         return None
-    out = {part.path: _sheet_xml(part, written)}
+    out = {part.path: _sheet_xml(part, by_row)}
     if notes:
         assert part.comments is not None
         out.update(_comment_parts(part.comments, notes))
     return out
 
 
-def _sheet_xml(part: FormSheet, written: Mapping[tuple[int, int], tuple[str, int]]) -> str:
-    by_row: dict[int, dict[int, str]] = {}
-    for (row, column), (xml, _) in written.items():
-        by_row.setdefault(row, {})[column] = xml
+def _sheet_xml(part: FormSheet, by_row: Mapping[int, Mapping[int, str]]) -> str:
     rows: list[str] = []
     last_row = last_column = 1
-    for row in sorted(set(part.rows) | set(by_row)):
-        attrs, cells = part.rows.get(row, ("", {}))
-        merged = {**cells, **by_row.get(row, {})}
-        if not merged and not attrs:
-            continue
+    for row in sorted(part.rows.keys() | by_row.keys()):
+        probe = part.rows.get(row)
+        if probe is None:  # an entry row: only the school's cells
+            merged = by_row[row]
+            attrs = ""
+        else:
+            attrs, cells = probe
+            merged = {**cells, **by_row.get(row, {})}
+        if not merged:
+            if not attrs:
+                continue
+        else:
+            last_column = max(last_column, max(merged))
         last_row = max(last_row, row)
-        last_column = max([last_column, *merged])
-        rows.append(f'<row r="{row}"{attrs}>{"".join(merged[c] for c in sorted(merged))}</row>')
+        rows.append(f'<row r="{row}"{attrs}>{"".join([merged[c] for c in sorted(merged)])}</row>')
     dimension = f'<dimension ref="A1:{get_column_letter(last_column)}{last_row}" />'
     return part.head.format(dimension=dimension) + "".join(rows) + part.tail
 

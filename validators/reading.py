@@ -50,20 +50,38 @@ class WorkbookRead:
 
 class EntryCells(Mapping[str, Any]):
     """Raw values of an entry area by address ("E7"), built on first use: only the feedback
-    workbook of a rejected file needs them, and most files are accepted."""
+    workbook of a rejected file needs them, and most files are accepted.
+
+    ``positioned()`` gives the same values as (row, column, value) without building the mapping:
+    the feedback writer places cells by position, and formatting 500 addresses only for it to
+    parse them again was most of a rejected file's answer."""
 
     def __init__(self, sheet: Sheet, read: SheetRead) -> None:
         self._sheet, self._read = sheet, read
         self._cells: dict[str, Any] | None = None
 
+    def positioned(self) -> Iterator[tuple[int, int, Any]]:
+        """(row, column, value) of every filled cell, field by field, rows in order."""
+        if self._read.columns is None:
+            return
+        # A table field's cell moves down with the row; a card's answer has one row of its own.
+        step = 1 if self._sheet.kind == "table" else 0
+        for field, column in zip(self._sheet.fields, self._read.columns, strict=True):
+            first = layout.cell_of(self._sheet, field.number, 0)
+            top, col = first.row - step, first.column
+            for row_number, value in zip(self._read.rows, column, strict=True):
+                if value is not None and not (isinstance(value, str) and not value.strip()):
+                    yield top + step * row_number, col, value
+
     def _build(self) -> dict[str, Any]:
         if self._cells is None:
+            letters: dict[int, str] = {}
             cells: dict[str, Any] = {}
-            if self._read.columns is not None:
-                for field, column in zip(self._sheet.fields, self._read.columns, strict=True):
-                    for row_number, value in zip(self._read.rows, column, strict=True):
-                        if _filled(value):
-                            cells[layout.cell_of(self._sheet, field.number, row_number - 1).address] = value
+            for row, column, value in self.positioned():
+                letter = letters.get(column)
+                if letter is None:
+                    letter = letters[column] = get_column_letter(column)
+                cells[f"{letter}{row}"] = value
             self._cells = cells
         return self._cells
 
@@ -75,6 +93,10 @@ class EntryCells(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._build())
+
+    def __bool__(self) -> bool:
+        # Without this, ``cells or {}`` would build the whole mapping to learn it is not empty.
+        return next(self.positioned(), None) is not None
 
 
 def _norm(value: Any) -> str:
