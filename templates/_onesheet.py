@@ -6,6 +6,12 @@ ElementTree, recompressing every part), more than all the rest of ingesting a fi
 fixed parts (styles, workbook, relationships, content types) are written once per layout by the
 streaming writer and kept compressed in a ``ZipSkeleton``; each workbook writes only its
 worksheet (and its properties, which name the file) and deflates those few kilobytes.
+
+The worksheet's rows are written here rather than through ``SheetWriter`` (the same XML: text
+as inline strings, whole numbers as numbers), keeping the cell text of labels and values that
+come back in every receipt (the labels, the collection, the advice); the properties part is
+kept compressed per title, which is the collection's for every receipt. A receipt costs about
+0.06 ms, against 0.12 ms through ``SheetWriter``: nine files in ten are answered with one.
 """
 
 from __future__ import annotations
@@ -13,8 +19,21 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import IO, cast
 
-from templates._xlsxwrite import Book, SheetWriter, Style, Value, attr
+from openpyxl.utils.cell import get_column_letter
+
+from templates._xlsxwrite import (
+    _EDGE_SPACE,
+    _SPECIAL,
+    MAX_CELL_TEXT,
+    Book,
+    SheetWriter,
+    Style,
+    Value,
+    attr,
+    xml_text,
+)
 from templates._zip import ZipSkeleton, read_members
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
@@ -22,6 +41,9 @@ CORE_PART = "docProps/core.xml"
 _CORE_TYPE = "application/vnd.openxmlformats-package.core-properties+xml"
 _CORE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_SHEET_DATA_END = b"</sheetData>"
+_KEPT = 4096  # cell texts kept per layout; beyond them, each is written afresh
+_KEPT_LENGTH = 300  # longer texts (a finding's message) rarely come back word for word
 
 Cell = tuple[Value, int]  # a value and its style id (from ``OneSheet.styles``)
 
@@ -52,6 +74,24 @@ def _deflate(data: bytes) -> tuple[bytes, int, int]:
     return compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data)
 
 
+@lru_cache(maxsize=64)
+def _core_part(title: str, creator: str) -> tuple[bytes, int, int]:
+    """The properties part, compressed: a receipt's title is its collection's, the same for
+    thousands of files."""
+    return _deflate(_core(title, creator))
+
+
+def _text_cell(text: str) -> str:
+    """A string cell after its address and style, exactly as ``SheetWriter.append`` writes it
+    (its quick path for plain text, ``xml_text`` for the rest); "" when nothing is left."""
+    if (_SPECIAL.search(text) or "_x" in text or text[0] == " " or text[-1] == " "
+            or len(text) > MAX_CELL_TEXT):
+        shown = xml_text(text)
+        space = ' xml:space="preserve"' if _EDGE_SPACE.search(shown) else ""
+        return f' t="inlineStr"><is><t{space}>{shown}</t></is></c>' if shown else ""
+    return f' t="inlineStr"><is><t>{text}</t></is></c>'
+
+
 class OneSheet:
     """Workbooks of one worksheet ``name`` with column ``widths`` and the cell ``styles`` given
     (``self.styles[i]`` is the id of ``styles[i]``)."""
@@ -64,6 +104,17 @@ class OneSheet:
         self._book.sheet(name, widths=self.widths).append(["-"])
         members = read_members(self._with_core(self._book.finish()))
         self._skeleton = ZipSkeleton(members, {SHEET_PART, CORE_PART})
+        # The worksheet around its rows, as the streaming writer frames it.
+        sink = _Sink()
+        self._writer(sink).close()
+        frame = b"".join(sink)
+        cut = frame.index(_SHEET_DATA_END)
+        self._head, self._tail = frame[:cut].decode(), frame[cut:].decode()
+        self._texts: dict[str, str] = {}
+
+    def _writer(self, sink: _Sink) -> SheetWriter:
+        return SheetWriter(self._book, 1, self.name, cast("IO[bytes]", sink), widths=self.widths, freeze=(0, 0),
+                           autofilter_row=None)
 
     @staticmethod
     def _with_core(data: bytes) -> bytes:
@@ -89,14 +140,43 @@ class OneSheet:
                creator: str = "sbor") -> bytes:
         """The workbook with ``rows`` from row 1 down, each (cells from column A, height or
         None); an empty row is ``((), None)``."""
-        sink = _Sink()
-        sheet = SheetWriter(self._book, 1, self.name, sink, widths=self.widths, freeze=(0, 0),
-                            autofilter_row=None)
-        for cells, height in rows:
-            sheet.append([v for v, _ in cells], [s for _, s in cells], height=height)
-        sheet.close()
-        return self._skeleton.write({SHEET_PART: _deflate(b"".join(sink)),
-                                     CORE_PART: _deflate(_core(title, creator))})
+        sheet = self._rows(rows)
+        if sheet is None:  # a value beyond text and whole numbers: the streaming writer's own way
+            sink = _Sink()
+            writer = self._writer(sink)
+            for cells, height in rows:
+                writer.append([v for v, _ in cells], [s for _, s in cells], height=height)
+            writer.close()
+            sheet = b"".join(sink)
+        return self._skeleton.write({SHEET_PART: _deflate(sheet), CORE_PART: _core_part(title, creator)})
+
+    def _rows(self, rows: Sequence[tuple[Sequence[Cell], float | None]]) -> bytes | None:
+        """The worksheet with ``rows`` written as ``SheetWriter.append`` writes text and whole
+        numbers; None when a row holds anything else."""
+        texts = self._texts
+        out = [self._head]
+        for r, (cells, height) in enumerate(rows, start=1):
+            ht = f' ht="{height:g}" customHeight="1"' if height else ""
+            out.append(f'<row r="{r}"{ht}>')
+            for column, (value, style) in enumerate(cells, start=1):
+                if value is None or value == "":
+                    continue
+                opening = f'<c r="{get_column_letter(column)}{r}"' + (f' s="{style}"' if style else "")
+                if type(value) is str:
+                    rest = texts.get(value)
+                    if rest is None:
+                        rest = _text_cell(value)
+                        if len(texts) < _KEPT and len(value) <= _KEPT_LENGTH:
+                            texts[value] = rest
+                    if rest:
+                        out.append(opening + rest)
+                elif type(value) is int:
+                    out.append(f"{opening}><v>{value}</v></c>")
+                else:
+                    return None
+            out.append("</row>")
+        out.append(self._tail)
+        return "".join(out).encode()
 
 
 @lru_cache(maxsize=8)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from forms.collection import MOSCOW, Collection
 from forms.findings import Finding, place
@@ -37,7 +38,9 @@ _FILLED = {severity: 3 + i for i, severity in enumerate(_FILL_RGB)}
 Row = tuple[Sequence[Cell], float | None]
 
 
+@lru_cache(maxsize=4)
 def _book(name: str) -> OneSheet:
+    # By name alone: one_sheet's key hashes every style, a few microseconds a receipt.
     return one_sheet(name, _STYLES, (LABEL_WIDTH, VALUE_WIDTH))
 
 
