@@ -27,6 +27,7 @@ _IGNORED = re.compile(
 )
 _LOGIN = re.compile(r"^(edu|ksh|spo)\d{6}$")
 _SEP = "__"  # between host and pid in a claim folder's name
+_SENDER, _NO_SENDER = ".", "-"  # a claim's folder: <12 hex>.<sender login, or "-">
 
 
 def ignored(name: str) -> bool:
@@ -88,9 +89,24 @@ def claim_folder(processing: Path) -> Path:
 
 def _claim_path(folder: Path, sender: str | None, name: str) -> Path:
     # One fresh folder per claim keeps two same-named files apart and keeps the file's own name
-    # (it is shown back to the school); the sender folder travels along, so a recovered claim
-    # still knows which inbox folder it came through.
-    return folder / uuid.uuid4().hex[:12] / (sender or "-") / _safe(name)
+    # (it is shown back to the school); the sender travels in the folder's name, so a recovered
+    # claim still knows which inbox folder it came through. One folder, not two: a claim costs
+    # one mkdir and one rmdir.
+    return folder / f"{uuid.uuid4().hex[:12]}{_SENDER}{sender or _NO_SENDER}" / _safe(name)
+
+
+def _claims_in(folder: Path) -> list[Claim]:
+    """The claims held in a process's claim folder, recovered ones: oldest name first."""
+    return [c for one in sorted(folder.iterdir()) for c in _claim_of(one)] if folder.is_dir() else []
+
+
+def _claim_of(one: Path) -> list[Claim]:
+    """The file of one claim folder (none if it was finished meanwhile), as a recovered claim."""
+    if not one.is_dir():
+        return []
+    sender = one.name.partition(_SENDER)[2]
+    return [Claim(f, None if sender in ("", _NO_SENDER) else sender, f.name, recovered=True)
+            for f in sorted(one.iterdir())]
 
 
 def _safe(name: str) -> str:
@@ -106,7 +122,7 @@ def claim(arrival: Arrival, folder: Path) -> Claim | None:
     try:
         os.rename(arrival.path, target)
     except FileNotFoundError:
-        shutil.rmtree(target.parent.parent, ignore_errors=True)
+        target.parent.rmdir()
         return None
     # The claim carries the cleaned name: it is what messages and answers show, so a control
     # character in a school's file name never reaches a workbook or the file system.
@@ -135,15 +151,11 @@ def recover(processing: Path, mine: Path) -> list[Claim]:
         if folder == mine or owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
         for one in sorted(folder.iterdir()):
-            target = mine / one.name
             try:
-                os.rename(one, target)
+                os.rename(one, mine / one.name)
             except FileNotFoundError:  # another process recovered it first
                 continue
-            for sender_dir in target.iterdir():
-                for leftover in sender_dir.iterdir():
-                    sender = None if sender_dir.name == "-" else sender_dir.name
-                    out.append(Claim(leftover, sender, leftover.name, recovered=True))
+            out += _claim_of(mine / one.name)
         shutil.rmtree(folder, ignore_errors=True)
     return out
 
@@ -151,14 +163,7 @@ def recover(processing: Path, mine: Path) -> list[Claim]:
 def leftovers(mine: Path) -> list[Claim]:
     """Claims still in this process's own folder from an earlier pass that failed (a long-running
     watcher lives on after a failed batch; nobody else would ever finish them)."""
-    out: list[Claim] = []
-    if not mine.is_dir():
-        return out
-    for one in sorted(mine.iterdir()):
-        for sender_dir in one.iterdir() if one.is_dir() else ():
-            sender = None if sender_dir.name == "-" else sender_dir.name
-            out += [Claim(f, sender, f.name, recovered=True) for f in sorted(sender_dir.iterdir())]
-    return out
+    return _claims_in(mine)
 
 
 def release_folder(mine: Path) -> None:
@@ -248,4 +253,7 @@ def is_regular(path: Path) -> bool:
 def done(claimed: Claim) -> None:
     """The outcome is committed: the claim (its file and its own folder) can go."""
     claimed.path.unlink(missing_ok=True)
-    shutil.rmtree(claimed.path.parent.parent, ignore_errors=True)
+    try:
+        claimed.path.parent.rmdir()
+    except FileNotFoundError:  # finished once already
+        pass

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flows.inbox import Arrival, claim
 from flows.ingest import ingest
 from flows.settings import Settings, load_settings
 from flows.workspace import open_warehouse
@@ -51,9 +52,10 @@ def test_a_recorded_but_unanswered_file_is_answered_by_the_next_run(
 
     # The run that recorded the file died before answering: no answer, the claim left behind.
     answer.unlink()
-    left = settings.processing / f"{socket.gethostname()}__{_dead_pid()}" / "0123456789ab" / login
-    left.mkdir(parents=True)
-    (left / "отчёт.xlsx").write_bytes(data)
+    (settings.inbox / login / "отчёт.xlsx").write_bytes(data)
+    dead = settings.processing / f"{socket.gethostname()}__{_dead_pid()}"
+    dead.mkdir(parents=True)
+    assert claim(Arrival(settings.inbox / login / "отчёт.xlsx", login, "отчёт.xlsx"), dead) is not None
     # Meanwhile the school sent the same content again under another name: a duplicate.
     (settings.inbox / login / "ещё раз.xlsx").write_bytes(data)
 
