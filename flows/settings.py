@@ -26,7 +26,10 @@ class Settings:
     home: Path
     database_url: str
     batch_size: int = 200
+    # Processes a large ingest pass runs its batches on (this one and workers - 1 helpers), and
+    # the number of files from which a pass is large (see flows/lanes.py).
     workers: int = 2
+    parallel_from: int = 400
     keep_reports: int = 5
     # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
     fixed_now: datetime | None = None
@@ -113,6 +116,7 @@ def load_settings(
         database_url=url,
         batch_size=_int(env, "SBOR_BATCH_SIZE", 200),
         workers=_int(env, "SBOR_WORKERS", 2),
+        parallel_from=_int(env, "SBOR_PARALLEL_FROM", 400),
         keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
         fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
     )

@@ -61,17 +61,17 @@ for line in sys.stdin:
 """
 
 
-def _env() -> dict[str, str]:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SBOR_")}
-    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4"}
+    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4", **extra}
 
 
 class ForkServer:
     """A process that imported sbor once and forks one child per run."""
 
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, env: dict[str, str] | None = None) -> None:
         self.logs = logs
-        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE], env=_env(), text=True,
+        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE], env=env or _env(), text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.runs = 0
 
@@ -214,8 +214,37 @@ def stage(kit: Kit, sent: list[Sent], staging: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _gone(pids: set[int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{p}").exists() and "Z" not in _state(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"
+
+
 def _kill_at_random(server: ForkServer, argv: list[str], rng: random.Random, runs: int, longest: float,
-                    waves: list[tuple[Path, Path]]) -> int:
+                    waves: list[tuple[Path, Path]], helpers: list[set[int]] | None = None) -> int:
     """Start ``argv`` ``runs`` times, each after a few more files arrived and each SIGKILLed after
     a random delay; returns how many runs were killed (the rest finished first).
 
@@ -231,11 +260,15 @@ def _kill_at_random(server: ForkServer, argv: list[str], rng: random.Random, run
             os.rename(staged, target)
         pid = server.spawn(argv)
         time.sleep(rng.uniform(0.0, limit))
+        seen = _children(pid) if helpers is not None else set()
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         died = server.wait(pid) == -signal.SIGKILL
+        if helpers is not None and died:
+            helpers.append(seen)
+            assert _gone(seen), f"helper processes {seen} outlived their killed ingest"
         killed += died
         limit = min(longest, limit * 1.15) if died else max(0.05, limit * 0.6)
     return killed
@@ -269,6 +302,38 @@ def test_ingest_killed_at_random_points_loses_nothing(tmp_path: Path, server: Fo
     assert_consistent(kit, sent)
     _, rows = open_warehouse(kit.settings).sql("SELECT id FROM submissions", max_rows=None)
     # Every school got its answer, also where the process died between commit and answer.
+    assert {r[0] for r in rows} - feedback_ids(kit) == set()
+
+
+def test_ingest_on_two_lanes_killed_at_random_points_loses_nothing(tmp_path: Path) -> None:
+    """A large pass runs batches in a helper process too (flows/lanes.py): killing the ingest
+    kills its helpers with it, and the next runs still finish every file exactly once."""
+    rng = random.Random(4242)
+    kit = make_kit(tmp_path / "home")
+    sent = mixed_inbox(kit, rng, good=14, bad=4, resent=2, copies=2)
+    waves = stage(kit, sent, tmp_path / "staging")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lanes = _env(SBOR_WORKERS="2", SBOR_PARALLEL_FROM="2", SBOR_BATCH_SIZE="2")
+    server = ForkServer(logs, lanes)
+    helpers: list[set[int]] = []
+    try:
+        # Files arrive in bigger waves here, so that most passes are large enough for lanes.
+        for staged, target in waves[:10]:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, target)
+        del waves[:10]
+        killed = _kill_at_random(server, _cli(kit, "ingest", "--without-prefect"), rng, 14, 4.0, waves, helpers)
+    finally:
+        server.close()
+    assert killed >= 7, "most runs must die mid-way, or this proves nothing"
+    assert sum(1 for seen in helpers if seen) >= 3, "the killed runs must have had helpers to kill"
+    arrive_all(waves)
+    result = subprocess.run([sys.executable, "-m", "flows.cli", *_cli(kit, "ingest", "--json", "--without-prefect")],
+                            env=lanes, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert_consistent(kit, sent)
+    _, rows = open_warehouse(kit.settings).sql("SELECT id FROM submissions", max_rows=None)
     assert {r[0] for r in rows} - feedback_ids(kit) == set()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,9 +58,12 @@ def _rows() -> list[dict[str, object]]:
     ]
 
 
+@pytest.mark.parametrize("lanes", [False, True], ids=["one process", "two lanes"])
 def test_publish_then_ingest_through_prefect(
-    prefect_harness: None, settings: Settings, collections_by_form: dict[str, Collection]
+    prefect_harness: None, settings: Settings, collections_by_form: dict[str, Collection], lanes: bool
 ) -> None:
+    if lanes:  # every batch one file, each a task handed to a free lane (flows/lanes.py)
+        settings = replace(settings, workers=2, parallel_from=2, batch_size=1)
     collection = collections_by_form["spo_specialities"]
     published = publish_flow(settings, collection)
     spo = sorted(p.stem for p in published.directory.glob("*.xlsx"))

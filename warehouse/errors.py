@@ -20,6 +20,10 @@ class DatabaseUnavailable(WarehouseError):
         self.advice = advice
         super().__init__(f"cannot reach the warehouse at {url}: {reason}. {advice}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # Raised in an ingest worker process and re-raised in its parent: pickled by its fields.
+        return (type(self), (self.url, self.reason, self.advice))
+
 
 class LoadError(WarehouseError):
     """A submission could not be recorded; nothing of it was written."""
@@ -31,6 +35,9 @@ class LoadError(WarehouseError):
         super().__init__(
             f"submission {file_name} (sha256 {sha256[:12]}…) was not recorded: {reason}"
         )
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (type(self), (self.sha256, self.file_name, self.reason))
 
 
 class ReadOnlyViolation(WarehouseError):
