@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -60,7 +60,9 @@ def ingest_batch(home: str, paths: Sequence[str], database_url: str | None = Non
     Prefect keeps it as the flow run's result."""
     from flows.ingest import ingest
 
-    settings = load_settings(home, database_url)
+    # One lane per flow run: here Prefect's workers are the lanes (flows/lanes.py would add a
+    # helper per run, two processes per core on a machine sized for its workers).
+    settings = replace(load_settings(home, database_url), workers=1)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     outcomes = ingest(settings, only=[settings.inbox / p for p in paths], timings=timings)
