@@ -6,6 +6,10 @@ The cell XML follows openpyxl's, which wrote the probe: inline strings, numbers 
 significant digits where that is exact, a marked cell's style being its own with the severity's
 fill. Whatever a cell needs beyond that (a time of day, a date in a cell without a date format)
 makes the splice give up for that file (None), and the reference renderer takes it.
+
+Writing the cells is most of a rejected file's answer, so it is kept lean: the values come by
+position (``EntryCells.positioned``), never as addresses to parse, and what one file's cells
+wrote (a cell's opening, a value's XML) is kept on the sheet for the next file.
 """
 
 from __future__ import annotations
@@ -194,7 +198,9 @@ class FormSheet:
         found = self.openings.get((row, column))
         if found is None:
             style = self.style_at(row, column)
-            found = self.openings[(row, column)] = (f'<c r="{get_column_letter(column)}{row}" s="{style}"', style)
+            found = (f'<c r="{get_column_letter(column)}{row}" s="{style}"', style)
+            if len(self.openings) < _KEPT_OPENINGS:
+                self.openings[(row, column)] = found
         return found
 
 
@@ -252,6 +258,7 @@ def _value_cell(address: str, style: int, value: object, dates: frozenset[int]) 
 
 
 _INF = float("inf")
+_KEPT_OPENINGS = 65536  # cells whose opening is kept per sheet: a few megabytes at most
 _KEPT = 4096  # values kept per sheet and kind; beyond them, each is written afresh
 _KEPT_LENGTH = 200  # longer texts are rarely typed twice
 
