@@ -3,6 +3,7 @@ with wall time and peak memory per file.
 
     python bench/bench_hostile.py            # the whole corpus, a table
     python bench/bench_hostile.py --json     # one JSON object per file
+    python bench/bench_hostile.py --normal --against 5d343e2   # a normal workbook, now and then
 
 Each file is measured in a child process of its own (forked after the imports), warmed up on a
 correct workbook first, under an address-space limit (RLIMIT_AS: 2 GB above what the child holds
@@ -11,30 +12,43 @@ The ingest column is a whole ingest pass with that one file; a pass with no file
 same child too (its median and range are printed below the table) to read it against. Peak memory is the growth of the child's resident set (VmHWM, reset through /proc/self/clear_refs
 after the warm-up) and tracemalloc's peak of Python allocations. Goal: at most 50 ms and 100 MB
 per bomb in the pre-check, and the ingest never more than a correct file plus that.
+
+``--normal`` times the pre-check alone on a normal filled template (``--rows`` rows, default 50)
+in this process, in blocks of calls; with ``--against REV`` the pre-check as it was at git
+revision REV (``validators/safety.py`` and ``_xmlscan.py`` loaded from git under another name)
+runs in alternate blocks of the same run, so that both see the same machine load. It prints the
+median wall time per call and the median CPU time per call of the blocks, and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flows.ingest import ingest, load_world  # noqa: E402
 from flows.workspace import open_warehouse  # noqa: E402
-from tests.hostile import CASES, Kit, build_corpus, make_kit  # noqa: E402
-from validators import inspect_file, judge  # noqa: E402
+from tests.hostile import CASES, SPECIALITIES, Kit, build_corpus, make_kit  # noqa: E402
+from validators import inspect_file, judge, limits_for  # noqa: E402
+from validators.safety import inspect_bytes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GUARD = 2 * 2**30
 REPEAT = 5
@@ -121,12 +135,88 @@ def run_in_child(kit: Kit, path: Path, sender: str | None, warm: Path, timeout: 
     return json.loads(text) if text else {"error": "no output"}
 
 
+def normal_workbook(kit: Kit, rows: int) -> bytes:
+    """The specialities template of a school teaching ``rows`` specialities, filled correctly."""
+    form = kit.form_of(SPECIALITIES)
+    codes = [v.split(" ", 1)[0] for v in form.choices_for(form.sheets[0].field("1"))]
+    if rows > len(codes):
+        raise SystemExit(f"--rows {rows}: the speciality list has only {len(codes)} codes")
+    return kit.good(replace(kit.orgs[0], specialities=tuple(codes[:rows])))
+
+
+def baseline_precheck(rev: str) -> ModuleType:
+    """``validators/safety.py`` as it was at ``rev``, importable next to today's: its
+    ``_xmlscan`` is loaded from the same revision under a name of its own."""
+    folder = Path(tempfile.mkdtemp(prefix="sbor-bench-baseline-"))
+    modules: dict[str, ModuleType] = {}
+    for name in ("_xmlscan", "safety"):
+        try:
+            text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:validators/{name}.py"],
+                                  capture_output=True, text=True, check=True).stdout
+        except subprocess.CalledProcessError as exc:
+            raise SystemExit(f"--against {rev}: {exc.stderr.strip() or 'git show failed'}") from exc
+        text = text.replace("from validators._xmlscan import", "from sbor_baseline_xmlscan import")
+        path = folder / f"sbor_baseline_{name.lstrip('_')}.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return modules["safety"]
+
+
+def bench_normal(rows: int, against: str | None, calls: int, blocks: int) -> int:
+    """Median wall and CPU ms per pre-check of one normal workbook, today's and ``against``'s."""
+    with tempfile.TemporaryDirectory(prefix="sbor-bench-normal-") as tmp:
+        kit = make_kit(Path(tmp) / "home")
+        data = normal_workbook(kit, rows)
+    limits = limits_for(kit.forms.values())
+    checks: dict[str, Callable[[], object]] = {"now": lambda: inspect_bytes(data, "normal.xlsx", limits=limits)}
+    if against:
+        old = baseline_precheck(against)
+        old_limits = old.Limits(max_row=limits.max_row, max_column=limits.max_column)
+        checks[against] = lambda: old.inspect_bytes(data, "normal.xlsx", limits=old_limits)
+    for label, check in checks.items():
+        result = check()
+        if not getattr(result, "passed", False):
+            raise SystemExit(f"the normal workbook did not pass the pre-check ({label})")
+    wall: dict[str, list[float]] = {k: [] for k in checks}
+    cpu: dict[str, list[float]] = {k: [] for k in checks}
+    for _ in range(blocks):
+        for label, check in checks.items():  # alternate blocks: both see the same load
+            c0 = time.process_time()
+            for _ in range(calls):
+                t0 = time.perf_counter()
+                check()
+                wall[label].append(time.perf_counter() - t0)
+            cpu[label].append((time.process_time() - c0) / calls)
+    print(f"pre-check of one normal workbook ({rows} rows, {len(data):,} bytes), {blocks} blocks of {calls} "
+          f"calls, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'code':>12}  {'wall ms':>8}  {'CPU ms':>8}")
+    medians = {k: (statistics.median(wall[k]) * 1000, statistics.median(cpu[k]) * 1000) for k in checks}
+    for label, (w, c) in medians.items():
+        print(f"{label:>12}  {w:8.3f}  {c:8.3f}")
+    if against:
+        (w_now, c_now), (w_old, c_old) = medians["now"], medians[against]
+        print(f"{'now / then':>12}  {w_now / w_old:8.2f}  {c_now / c_old:8.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
     parser.add_argument("--only", nargs="*", help="case ids to run (default: all)")
+    parser.add_argument("--normal", action="store_true", help="time the pre-check of a normal workbook instead")
+    parser.add_argument("--rows", type=int, default=50, help="rows of the normal workbook (--normal)")
+    parser.add_argument("--against", metavar="REV", help="with --normal: also time the pre-check of git revision REV")
+    parser.add_argument("--calls", type=int, default=200, help="calls per block (--normal)")
+    parser.add_argument("--blocks", type=int, default=20, help="blocks of calls per code (--normal)")
     args = parser.parse_args(argv)
     os.environ.pop("SBOR_DATABASE_URL", None)
+    if args.normal:
+        return bench_normal(args.rows, args.against, args.calls, args.blocks)
     with tempfile.TemporaryDirectory(prefix="sbor-bench-hostile-") as tmp:
         kit = make_kit(Path(tmp) / "home")
         staging = Path(tmp) / "staging"

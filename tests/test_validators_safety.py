@@ -262,6 +262,39 @@ def test_cell_at_xfd1048576_is_refused(template: bytes, tmp_path: Path) -> None:
                     "перенесите данные в новый шаблон), сохраните файл и отправьте снова.")
 
 
+FAR_ADVICE = ("Очистите ячейки за пределами таблицы (или перенесите данные в новый шаблон), сохраните "
+              "файл и отправьте снова.")
+
+
+def _with_cell(template: bytes, address: str) -> bytes:
+    """The template with one more cell on «Специальности», its address written as given."""
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        sheet = z.read(SHEET_PART)
+    extra = b'<row r="400"><c r="%s"><v>1</v></c></row></sheetData>' % address.encode()
+    return rezip(template, {SHEET_PART: sheet.replace(b"</sheetData>", extra, 1)})
+
+
+@pytest.mark.parametrize("address", ["xfd1048576", "Xfd5", "AAAA1", "ZZZZ400"])
+def test_far_addresses_in_any_spelling_are_refused(template: bytes, tmp_path: Path, address: str) -> None:
+    """calamine reads addresses in lower case and with four letters (ZZZZ1 is column 475,254; a
+    lower-case xfd1048576 aborts it like the upper-case one), so those are parsed and refused."""
+    limits = Limits(max_row=1304, max_column=60)
+    assert only(write(tmp_path, _with_cell(template, address)), limits) == (
+        "far-cell", f"Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка {address.upper()}, "
+                    f"далеко за пределами таблицы шаблона. {FAR_ADVICE}")
+
+
+@pytest.mark.parametrize("address", ["aa5", "BH1304", "a1000"])
+def test_near_addresses_in_any_spelling_pass(template: bytes, tmp_path: Path, address: str) -> None:
+    limits = Limits(max_row=1304, max_column=60)
+    assert precheck(write(tmp_path, _with_cell(template, address)), limits=limits) == []
+
+
+def test_an_address_no_reader_can_place_is_refused(template: bytes, tmp_path: Path) -> None:
+    code, message = only(write(tmp_path, _with_cell(template, "$A$1")))
+    assert code == "far-cell" and "на листе «Специальности» есть ячейки без адреса" in message
+
+
 def test_limits_follow_the_form(template: bytes, tmp_path: Path) -> None:
     below = set_cells(template, "Специальности", {"A2000": "x"})
     assert only(write(tmp_path, below), Limits(max_row=1304))[0] == "far-cell"
