@@ -34,8 +34,8 @@ def test_federal_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     stages = {s["name"]: s for s in figures["stages"]}
     assert set(stages) == {
         "templates: fast path", "templates: openpyxl (naive)", "returns: openpyxl fill (setup)",
-        "returns: replicated (setup)", "ingest: plain, 1 process", "ingest: naive (openpyxl, pandera/file, ORM)",
-        "ingest: plain, 2 processes", "ingest: Prefect flow, 1 process", "ingest: Prefect work pool, 2 workers",
+        "returns: replicated (setup)", "ingest: plain, 1 pass", "ingest: naive (openpyxl, pandera/file, ORM)",
+        "ingest: plain, 2 processes", "ingest: Prefect flow, 1 pass", "ingest: Prefect work pool, 2 workers",
         "status workbook, all schools (operator)", "status workbook: openpyxl (naive)",
         "status workbooks, every coordinator",
     }
@@ -43,7 +43,7 @@ def test_federal_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     # the duplicates recognised, and the same outcomes on every path.
     made = figures["outcomes"]
     assert "unreadable" not in made and made.get("duplicate", 0) >= 1 and made["accepted"] >= 1
-    assert sum(made.values()) == stages["ingest: plain, 1 process"]["items"]
+    assert sum(made.values()) == stages["ingest: plain, 1 pass"]["items"]
     assert figures["pool"]["counts"] == made == figures["flow_outcomes"]
     assert figures["pool"]["failed"] == [] and len(figures["pool"]["by_worker"]) >= 1
     assert stages["ingest: Prefect work pool, 2 workers"]["prefect_share"] is not None
