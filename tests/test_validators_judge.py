@@ -5,6 +5,7 @@ survive fill → judge unchanged."""
 from __future__ import annotations
 
 import hashlib
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from forms import MOSCOW, Collection, Form
 from templates import render_template
 from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import Context, judge, judge_batch
+from validators.judge import MAX_FINDINGS
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=MOSCOW)
 SPEC = "Специальности"
@@ -170,3 +172,22 @@ def test_any_rows_the_spec_allows_survive_unchanged(form: Form, template: bytes,
     verdict = judge(write(tmp_path, filled, "round.xlsx"), context)
     assert (verdict.outcome, verdict.findings) == ("accepted", ())
     assert_frame_equal(verdict.frames["specialities"], expected_frame(form, rows))
+
+
+def test_a_flood_of_findings_is_capped_errors_first(form: Form, template: bytes, context: Context,
+                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 250 rows, each with text in two number fields, and first a row with only a warning.
+    base = as_rows(form, [(speciality(form, r[0]), *r[1:]) for r in MANUAL_ROWS[:1]])[0]
+    rows = [{**base, "5": 20}, *({**base, "2": "один", "3": "двадцать"} for _ in range(249))]
+    path = write(tmp_path, fill(template, {SPEC: rows}, form), "поток.xlsx")
+    verdict = judge(path, context)
+    assert verdict.outcome == "rejected"
+    assert len(verdict.findings) == MAX_FINDINGS
+    *kept, last = verdict.findings
+    assert {f.severity for f in kept} == {"error"}  # the warning of row 5 gave way to errors
+    assert kept[0].worksheet == SPEC and kept[0].cell is not None and kept[0].cell.endswith("6")  # row 6 first
+    assert last.code == "too-many-findings" and last.severity == "note" and last.file == "поток.xlsx"
+    monkeypatch.setattr(sys.modules["validators.judge"], "MAX_FINDINGS", 10**6)
+    everything = judge(path, context).findings
+    assert len(everything) > MAX_FINDINGS and any(f.severity == "warning" for f in everything)
+    assert f"замечаний слишком много ({len(everything)}); показаны первые {len(kept)}" in last.message

@@ -37,6 +37,7 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.identity import Identity
 from forms.spec import Form, Sheet
+from validators import messages as msg
 from validators.casting import cast_sheet, issue_findings
 from validators.cells import Located
 from validators.context import Context
@@ -93,7 +94,8 @@ def judge_batch(paths: Sequence[Path], context: Context, senders: Sequence[str |
     found, frames = _validate_batch(prepared)
     verdicts = []
     for i, item in enumerate(prepared):
-        findings = tuple(sorted(_one_error_per_cell([*item.findings, *found.get(i, [])]), key=_order(item.form)))
+        ordered = sorted(_one_error_per_cell([*item.findings, *found.get(i, [])]), key=_order(item.form))
+        findings = tuple(_capped(ordered, item.file))
         verdicts.append(Verdict(
             file=item.file,
             sha256=item.sha256,
@@ -245,6 +247,24 @@ def _one_error_per_cell(findings: list[Finding]) -> list[Finding]:
     and mislead («не указана дата» under a date typed as 32.03.2027)."""
     explained = {(f.worksheet, f.cell) for f in findings if f.blocks and f.cell and not _from_values(f)}
     return [f for f in findings if not (_from_values(f) and (f.worksheet, f.cell) in explained)]
+
+
+# Findings kept per file. Past a few hundred, a list helps nobody (one shifted column makes a
+# finding of every cell), and each costs a comment in the school's workbook and a warehouse row:
+# a file filling every allowed cell wrongly gave 1,810.
+MAX_FINDINGS = 300
+
+
+def _capped(findings: list[Finding], file: str) -> list[Finding]:
+    """At most ``MAX_FINDINGS`` of ``findings`` (in reading order): the first errors, then
+    warnings, then notes, kept in reading order, and a closing note saying how many were left
+    out. The outcome does not change: a file over the cap with errors keeps errors."""
+    if len(findings) <= MAX_FINDINGS:
+        return findings
+    chosen = set(sorted(range(len(findings)), key=lambda i: _SEVERITY_ORDER[findings[i].severity])[:MAX_FINDINGS - 1])
+    kept = [f for i, f in enumerate(findings) if i in chosen]
+    return [*kept, Finding("too-many-findings", "note", msg.too_many_findings(file, len(kept), len(findings)),
+                           file=file)]
 
 
 def _from_values(finding: Finding) -> bool:

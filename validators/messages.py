@@ -185,3 +185,12 @@ IDENTITY = {
 
 def identity(file: str, code: str, **values: object) -> str:
     return f"Файл «{file}»: {IDENTITY[code].format(**values)}"
+
+
+def too_many_findings(file: str, shown: int, total: int) -> str:
+    """The note that closes a capped list of findings."""
+    return (f"Файл «{file}»: замечаний слишком много ({total}); показаны первые {shown}, ошибки — "
+            "в первую очередь. Исправьте показанные (часто одна причина — например, сдвинутые "
+            "столбцы или данные не на своём листе — даёт сотни замечаний), сохраните файл и "
+            "отправьте снова: остальные замечания, если останутся, придут в следующем ответе.")
+
