@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from openpyxl.utils.cell import get_column_letter
 
 from forms import Collection, Form, Sheet, builtin_forms, layout
 from templates import render_template
 from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
+from validators._xmlscan import scan_sheet
 
 SAVE_AS = "Сохраните файл в формате .xlsx (Книга Excel) из полученного шаблона и отправьте снова."
 SHEET_PART = "xl/worksheets/sheet3.xml"  # «Специальности», the third sheet of the template
@@ -288,6 +292,28 @@ def test_far_addresses_in_any_spelling_are_refused(template: bytes, tmp_path: Pa
 def test_near_addresses_in_any_spelling_pass(template: bytes, tmp_path: Path, address: str) -> None:
     limits = Limits(max_row=1304, max_column=60)
     assert precheck(write(tmp_path, _with_cell(template, address)), limits=limits) == []
+
+
+@settings(max_examples=300, deadline=None)
+@example(max_row=1304, max_column=60, cells=[(60, 1304, False), (1, 1305, True)])
+@example(max_row=1304, max_column=60, cells=[(60, 1304, True), (61, 1, False)])
+@example(max_row=2**20, max_column=2**14, cells=[(2**14, 2**20, True)])
+@given(max_row=st.integers(1, 2**20), max_column=st.integers(1, 2**14),
+       cells=st.lists(st.tuples(st.integers(1, 18_278), st.integers(1, 2_000_000), st.booleans()),
+                      min_size=1, max_size=20))
+def test_a_far_address_is_found_whatever_the_limits(max_row: int, max_column: int,
+                                                     cells: list[tuple[int, int, bool]]) -> None:
+    """The scan's patterns are built from the limits (which addresses are plainly within them):
+    for any limits and any addresses, upper or lower case, a sheet has a far cell exactly when
+    some address lies beyond, and the one reported is such an address."""
+    addresses = [(get_column_letter(c).lower() if lower else get_column_letter(c)) + str(r)
+                 for c, r, lower in cells]
+    xml = ('<worksheet><sheetData><row r="1">'
+           + "".join(f'<c r="{a}"><v>1</v></c>' for a in addresses) + "</row></sheetData></worksheet>").encode()
+    beyond = {a.upper() for (c, r, _), a in zip(cells, addresses) if c > max_column or r > max_row}
+    facts = scan_sheet(xml, max_row, max_column, DEFAULT_LIMITS.max_cells)
+    assert (facts.far in beyond) if beyond else facts.far is None
+    assert not facts.unaddressed
 
 
 def test_an_address_no_reader_can_place_is_refused(template: bytes, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Cells carry their address in ``r="E7"``; Excel, LibreOffice and openpyxl always 
 first attribute. A cell without one gets the next position from readers, so a row of such cells
 could reach past XFD: those are reported as ``unaddressed`` and refused. Readers take addresses in
 either case and with any number of letters (calamine places ``xfd1`` in column 16,384 and
-``ZZZZ1`` in column 475,254), so every address that is not plainly near is parsed.
+``ZZZZ1`` in column 475,254), so every address that is not plainly within the limits is parsed.
 
 Each fact is found by the fewest passes over the bytes that can answer it: an honest sheet costs
 five passes of the regex engine or ``bytes.find`` and one ``memchr``, about 25 µs per 100 KB each.
@@ -64,25 +64,41 @@ def column_number(letters: str) -> int:
     return n
 
 
+def _up_to(limit: str, first: bytes, digit: bytes) -> list[bytes]:
+    """Regex branches matching the strings of ``limit``'s alphabet that count no higher than
+    ``limit``: shorter ones (``first`` then ``digit`` characters), and as long ones character by
+    character (for 1304: 1[0-2]\\d\\d, 130[0-3], 1304)."""
+    branches = [first + digit + b"{0,%d}" % (len(limit) - 2)] if len(limit) > 1 else []
+    low = first[1:2]  # the alphabet's first character allowed in the first place: "1" or "A"
+    for i, ch in enumerate(limit.encode()):
+        start = low if i == 0 else digit[1:2]
+        if ch > start[0]:
+            rest = digit + b"{%d}" % (len(limit) - i - 1) if i < len(limit) - 1 else b""
+            branches.append(limit[:i].encode() + b"[%s-%s]" % (start, bytes([ch - 1])) + rest)
+    return [*branches, limit.encode()]
+
+
 def _near(max_row: int, max_column: int) -> bytes:
-    """An address plainly inside the limits, as the usual writer puts it: fewer column letters and
-    fewer row digits than the limits have ("J54" under 1,304 rows and 60 columns). Every other
-    address (BH7, A1000, xfd1, AAAA1, $A$1) is looked at one by one."""
-    letters, digits = len(get_column_letter(max_column)) - 1, len(str(max_row)) - 1
-    return rb'[A-Z]{1,%d}[0-9]{1,%d}"' % (letters, digits) if letters and digits else b"(?!)"
+    """An address within the limits exactly as the usual writer puts it (upper case, no leading
+    zero): "BH1304" under 1,304 rows and 60 columns. Only other addresses are parsed one by one:
+    none in an honest sheet, and the first far one ends the look."""
+    columns = b"|".join(_up_to(get_column_letter(max_column), b"[A-Z]", b"[A-Z]"))
+    rows = b"|".join(_up_to(str(max_row), b"[1-9]", b"[0-9]"))
+    return b'(?:%s)(?:%s)"' % (columns, rows)
 
 
 @lru_cache(maxsize=8)
 def _unplain_cell(max_row: int, max_column: int) -> re.Pattern[bytes]:
-    """A cell tag that is not ``<c r="`` followed by a plainly near address: in an honest sheet,
-    none. One pass of this answers both "is every cell tag the usual writer's?" and "does any
+    """A cell tag that is not ``<c r="`` followed by an address within the limits: in an honest
+    sheet, none. One pass of this answers both "is every cell tag the usual writer's?" and "does any
     address need a look?"."""
     return re.compile(rb'<c(?=[\s/>])(?! r="%s)' % _near(max_row, max_column))
 
 
 @lru_cache(maxsize=8)
 def _unplain_ref(max_row: int, max_column: int) -> re.Pattern[bytes]:
-    """The usual writer's addresses that are not plainly near: only those are parsed."""
+    """The usual writer's addresses that are not plainly within the limits: only those are
+    parsed."""
     return re.compile(rb'<c r="(?!%s)([^"]*)"' % _near(max_row, max_column))
 
 
@@ -95,9 +111,9 @@ def _is_far(letters: bytes, row: bytes, max_row: int, max_column: int) -> bool:
 
 def count_cells(data: bytes, usual: bool, max_cells: int) -> int | None:
     """The number of cell tags, or None when ``data`` is too short to hold more than
-    ``max_cells``. The usual writer's are counted exactly at memory speed; an unusual writer's one
-    by one, stopping past the cap, so that a sheet of millions of odd tags costs no more than the
-    cap."""
+    ``max_cells``. ``<c r="`` tags (every cell of the usual writer, a lower bound for any other)
+    are counted at memory speed; with ``usual`` false, all cell tags one by one, stopping past the
+    cap, so that a sheet of millions of odd tags costs no more than the cap."""
     if len(data) < (_SHORTEST_USUAL_CELL if usual else _SHORTEST_CELL) * (max_cells + 1):
         return None
     if usual:
@@ -111,16 +127,22 @@ def count_cells(data: bytes, usual: bool, max_cells: int) -> int | None:
 
 def scan_sheet(data: bytes, max_row: int, max_column: int, max_cells: int) -> SheetFacts:
     """The facts of one worksheet's XML. A sheet over ``max_cells`` gets only its count."""
+    # First the count of <c r=" tags, before any pass that stops at each cell: a sheet crowded
+    # with cells is refused after one pass at memory speed.
+    cells = count_cells(data, True, max_cells)
+    if cells is not None and cells > max_cells:
+        return SheetFacts(cells=cells)
     unplain = _unplain_cell(max_row, max_column).search(data)
     usual = _PREFIXED.search(data) is None and (
         unplain is None or _ODD_CELL.search(data, unplain.start()) is None)
-    cells = count_cells(data, usual, max_cells)
-    if cells is not None and cells > max_cells:
-        return SheetFacts(cells=cells)
+    if not usual:
+        cells = count_cells(data, False, max_cells)
+        if cells is not None and cells > max_cells:
+            return SheetFacts(cells=cells)
     far: str | None = None
     unaddressed = False
     if usual and unplain is not None:
-        # The usual writer with some address that is not plainly near: parse those, and only those.
+        # The usual writer with some address not plainly within the limits: parse those only.
         for ref in _unplain_ref(max_row, max_column).findall(data, unplain.start()):
             address = _ADDRESS.fullmatch(ref)
             if address is None:  # "$A$1", "A", "": no reader can place it
