@@ -65,41 +65,53 @@ def column_number(letters: str) -> int:
 
 
 def _up_to(limit: str, first: bytes, digit: bytes) -> list[bytes]:
-    """Regex branches matching the strings of ``limit``'s alphabet that count no higher than
-    ``limit``: shorter ones (``first`` then ``digit`` characters), and as long ones character by
-    character (for 1304: 1[0-2]\\d\\d, 130[0-3], 1304)."""
-    branches = [first + digit + b"{0,%d}" % (len(limit) - 2)] if len(limit) > 1 else []
-    low = first[1:2]  # the alphabet's first character allowed in the first place: "1" or "A"
+    """Regex branches matching the strings of an alphabet (``digit``, a class like ``[0-9]``;
+    ``first``, the class allowed in the first place) that count no higher than ``limit``: the
+    shorter ones, then the as long ones place by place. For 1304: [1-9][0-9]{0,2}, 1[0-2][0-9]{2},
+    130[0-3], 1304."""
+
+    def run(n: int) -> bytes:  # n characters of the alphabet
+        return b"" if n == 0 else digit if n == 1 else digit + b"{%d}" % n
+
+    def upto(start: int, ch: int) -> bytes:  # one character from start to just below ch
+        return bytes([start]) if ch - 1 == start else b"[%c-%c]" % (start, ch - 1)
+
+    size = len(limit)
+    branches = []
+    if size > 1:
+        branches.append(first if size == 2 else first + digit + b"{0,%d}" % (size - 2))
     for i, ch in enumerate(limit.encode()):
-        start = low if i == 0 else digit[1:2]
-        if ch > start[0]:
-            rest = digit + b"{%d}" % (len(limit) - i - 1) if i < len(limit) - 1 else b""
-            branches.append(limit[:i].encode() + b"[%s-%s]" % (start, bytes([ch - 1])) + rest)
+        start = (first if i == 0 else digit)[1]  # "1" or "0", "A"
+        if ch > start:
+            branches.append(limit[:i].encode() + upto(start, ch) + run(size - i - 1))
     return [*branches, limit.encode()]
 
 
 def _near(max_row: int, max_column: int) -> bytes:
-    """An address within the limits exactly as the usual writer puts it (upper case, no leading
-    zero): "BH1304" under 1,304 rows and 60 columns. Only other addresses are parsed one by one:
-    none in an honest sheet, and the first far one ends the look."""
-    columns = b"|".join(_up_to(get_column_letter(max_column), b"[A-Z]", b"[A-Z]"))
-    rows = b"|".join(_up_to(str(max_row), b"[1-9]", b"[0-9]"))
-    return b'(?:%s)(?:%s)"' % (columns, rows)
+    """Negative lookaheads that pass an address within the limits exactly as the usual writer
+    puts it (upper case, no leading zero): "BH1304" under 1,304 rows and 60 columns. The first
+    one takes the common case (fewer letters and digits than the limits have: "J54") quickly.
+    Only other addresses are parsed one by one: none in an honest sheet, and the first far one
+    ends the look."""
+    columns = _up_to(get_column_letter(max_column), b"[A-Z]", b"[A-Z]")
+    rows = _up_to(str(max_row), b"[1-9]", b"[0-9]")
+    plain = b'(?! r="%s%s")' % (columns[0], rows[0]) if len(columns) > 1 and len(rows) > 1 else b""
+    return plain + b'(?! r="(?:%s)(?:%s)")' % (b"|".join(columns), b"|".join(rows))
 
 
 @lru_cache(maxsize=8)
 def _unplain_cell(max_row: int, max_column: int) -> re.Pattern[bytes]:
     """A cell tag that is not ``<c r="`` followed by an address within the limits: in an honest
-    sheet, none. One pass of this answers both "is every cell tag the usual writer's?" and "does any
-    address need a look?"."""
-    return re.compile(rb'<c(?=[\s/>])(?! r="%s)' % _near(max_row, max_column))
+    sheet, none. One pass of this answers both "is every cell tag the usual writer's?" and "does
+    any address need a look?"."""
+    return re.compile(rb"<c(?=[\s/>])" + _near(max_row, max_column))
 
 
 @lru_cache(maxsize=8)
 def _unplain_ref(max_row: int, max_column: int) -> re.Pattern[bytes]:
-    """The usual writer's addresses that are not plainly within the limits: only those are
-    parsed."""
-    return re.compile(rb'<c r="(?!%s)([^"]*)"' % _near(max_row, max_column))
+    """The usual writer's addresses that are not within the limits as it writes them: only those
+    are parsed."""
+    return re.compile(rb'<c(?= r=")' + _near(max_row, max_column) + rb' r="([^"]*)"')
 
 
 _ADDRESS = re.compile(rb"([A-Za-z]{1,10})([0-9]{1,10})")
