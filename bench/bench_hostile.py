@@ -49,8 +49,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flows.ingest import ingest, load_world  # noqa: E402
 from flows.workspace import open_warehouse  # noqa: E402
 from forms import Organisation, layout  # noqa: E402
-from tests.hostile import (CASES, ENTRY, SPECIALITIES, Kit, _area_cells, build_corpus, deflated,  # noqa: E402
-                           make_kit, members_of, part, sheet_part, write_zip)
+from tests.hostile import (  # noqa: E402
+    CASES,
+    ENTRY,
+    SPECIALITIES,
+    Kit,
+    _area_cells,
+    build_corpus,
+    deflated,
+    make_kit,
+    members_of,
+    part,
+    sheet_part,
+    write_zip,
+)
 from validators import inspect_file, judge, limits_for  # noqa: E402
 from validators.safety import inspect_bytes  # noqa: E402
 

@@ -199,8 +199,8 @@ def test_declared_sizes_are_not_trusted(template: bytes, tmp_path: Path) -> None
     bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b"<a>" + digits + b"</a>"})
     liar = _lie_about_size(bomb, "xl/worksheets/sheet9.xml", 1024)
     assert only(write(tmp_path, liar)) == (
-        "zip-bomb", "Файл «отчёт.xlsx» не принят: часть xl/worksheets/sheet9.xml распаковывается в "
-                    f"слишком большой объём. {SAVE_AS}")
+        "zip-bomb", ("Файл «отчёт.xlsx» не принят: часть xl/worksheets/sheet9.xml распаковывается в "
+                     f"слишком большой объём. {SAVE_AS}"))
 
 
 def test_a_bomb_lying_about_its_size_is_refused_by_its_ratio(template: bytes, tmp_path: Path) -> None:
@@ -208,13 +208,13 @@ def test_a_bomb_lying_about_its_size_is_refused_by_its_ratio(template: bytes, tm
     the ratio of what the inflate produced to what it consumed gives it away at the first step,
     with the same finding as a bomb that declares its size honestly."""
     out = io.BytesIO(rezip(template))
-    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        with z.open("xl/worksheets/sheet9.xml", "w") as member:
-            member.write(b"<worksheet>")
-            spaces = b" " * 2**20
-            for _ in range(30):
-                member.write(spaces)
-            member.write(b"</worksheet>")
+    with (zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z,
+          z.open("xl/worksheets/sheet9.xml", "w") as member):
+        member.write(b"<worksheet>")
+        spaces = b" " * 2**20
+        for _ in range(30):
+            member.write(spaces)
+        member.write(b"</worksheet>")
     liar = _lie_about_size(out.getvalue(), "xl/worksheets/sheet9.xml", 10_000)
     code, message = only(write(tmp_path, liar))
     found = re.fullmatch(r"Файл «отчёт\.xlsx» не принят: часть xl/worksheets/sheet9\.xml сжата в (\d+) раз — "
@@ -284,8 +284,8 @@ def test_far_addresses_in_any_spelling_are_refused(template: bytes, tmp_path: Pa
     lower-case xfd1048576 aborts it like the upper-case one), so those are parsed and refused."""
     limits = Limits(max_row=1304, max_column=60)
     assert only(write(tmp_path, _with_cell(template, address)), limits) == (
-        "far-cell", f"Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка {address.upper()}, "
-                    f"далеко за пределами таблицы шаблона. {FAR_ADVICE}")
+        "far-cell", (f"Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка {address.upper()}, "
+                     f"далеко за пределами таблицы шаблона. {FAR_ADVICE}"))
 
 
 @pytest.mark.parametrize("address", ["aa5", "BH1304", "a1000"])
