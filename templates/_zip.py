@@ -70,6 +70,16 @@ def _stored_blocks(raw: bytes) -> bytes:
     return b"".join(_stored_blocks(raw[i:i + _STORED_MAX]) for i in range(0, len(raw), _STORED_MAX))
 
 
+# A final stored block of no bytes: what ends a stream of non-final ones.
+_FINAL_EMPTY = _STORED_HEADER.pack(1, 0, 0xFFFF)
+
+
+def stored(data: bytes) -> tuple[bytes, int, int]:
+    """(deflate stream, CRC-32, size) of ``data`` kept as it is, in stored blocks: for a part of
+    a few kilobytes written once, compressing costs more time than its bytes are worth."""
+    return _stored_blocks(data) + _FINAL_EMPTY, zlib.crc32(data), len(data)
+
+
 class CrcAppend:
     """Continue a CRC-32 over a fixed ``piece`` without reading it again.
 
