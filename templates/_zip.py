@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 import zipfile
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
