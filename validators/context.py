@@ -58,4 +58,5 @@ def limits_for(forms: Iterable[Form], base: Limits = Limits()) -> Limits:
         for choice_list in form.lists:
             rows = max(rows, len(choice_list.values) + 1)
         columns = max(columns, len(form.lists))
-    return replace(base, max_row=rows + ROW_MARGIN, max_column=columns + COLUMN_MARGIN)
+    return replace(base, max_row=rows + ROW_MARGIN, max_column=columns + COLUMN_MARGIN,
+                   max_cells=Limits.cell_cap(rows, columns))
