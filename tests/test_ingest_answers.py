@@ -68,3 +68,23 @@ def test_a_recorded_but_unanswered_file_is_answered_by_the_next_run(
     assert rows == [(1,)]
     assert not any(p.is_file() for p in settings.processing.rglob("*"))
     assert os.listdir(settings.inbox / login) == []
+
+
+def test_claims_left_in_an_earlier_layout_are_recovered_not_deleted(
+        workspace: Path, forms_by_id: dict[str, Form], collections_by_form: dict[str, Collection]) -> None:
+    # A process of an earlier sbor died holding two claims, each in a folder of its own: one
+    # with the sender in the folder's name, one with the sender as a folder inside.
+    settings, login, template = _published(workspace, forms_by_id["spo_specialities"],
+                                           collections_by_form["spo_specialities"])
+    dead = settings.processing / f"{socket.gethostname()}__{_dead_pid()}"
+    first = dead / f"0123456789ab.{login}" / "отчёт.xlsx"
+    second = dead / "ba9876543210" / login / "отчёт (2).xlsx"
+    for path, rows in ((first, [ROW]), (second, [ROW, {**ROW, "1": "40.02.04 Юриспруденция"}])):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(fill(template, {SHEET: rows}))
+
+    outcomes = {o.file: o for o in ingest(settings)}
+    assert {name: (o.login, o.outcome) for name, o in outcomes.items()} == {
+        "отчёт.xlsx": (login, "accepted"), "отчёт (2).xlsx": (login, "accepted")}
+    assert not dead.exists()
+    assert not any(p.is_file() for p in settings.processing.rglob("*"))
