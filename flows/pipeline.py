@@ -13,8 +13,8 @@ plain or as Prefect's flow and tasks.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -125,11 +125,13 @@ def _write(path: Path, data: bytes, scratch: Path) -> Path:
     lies in the runtime folder (same file system, so the rename is atomic), so a process killed
     mid-write leaves nothing in a school's folder. The folders are made only when missing: a
     mkdir per answer cost more than the write."""
+    # A random name opened exclusively: tempfile.mkstemp's own name search cost 0.2 ms here.
+    tmp = scratch / f"answer-{uuid.uuid4().hex}.xlsx"
     try:
-        fd, tmp = tempfile.mkstemp(dir=scratch, prefix="answer-", suffix=".xlsx")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileNotFoundError:
         scratch.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=scratch, prefix="answer-", suffix=".xlsx")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     try:
