@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, as_completed, wait
 from prefect.states import State
 from prefect.utilities.annotations import quote
 
@@ -99,16 +100,30 @@ def ingest_flow(
             if progress is not None:
                 progress(len(batch))
     else:
-        # Every batch is a task submitted at once; each waits for a free lane. Results are
-        # taken in order; a failed batch raises here after the others have settled.
+        # One task per batch, as many in flight as there are lanes, each handed to a free one;
+        # all at once, the helper would queue every batch but the first while this process,
+        # its first batch done, waited. A failed batch raises here once the others in flight
+        # have settled; the batches not yet started stay claimed for the next run.
         batches = batches_of(claims, settings.batch_size, settings.workers)
+        done: dict[int, list[FileOutcome]] = {}
         with lanes_.lanes(settings, wh, world) as lanes:
-            futures = [ingest_batch_task.with_options(task_run_name=f"ingest batch {i + 1}/{len(batches)}")
-                       .submit(quote(settings), quote(world), quote(batch), quote(wh), quote(lanes))
-                       for i, batch in enumerate(batches)]
-            for batch, future in zip(batches, futures, strict=True):
-                out += future.result()
+            waiting = list(range(len(batches)))
+            running: dict[PrefectFuture[list[FileOutcome]], int] = {}
+            while waiting or running:
+                while waiting and len(running) < settings.workers:
+                    i = waiting.pop(0)
+                    future = ingest_batch_task.with_options(task_run_name=f"ingest batch {i + 1}/{len(batches)}").submit(
+                        quote(settings), quote(world), quote(batches[i]), quote(wh), quote(lanes))
+                    running[future] = i
+                finished = next(as_completed(list(running)))
+                i = running.pop(finished)
+                try:
+                    done[i] = finished.result()
+                except BaseException:
+                    wait(list(running))
+                    raise
                 if progress is not None:
-                    progress(len(batch))
+                    progress(len(batches[i]))
+        out = [outcome for i in sorted(done) for outcome in done[i]]
     release_folder(claim_folder(settings.processing))
     return out
