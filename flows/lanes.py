@@ -18,23 +18,19 @@ recovers its claims.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
+from flows.children import die_with, ready
 from flows.inbox import Claim
 from flows.pipeline import FileOutcome, Timings, World, load_world, process_batch
 from flows.settings import Settings
 from forms import builtin_forms
 from warehouse import Warehouse, connect
-
-_PR_SET_PDEATHSIG = 1
-
 
 class Lanes:
     """Where a batch runs: here when this process's lane is free, else in a helper."""
@@ -71,7 +67,7 @@ def lanes(settings: Settings, wh: Warehouse, world: World, timings: Timings | No
         # Start every helper now, from this thread: a helper is bound to the thread that
         # started it (PR_SET_PDEATHSIG fires when that thread ends), and this one outlives the pool.
         for _ in range(helpers):
-            pool.submit(_ready)
+            pool.submit(ready)
         yield Lanes(settings, wh, world, pool, timings)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -105,18 +101,8 @@ def run_all(lanes_: Lanes, batches: Sequence[Sequence[Claim]],
 _HELPER: list[tuple[Settings, Warehouse, World] | BaseException] = []
 
 
-def _die_with(parent: int) -> None:
-    """Be killed when the process that started this one dies (Linux); elsewhere a no-op."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before the signal was armed
-        os._exit(1)
-
-
 def _start(settings: Settings, parent: int) -> None:
-    _die_with(parent)
+    die_with(parent)
     try:
         # The tables exist (the pass that started us made them): registered, not created.
         wh = Warehouse(connect(settings.database_url), builtin_forms().values())
@@ -125,10 +111,6 @@ def _start(settings: Settings, parent: int) -> None:
         # An exception in an initializer breaks the whole pool with a bare BrokenProcessPool;
         # kept, it reaches the caller as itself (a DatabaseUnavailable is retried).
         _HELPER.append(error)
-
-
-def _ready() -> None:
-    return None
 
 
 def _run_batch(batch: list[Claim]) -> list[FileOutcome]:

@@ -3,9 +3,7 @@ template per organisation into ``outbox/templates/<collection>/<login>.xlsx``.""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.errors import OperatorError
 from flows.settings import Settings
+from flows.writing import write_templates
 from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, builtin_forms
 from templates import TemplateFactory
@@ -41,30 +40,6 @@ def form_for(collection: Collection, forms: dict[str, Form] | None = None) -> Fo
         ) from None
 
 
-def write_templates(
-    factory: TemplateFactory,
-    orgs: Sequence[Organisation],
-    directory: Path,
-    progress: Progress | None = None,
-) -> int:
-    """Write every organisation's template; each file appears whole (temporary name, then
-    rename), so a school never downloads half a workbook."""
-    directory.mkdir(parents=True, exist_ok=True)
-    total = 0
-    for i, org in enumerate(orgs, start=1):
-        data = factory.render(org)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".xlsx")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, directory / f"{org.login}.xlsx")
-        total += len(data)
-        if progress is not None and i % 100 == 0:
-            progress(100)
-    if progress is not None and len(orgs) % 100:
-        progress(len(orgs) % 100)
-    return total
-
-
 # Tasks here have side effects and take resources (callbacks, settings): never cache them.
 @task(name="register collection", cache_policy=NO_CACHE)
 def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
@@ -88,7 +63,7 @@ def render_all(
     progress: Progress | None,
 ) -> int:
     factory = TemplateFactory(form, collection, settings.secret())
-    return write_templates(factory, orgs, settings.templates_dir / collection.id, progress)
+    return write_templates(factory, orgs, settings.templates_dir / collection.id, progress, settings.workers)
 
 
 @flow(name="publish", validate_parameters=False)
