@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 from flows.inbox import (
-    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, recover, scan,
+    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
     sha256_of,
 )
 from flows.settings import Settings
@@ -332,19 +332,10 @@ def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: da
     return FileOutcome(c.name, sha, "unreadable", None, None, row.id, None, (finding,))
 
 
-def _where(path: Path) -> Path:
-    """The path with its folder resolved but not the file itself: a symlink in the inbox is
-    matched as the link it is, never as what it points at."""
-    return path.parent.resolve() / path.name
-
-
 def claim_all(settings: Settings, only: Sequence[Path] | None = None) -> list[Claim]:
     mine = claim_folder(settings.processing)
     claims = leftovers(mine) + recover(settings.processing, mine)
-    wanted = {_where(p) for p in only} if only is not None else None
-    for arrival in scan(settings.inbox):
-        if wanted is not None and _where(arrival.path) not in wanted:
-            continue
+    for arrival in scan(settings.inbox) if only is None else listed(settings.inbox, only):
         got = claim(arrival, mine)
         if got is not None:
             claims.append(got)
