@@ -47,10 +47,11 @@ FULL_NAME = f"{FLOW_NAME}/{DEPLOYMENT}"
 PREFECT_DB_ENV = "PREFECT_SERVER_DATABASE_CONNECTION_URL"
 # A flow run costs 3-10 s besides its files on this machine (a fresh process, Prefect's engine,
 # sbor's imports): by default each worker gets one run, or the same number of runs of at most
-# this many files each (a run that fails costs at most this many files' wait, about a minute
-# at 2.5 ms a file). At 10,000 files on two workers (two runs) Prefect's share was 0.5 %; at
-# 40,000 in six runs of 10,000 it was 34 %.
-MAX_AUTO_BATCH = 25_000
+# this many files each (a run that fails costs at most this many files' wait). Prefect refuses
+# flow run parameters over 512 KB serialized: 20,202 inbox paths were 798 KB (422), so a run
+# lists at most 10,000. At 10,000 files on two workers (two runs) Prefect's share of the wall
+# time was 0.5 %; at 40,000, in six runs, 34 % (see docs/scale.md).
+MAX_AUTO_BATCH = 10_000
 
 
 # --- the flow a worker runs ------------------------------------------------------------------
