@@ -13,6 +13,7 @@ from copy import copy
 from datetime import date, datetime, time, timedelta
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -53,14 +54,21 @@ def _entry_area(sheet: Sheet) -> tuple[int, int, int]:
     return layout.FIRST_ROW, layout.last_row(sheet), layout.last_column(sheet)
 
 
-def _write_value(ws: Worksheet, row: int, column: int, value: object) -> None:
-    """A value as the school typed it: numbers and dates as such, everything else as text —
-    never a formula."""
+def _cell(ws: Worksheet, row: int, column: int) -> Cell:
+    """The cell, with its column's style if it had none of its own: openpyxl gives a new cell the
+    default style, locked, where Excel shows the column's (an open entry cell)."""
     cell = ws.cell(row, column)
     if not cell.has_style:
         dim = ws.column_dimensions.get(get_column_letter(column))
         if dim is not None and dim.has_style:
             cell._style = copy(dim._style)
+    return cell
+
+
+def _write_value(ws: Worksheet, row: int, column: int, value: object) -> None:
+    """A value as the school typed it: numbers and dates as such, everything else as text —
+    never a formula."""
+    cell = _cell(ws, row, column)
     if isinstance(value, _PLAIN):
         cell.value = value
     else:
@@ -102,7 +110,7 @@ def _mark(wb: Workbook, form: Form, findings: Sequence[Finding]) -> None:
             last, width = 60, 10  # title or instruction sheet
         if row > last + MARK_ROW_MARGIN or column > width + MARK_COLUMN_MARGIN:
             continue
-        cell = wb[title].cell(row, column)
+        cell = _cell(wb[title], row, column)
         worst = min(found, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
         cell.fill = FILLS.get(worst.severity, st.NOTE_FILL)
         notes = "\n".join(f"{SEVERITY_TEXT.get(f.severity, f.severity).capitalize()}: {text(f.message)}"

@@ -122,6 +122,18 @@ def test_feedback_refills_marks_and_lists_every_finding(spo: tuple[Form, Collect
     assert rows[4][:5] == [SPECIALITY, "Математика", "—", 2, 34]
 
 
+def test_a_marked_empty_entry_cell_stays_open(spo: tuple[Form, Collection]) -> None:
+    # G6 (графа 3.2) was left empty: marked as required, the school must still be able to type.
+    form, collection = spo
+    missing = Finding("required", "error", f"Лист «{SHEET}», ячейка G6 (графа 3.2): не заполнено.",
+                      "отчёт.xlsx", SHEET, "G6", "3.2")
+    ws = _open(render_feedback(form, collection, sample_org("spo"), SECRET, _school_cells(), [missing],
+                               "отчёт.xlsx"))[SHEET]
+    assert ws["G6"].value is None and ws["G6"].fill.fgColor.rgb == "FFFF9999"
+    assert not ws["G6"].protection.locked and ws.protection.sheet
+    assert ws["G6"].number_format == ws["G5"].number_format
+
+
 def layout_row(ws: object, row: int) -> list[object]:
     return [ws.cell(row, c).value for c in range(1, 8)]  # type: ignore[attr-defined]
 
