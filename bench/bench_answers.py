@@ -34,41 +34,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from forms import MOSCOW, Collection, Form, Organisation, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 from templates import FeedbackFactory
 from validators import Context, Verdict, judge_batch
 
+from bench_ingest import bench_orgs  # noqa: E402 - the same schools as the ingest bench
+
 SECRET = b"bench-secret-not-for-production"
 NOW = datetime(2026, 12, 1, 12, tzinfo=MOSCOW)
 COLLECTION_FILE = DATA_DIR.parent / "collections" / "spo_specialities_2026.yaml"
 FORM_ID = "spo_specialities"
-
-
-def bench_orgs(count: int, rows: int, seed: int) -> list[Organisation]:
-    """``count`` spo organisations of the synthetic registry, each teaching ``rows``
-    specialities of the form's list."""
-    from forms.registry import generate_registry, specialities
-
-    codes = sorted(specialities())
-    if rows > len(codes):
-        raise SystemExit(f"--rows {rows}: the speciality list has only {len(codes)} codes")
-    rng = random.Random(seed)
-    size = max(200, count * 6)
-    while True:
-        spo = [o for o in generate_registry(size, seed=seed) if o.kind == "spo"]
-        if len(spo) >= count:
-            break
-        size *= 2
-    return [replace(o, specialities=tuple(sorted(rng.sample(codes, rows)))) for o in spo[:count]]
 
 
 def make_files(folder: Path, form: Form, collection: Collection, orgs: Sequence[Organisation],
