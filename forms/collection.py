@@ -18,6 +18,14 @@ from forms.organisations import ORG_KINDS, Organisation
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
+def require_aware(value: datetime | None, what: str) -> None:
+    """Refuse a naive datetime where one is made: stored or shown, it would be shifted by a
+    guess of the server's zone."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{what} must be timezone-aware (got naive {value.isoformat()}); "
+                         "attach its zone, e.g. datetime.now(UTC)")
+
+
 @dataclass(frozen=True)
 class Participants:
     """Who must report: every rule that is set must hold; an explicit login always counts."""

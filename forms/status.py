@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from forms.collection import Collection
+from forms.collection import Collection, require_aware
 from forms.organisations import Organisation
 
 
@@ -69,11 +69,7 @@ def is_closed(collection: Collection, now: datetime) -> bool:
 
 
 def _aware(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError(
-            f"OrgStatus.{name} must be timezone-aware (got naive {value.isoformat()}); "
-            "attach the zone the warehouse stores, e.g. value.replace(tzinfo=timezone.utc)"
-        )
+    require_aware(value, f"OrgStatus.{name}")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from forms.collection import MOSCOW
+from forms.collection import MOSCOW, require_aware
 from forms.status import Status
 from templates._xlsxwrite import Book, Style
 
@@ -27,8 +27,7 @@ def local(moment: datetime | None) -> datetime | None:
     """Moscow wall-clock time without tzinfo, as a spreadsheet cell holds it."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment.isoformat()} has no time zone; pass an aware datetime")
+    require_aware(moment, "a moment of the report")
     return moment.astimezone(MOSCOW).replace(tzinfo=None)
 
 

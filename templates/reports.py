@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from forms.collection import MOSCOW, Collection
+from forms.collection import MOSCOW, Collection, require_aware
 from forms.coordinators import Coordinator
 from forms.status import (
     CLOSED_STATUSES,
@@ -85,8 +85,7 @@ def _participants(rows: list[StatusRow], statuses: list[Status]) -> pl.DataFrame
     def stamp(moment: datetime | None) -> float | None:
         if moment is None:
             return None
-        if moment.tzinfo is None:  # .timestamp() would take the server's zone: refuse to guess
-            raise ValueError(f"{moment.isoformat()} has no time zone; pass aware datetimes")
+        require_aware(moment, "a moment of the report")  # .timestamp() would take the server's zone
         return moment.timestamp()
 
     frame = pl.DataFrame({

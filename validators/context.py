@@ -9,7 +9,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from forms import layout
-from forms.collection import Collection
+from forms.collection import Collection, require_aware
 from forms.spec import Form
 from validators.safety import Limits
 
@@ -24,8 +24,7 @@ class Context:
     limits: Limits = field(default=Limits())
 
     def __post_init__(self) -> None:
-        if self.now.tzinfo is None:
-            raise ValueError("Context.now must be timezone-aware")
+        require_aware(self.now, "Context.now")
 
     @classmethod
     def build(cls, collections: Iterable[Collection], forms: Iterable[Form],
