@@ -48,19 +48,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flows.ingest import ingest, load_world  # noqa: E402
 from flows.workspace import open_warehouse  # noqa: E402
-from forms import Organisation, layout  # noqa: E402
+from forms import Organisation  # noqa: E402
 from tests.hostile import (  # noqa: E402
     CASES,
-    ENTRY,
     SPECIALITIES,
     Kit,
     _area_cells,
+    entry_area_split,
     build_corpus,
     deflated,
     make_kit,
     members_of,
-    part,
-    sheet_part,
     write_zip,
 )
 from validators import inspect_file, judge, limits_for  # noqa: E402
@@ -164,11 +162,7 @@ def cells_under_cap(kit: Kit, folder: Path, org: Organisation) -> Path:
     rows as keep the sheet within the cell cap (with the template's own header cells)."""
     limits = limits_for(kit.forms.values())
     good = kit.good(org)
-    name = sheet_part(good, ENTRY)
-    xml = part(good, name)
-    first = xml.find(b'<row r="%d"' % layout.FIRST_ROW)
-    end = xml.index(b"</sheetData>")
-    head, tail = xml[: first if first >= 0 else end], xml[end:]
+    name, head, tail = entry_area_split(good)
     rows = limits.max_cells // limits.max_column
     while (head + _area_cells(rows, limits.max_column)).count(b'<c r="') > limits.max_cells:
         rows -= 1
@@ -265,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in CASES if not args.only or c.id in args.only]
         corpus = build_corpus(kit, staging, cases, good_after=False)
         good = kit.orgs[-3]
-        (staging / good.login).mkdir(exist_ok=True)
+        (staging / good.login).mkdir(parents=True, exist_ok=True)  # --only may build no case
         (staging / good.login / "correct.xlsx").write_bytes(kit.good(good))
         warm = Path(tmp) / "warm.xlsx"
         warm.write_bytes(kit.good(kit.orgs[-4]))

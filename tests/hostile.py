@@ -240,13 +240,19 @@ def dense_at_cap(kit: Kit, inbox: Path, org: Organisation) -> Path:
     limits = limits_for(kit.forms.values())
     block = _area_cells(limits.max_row - layout.FIRST_ROW + 1, limits.max_column)
     good = kit.good(org)
-    name = sheet_part(good, ENTRY)
-    xml = part(good, name)
+    name, head, tail = entry_area_split(good)
+    path = _folder(inbox, org.login) / "вся-область.xlsx"
+    return write_zip(path, [*members_of(good, drop=[name]), deflated(name, head + block + tail)])
+
+
+def entry_area_split(workbook: bytes) -> tuple[str, bytes, bytes]:
+    """The entry sheet's part name and its XML around the entry rows: what comes before the first
+    entry row (the template's header cells) and from ``</sheetData>`` on."""
+    name = sheet_part(workbook, ENTRY)
+    xml = part(workbook, name)
     first = xml.find(b'<row r="%d"' % layout.FIRST_ROW)
     end = xml.index(b"</sheetData>")
-    xml = xml[: first if first >= 0 else end] + block + xml[end:]
-    path = _folder(inbox, org.login) / "вся-область.xlsx"
-    return write_zip(path, [*members_of(good, drop=[name]), deflated(name, xml)])
+    return name, xml[: first if first >= 0 else end], xml[end:]
 
 
 def million_rows(kit: Kit, inbox: Path, org: Organisation) -> Path:
