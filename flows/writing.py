@@ -5,15 +5,13 @@ Pure writing: no Prefect here, so that a helper process starts in well under a s
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
-from flows.children import die_with, ready
+from flows.children import lanes
 from forms import Collection, Form, Organisation
 from templates import TemplateFactory
 
@@ -41,30 +39,11 @@ def write_templates(
     if workers < 2 or len(orgs) < parallel_from:
         return _write_some(factory, orgs, directory, progress)
     size = max(1, min(_CHUNK, -(-len(orgs) // (2 * workers))))  # at least two chunks a lane
-    chunks = [orgs[i:i + size] for i in range(0, len(orgs), size)]
-    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_writer,
-                               initargs=(factory.form, factory.collection, factory.secret, os.getpid()))
-    here = threading.Lock()
-
-    def lane(chunk: Sequence[Organisation]) -> int:
-        if here.acquire(blocking=False):  # this process is a lane too
-            try:
-                return _write_some(factory, chunk, directory)
-            finally:
-                here.release()
-        return pool.submit(_write_chunk, list(chunk), directory).result()
-
-    total = 0
-    with pool, ThreadPoolExecutor(workers, thread_name_prefix="sbor-publish") as threads:
-        for _ in range(workers - 1):  # started now, from this thread (see flows/children.py)
-            pool.submit(ready)
-        futures = {threads.submit(lane, chunk): len(chunk) for chunk in chunks}
-        for future in as_completed(futures):
-            total += future.result()
-            if progress is not None:
-                progress(futures[future])
-    return total
+    chunks = [list(orgs[i:i + size]) for i in range(0, len(orgs), size)]
+    done = None if progress is None else (lambda chunk: progress(len(chunk)))
+    here, there = partial(_write_some, factory, directory=directory), partial(_write_chunk, directory=directory)
+    with lanes(workers, here, there, _start_writer, factory.form, factory.collection, factory.secret) as made:
+        return sum(made.map(chunks, done))
 
 
 def _write_some(factory: TemplateFactory, orgs: Sequence[Organisation], directory: Path,
@@ -87,8 +66,7 @@ def _write_some(factory: TemplateFactory, orgs: Sequence[Organisation], director
 _WRITER: list[TemplateFactory] = []  # in a helper process: its factory, built once
 
 
-def _start_writer(form: Form, collection: Collection, secret: bytes, parent: int) -> None:
-    die_with(parent)
+def _start_writer(form: Form, collection: Collection, secret: bytes) -> None:
     _WRITER.append(TemplateFactory(form, collection, secret))
 
 
