@@ -15,13 +15,17 @@ entrypoint the workers load.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -45,22 +49,28 @@ FLOW_NAME = "ingest-batch"
 DEPLOYMENT = "sbor-ingest"
 FULL_NAME = f"{FLOW_NAME}/{DEPLOYMENT}"
 PREFECT_DB_ENV = "PREFECT_SERVER_DATABASE_CONNECTION_URL"
-# A flow run costs 3-10 s besides its files on this machine (a fresh process, Prefect's engine,
+# A flow run costs 2-4 s besides its files on this machine (a fresh process, Prefect's engine,
 # sbor's imports): by default each worker gets one run, or the same number of runs of at most
-# this many files each (a run that fails costs at most this many files' wait). Prefect refuses
-# flow run parameters over 512 KB serialized: 20,202 inbox paths were 798 KB (422), so a run
-# lists at most 10,000. At 10,000 files on two workers (two runs) Prefect's share of the wall
-# time was 0.5 %; at 40,000, in six runs, 34 % (see docs/scale.md).
-MAX_AUTO_BATCH = 10_000
+# this many files each, so that a run that fails leaves at most this many files for the next
+# dispatch. The list itself travels as a file (see write_manifests), never as a parameter.
+MAX_AUTO_BATCH = 25_000
+BATCHES_DIR = "scale-batches"  # in var/: one folder of manifests per dispatch
+# The flow runs' command: Prefect's engine itself. Left unset, a process worker starts a
+# workspace supervisor that imports Prefect, asks the API for the run and its deployment, and
+# then execs a second interpreter for the engine: 1.5-2 s more per run, for pull steps and
+# dependency installs that sbor's module-path deployment does not have. "python" is the worker's
+# own interpreter: worker_env puts its folder first on PATH.
+ENGINE_COMMAND = "python -m prefect.engine"
 
 
 # --- the flow a worker runs ------------------------------------------------------------------
 
 
-def ingest_batch(home: str, paths: Sequence[str], database_url: str | None = None) -> dict[str, Any]:
-    """Ingest the listed inbox files (paths relative to the inbox, or absolute) and say what
-    happened: counts per outcome, the seconds spent inside ingest, who ran it. Plain JSON, since
-    Prefect keeps it as the flow run's result."""
+def ingest_batch(home: str, batch: str, database_url: str | None = None) -> dict[str, Any]:
+    """Ingest the inbox files a batch manifest lists (``batch``: a JSON list of paths relative
+    to the inbox, the manifest's own path relative to the workspace) and say what happened:
+    counts per outcome, the seconds spent inside ingest, who ran it. Plain JSON, since Prefect
+    keeps it as the flow run's result."""
     from flows.ingest import ingest
 
     # One lane per flow run: here Prefect's workers are the lanes (flows/lanes.py would add a
@@ -68,6 +78,7 @@ def ingest_batch(home: str, paths: Sequence[str], database_url: str | None = Non
     settings = replace(load_settings(home, database_url), workers=1)
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    paths = read_manifest(settings.home / batch)
     outcomes = ingest(settings, only=[settings.inbox / p for p in paths], timings=timings)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
@@ -90,9 +101,9 @@ def _make_flow() -> Any:
     # Results are kept so that the dispatcher can sum them; where they are kept is
     # PREFECT_LOCAL_STORAGE_PATH, which the workers and the dispatcher share (see worker_env).
     @flow(name=FLOW_NAME, persist_result=True, result_serializer="json")
-    def ingest_batch_flow(home: str, paths: list[str], database_url: str | None = None) -> dict[str, Any]:
+    def ingest_batch_flow(home: str, batch: str, database_url: str | None = None) -> dict[str, Any]:
         """One batch of the inbox, on whichever worker took the run."""
-        return ingest_batch(home, paths, database_url)
+        return ingest_batch(home, batch, database_url)
 
     return ingest_batch_flow
 
@@ -182,6 +193,7 @@ def deploy_ingest(api_url: str, pool: str = POOL) -> str:
     flow_obj = __getattr__("ingest_batch_flow")
     with _api(api_url):
         deployment = flow_obj.to_deployment(DEPLOYMENT, entrypoint_type=EntrypointType.MODULE_PATH,
+                                            job_variables={"command": ENGINE_COMMAND},
                                             description="One batch of the sbor inbox (sbor scale ingest).")
         # Not prefect.deploy(): on this server it fails asking for the pool's workers
         # (422, "limit: Input should be a valid integer"); apply() registers the same deployment.
@@ -198,6 +210,8 @@ def worker_env(settings: Settings, api_url: str) -> dict[str, str]:
         "SBOR_HOME": str(settings.home),
         "SBOR_DATABASE_URL": settings.database_url,
         "PREFECT_LOCAL_STORAGE_PATH": str(results_dir(settings)),
+        # ENGINE_COMMAND's "python" is this interpreter, with sbor and Prefect installed.
+        "PATH": os.pathsep.join([str(python_dir(settings)), env.get("PATH", os.defpath)]),
         # Take new runs within a second of their submission (the default polls every 10 s).
         "PREFECT_WORKER_QUERY_SECONDS": env.get("PREFECT_WORKER_QUERY_SECONDS", "1"),
     })
@@ -205,6 +219,24 @@ def worker_env(settings: Settings, api_url: str) -> dict[str, str]:
     if settings.fixed_now is not None:
         env["SBOR_NOW"] = settings.fixed_now.isoformat()
     return env
+
+
+def python_dir(settings: Settings) -> Path:
+    """A folder whose ``python`` is this interpreter: its own folder (a virtual environment's
+    bin/), or else var/bin/ with a link to it."""
+    here = Path(sys.executable).parent
+    named = here / "python"
+    if named.exists() and os.path.samefile(named, sys.executable):
+        return here
+    shim = settings.runtime / "bin"
+    shim.mkdir(parents=True, exist_ok=True)
+    link = shim / "python"
+    if not (link.exists() and os.path.samefile(link, sys.executable)):
+        tmp = shim / f"python.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(sys.executable)
+        os.replace(tmp, link)
+    return shim
 
 
 def start_worker(settings: Settings, api_url: str, name: str, pool: str = POOL, limit: int = 1,
@@ -354,7 +386,7 @@ def online_workers(api_url: str, pool: str = POOL) -> list[str]:
 
 
 def dispatch_ingest(settings: Settings, batch_size: int, deployment: str = FULL_NAME, *,
-                    api_url: str | None = None, database_url: str | None = None, poll: float = 1.0,
+                    api_url: str | None = None, database_url: str | None = None, poll: float = 5.0,
                     timeout: float | None = None) -> Dispatched:
     """List the inbox, submit one flow run of ``deployment`` per batch of ``batch_size`` files,
     wait until every run has ended and sum what the runs report."""
@@ -370,7 +402,7 @@ def chunk(items: Sequence[T], size: int) -> list[list[T]]:
 
 
 def run_batches(settings: Settings, batches: Sequence[Sequence[str]], deployment: str = FULL_NAME, *,
-                api_url: str | None = None, database_url: str | None = None, poll: float = 1.0,
+                api_url: str | None = None, database_url: str | None = None, poll: float = 5.0,
                 timeout: float | None = None) -> Dispatched:
     """One flow run per batch, then wait and sum. Batches may overlap: whichever run claims a
     file first processes it, the other skips it. ``database_url`` goes to the runs only when
@@ -382,9 +414,10 @@ def run_batches(settings: Settings, batches: Sequence[Sequence[str]], deployment
         raise OperatorError("no Prefect server to dispatch to: start one with `sbor scale up`, or set PREFECT_API_URL")
     start = time.perf_counter()
     ids = []
+    folder, manifests = write_manifests(settings, batches)
     with _api(api_url):
-        for i, paths in enumerate(batches, start=1):
-            params: dict[str, Any] = {"home": str(settings.home), "paths": list(paths)}
+        for i, (paths, manifest) in enumerate(zip(batches, manifests, strict=True), start=1):
+            params: dict[str, Any] = {"home": str(settings.home), "batch": manifest}
             if database_url:
                 params["database_url"] = database_url
             run = run_deployment(deployment, parameters=params, timeout=0, as_subflow=False,
@@ -392,29 +425,83 @@ def run_batches(settings: Settings, batches: Sequence[Sequence[str]], deployment
             ids.append(run.id)
         finished = _wait(ids, poll, timeout, start)
         wall = time.perf_counter() - start
-        return _summarise(len({p for b in batches for p in b}), finished, wall)
+    # Only once every run has ended: a run still queued after a timeout reads its manifest later.
+    shutil.rmtree(folder, ignore_errors=True)
+    return _summarise(len({p for b in batches for p in b}), finished, wall)
+
+
+def write_manifests(settings: Settings, batches: Sequence[Sequence[str]]) -> tuple[Path, list[str]]:
+    """Each batch's list of inbox paths as a JSON file on the shared storage, in a folder of its
+    own for this dispatch; returns the folder and the manifests' paths relative to the
+    workspace. A flow run gets the manifest's name, not the list: Prefect stores and sends a
+    run's parameters with the run (every poll of its state carried 5,000 paths, and the server
+    spent seconds compressing them), and refuses them over 512 KB (about 12,000 paths)."""
+    folder = settings.runtime / BATCHES_DIR / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    names = []
+    for i, paths in enumerate(batches, start=1):
+        target = folder / f"batch-{i:05d}.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(list(paths), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, target)  # a worker never reads half a list
+        names.append(str(target.relative_to(settings.home)))
+    return folder, names
+
+
+def read_manifest(path: Path) -> list[str]:
+    """A batch manifest's inbox paths; a clear error when it is gone or not a list of paths."""
+    try:
+        paths = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise OperatorError(f"batch manifest {path} is missing: is the workspace on storage shared with "
+                            "the dispatcher, at the same path?") from exc
+    except (OSError, ValueError) as exc:
+        raise OperatorError(f"batch manifest {path} cannot be read: {exc}") from exc
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise OperatorError(f"batch manifest {path} is not a JSON list of inbox paths")
+    return paths
 
 
 def _wait(ids: Sequence[Any], poll: float, timeout: float | None, start: float) -> list[Any]:
+    """Until every run has ended; the runs as they ended. Woken by Prefect's own events for these
+    runs (one websocket, as prefect.flow_runs.wait_for_flow_run does for one run), with a read
+    every ``poll`` seconds as a safety net: polling every run's state was a steady load on a
+    server that shares the workers' cores."""
+    if not ids:
+        return []
+    deadline = None if timeout is None else start + timeout
+    return asyncio.run(_await_runs(list(ids), poll, deadline, timeout))
+
+
+async def _await_runs(ids: list[Any], poll: float, deadline: float | None, timeout: float | None) -> list[Any]:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.events.clients import get_events_subscriber
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
-    if not ids:
-        return []
-    with get_client(sync_client=True) as client:
+    ours = EventFilter(event=EventNameFilter(prefix=["prefect.flow-run."]),
+                       resource=EventResourceFilter(id=[f"prefect.flow-run.{i}" for i in ids]))
+    # Subscribed before the first read: an event that comes between a read and the wait that
+    # follows it is kept by the socket, so no end is missed.
+    async with get_client() as client, get_events_subscriber(filter=ours) as events:
+        stream = aiter(events)
         while True:
             runs = []
             for part in chunk(ids, 200):  # the server answers at most 200 runs a request
-                runs += client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=part)),
-                                              sort=FlowRunSort.ID_DESC, limit=len(part), offset=0)
+                runs += await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=part)),
+                                                    sort=FlowRunSort.ID_DESC, limit=len(part), offset=0)
             going = [r for r in runs if r.state is None or not r.state.is_final()]
             if len(runs) == len(ids) and not going:
                 return runs
-            if timeout is not None and time.perf_counter() - start > timeout:
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
                 raise OperatorError(f"{len(going)} of {len(ids)} batches still running after {timeout:.0f} s; "
                                     "the workers go on with them (see the Prefect UI)")
-            time.sleep(poll)
+            try:
+                await asyncio.wait_for(anext(stream), timeout=poll if left is None else min(poll, left))
+            except TimeoutError:
+                pass
 
 
 def _summarise(files: int, runs: Sequence[Any], wall: float) -> Dispatched:

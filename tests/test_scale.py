@@ -18,7 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from flows.cli import main
-from flows.scale import MAX_AUTO_BATCH, auto_batch_size, chunk, cluster, dispatch_ingest, ensure_database, run_batches
+from flows.errors import OperatorError
+from flows.scale import (BATCHES_DIR, ENGINE_COMMAND, FULL_NAME, MAX_AUTO_BATCH, auto_batch_size, chunk, cluster, dispatch_ingest, ensure_database,
+                         read_manifest, run_batches, write_manifests)
 from flows.simulate import good_values, spoil
 from flows.workspace import open_warehouse
 from flows.settings import load_settings, parse_moment
@@ -141,6 +143,20 @@ def _check_warehouse(kit: Kit, files: int, rows: int) -> None:
         wh.engine.dispose()
 
 
+def _run_parameters(api_url: str, ids: list[str]) -> list[dict[str, object]]:
+    from uuid import UUID
+
+    from prefect import get_client
+
+    from flows.scale import _api
+
+    with _api(api_url), get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(UUID(i)) for i in ids]
+        deployment = client.read_deployment_by_name(FULL_NAME)
+    assert deployment.job_variables == {"command": ENGINE_COMMAND}
+    return [dict(r.parameters) for r in runs]
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_two_workers_ingest_every_file_exactly_once(workspace: Path, databases: tuple[str, str],
@@ -166,6 +182,11 @@ def test_two_workers_ingest_every_file_exactly_once(workspace: Path, databases: 
         assert sum(first.by_worker.values()) == sent
         assert set(first.by_worker) == set(cl.workers), "both workers took part"
         assert _files(settings.inbox) == [] and _files(settings.processing) == []
+        # Each run was started by Prefect's engine directly and carried its list as a manifest
+        # on the shared storage, removed once every run had ended.
+        params = _run_parameters(cl.api_url, [r["flow_run"] for r in first.runs])
+        assert all(set(p) == {"home", "batch"} and p["batch"].startswith(f"var/{BATCHES_DIR}/") for p in params)
+        assert not any((settings.runtime / BATCHES_DIR).iterdir())
 
         # Second round: every file listed in two batches, and one file sent again as it was.
         again = next(p for p in settings.archive.rglob("*.bin"))
@@ -225,3 +246,35 @@ def test_batches_give_every_worker_the_same_number_of_runs() -> None:
     assert auto_batch_size(7, 4) == 2 and auto_batch_size(0, 2) == 1 and auto_batch_size(5, 0) == 5
     assert chunk(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
     assert chunk([], 3) == []
+
+
+def test_batch_manifests_round_trip_and_say_what_is_wrong(workspace: Path) -> None:
+    settings = load_settings(workspace)
+    batches = [["школа-1/отчет.xlsx", "b.xlsx"], ["c.xlsx"]]
+    folder, names = write_manifests(settings, batches)
+    assert folder.parent == settings.runtime / BATCHES_DIR
+    assert [read_manifest(settings.home / n) for n in names] == batches
+    assert not list(folder.glob("*.tmp"))
+    with pytest.raises(OperatorError, match=r"batch manifest .*nowhere\.json is missing: is the workspace on storage shared"):
+        read_manifest(folder / "nowhere.json")
+    (folder / "bad.json").write_text('{"paths": 1}')
+    with pytest.raises(OperatorError, match=r"is not a JSON list of inbox paths"):
+        read_manifest(folder / "bad.json")
+
+
+def test_workers_run_the_engine_with_their_own_interpreter(workspace: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from flows.scale import python_dir, worker_env
+
+    settings = load_settings(workspace)
+    here = python_dir(settings)  # a virtual environment: its own bin/
+    assert os.path.samefile(here / "python", sys.executable)
+    assert worker_env(settings, "http://127.0.0.1:1/api")["PATH"].split(os.pathsep)[0] == str(here)
+    # An interpreter known only as python3.11: a link named python in var/bin/.
+    (tmp_path / "python3.11").symlink_to(sys.executable)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python3.11"))
+    shim = python_dir(settings)
+    assert shim == settings.runtime / "bin" and os.path.samefile(shim / "python", sys.executable)
+    assert python_dir(settings) == shim  # the link kept
