@@ -14,9 +14,10 @@ Stages, each timed on its own (ms per item, items per second, peak memory):
   ``--duplicates`` of the schools send their file twice. Cached in ``--cache``;
 - ingest: flows.ingest.ingest in one process (plain); the naive path (openpyxl, pandera per
   workbook, ORM) on ``--naive-sample`` files; flows.ingest.ingest_flow in one process against
-  Prefect's server; and scale-out: ``--workers`` plain processes each ingesting its share, then
-  the same inbox dispatched over a process work pool with as many Prefect workers
-  (flows.scale). Prefect's share = (Prefect wall - plain wall) / Prefect wall, same work;
+  Prefect's server; and scale-out, ``--rounds`` times, each on a fresh workspace: ``--workers``
+  plain processes each ingesting its share, then the same inbox dispatched over a process work
+  pool with as many Prefect workers (flows.scale). Prefect's share = (Prefect wall - plain
+  wall) / Prefect wall for each pair, same work; the median of the pairs is reported;
 - coordinators: the operator's status workbook of all schools (render_status) against a plain
   openpyxl writer of the same participant list, and every coordinator's status workbook.
 
@@ -309,21 +310,31 @@ def workspace(root: Path, url: str, orgs: list[Organisation], form: Form, collec
 
 # -- stages ---------------------------------------------------------------------------------------
 
-def templates(root: Path, form: Form, collection: Collection, orgs: list[Organisation], sample: int) -> list[Stage]:
+def templates(root: Path, form: Form, collection: Collection, orgs: list[Organisation], sample: int,
+              repeat: int) -> list[Stage]:
+    """The fast path ``repeat`` times (median), each into a folder of its own, all removed at the
+    end: a removal of 40,000 files just before a run slowed its file creations 10-20× here (the
+    disk is mounted with discard), which is the machine's state, not the publish's cost."""
     from flows.writing import PARALLEL_TEMPLATES_FROM, write_templates
     from templates import TemplateFactory, render_template
 
-    fast: dict[str, float] = {}
-    with timed(fast):  # the factory's one-off base render counts
-        write_templates(TemplateFactory(form, collection, SECRET), orgs, root / "fast", workers=LANES)
+    runs: list[dict[str, float]] = []
+    for r in range(max(1, repeat)):
+        fast: dict[str, float] = {}
+        with timed(fast):  # the factory's one-off base render counts
+            write_templates(TemplateFactory(form, collection, SECRET), orgs, root / f"fast{r}", workers=LANES)
+        runs.append(fast)
+    mid = sorted(runs, key=lambda t: t["seconds"])[len(runs) // 2]
     naive: dict[str, float] = {}
     (root / "naive").mkdir(parents=True)
     with timed(naive):
         for org in orgs[:sample]:
             (root / "naive" / f"{org.login}.xlsx").write_bytes(render_template(form, collection, org, SECRET))
     shutil.rmtree(root)
-    return [Stage("templates: fast path", len(orgs), fast["seconds"], fast["peak_mb"], cpu=fast["cpu"],
-                  note=f"{LANES} lanes from {PARALLEL_TEMPLATES_FROM:,} templates; CPU of all"),
+    spread = ", ".join(f"{t['seconds']:.1f}" for t in runs)
+    return [Stage("templates: fast path", len(orgs), mid["seconds"], max(t["peak_mb"] for t in runs), cpu=mid["cpu"],
+                  note=f"{LANES} lanes from {PARALLEL_TEMPLATES_FROM:,} templates; CPU of all; "
+                       f"median of {len(runs)} ({spread} s)"),
             Stage("templates: openpyxl (naive)", min(sample, len(orgs)), naive["seconds"], naive["peak_mb"],
                   cpu=naive["cpu"])]
 
@@ -415,10 +426,22 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def ingest_prefect(settings: Any, flow_settings: Any | None, workers: int, prefect_url: str,
-                   plain: Stage, parallel: Stage) -> tuple[list[Stage], dict[str, Any]]:
-    """The work pool (server on PostgreSQL, ``workers`` process workers), then the one-process
-    flow against the same server (unless ``flow_settings`` is None)."""
+@dataclass(frozen=True)
+class PoolRound:
+    """One dispatch over the work pool: its result, the CPU of the server, the workers and the
+    runs they started, each run's timeline, and how long the server and workers took to start."""
+
+    done: Any  # flows.scale.Dispatched
+    cpu: float
+    timeline: list[dict[str, float]]
+    up: float
+    flowed: dict[str, Any]
+
+
+def pool_round(settings: Any, flow_settings: Any | None, workers: int, prefect_url: str) -> PoolRound:
+    """The work pool (server on PostgreSQL, ``workers`` process workers) over ``settings``'s
+    inbox, then the one-process flow against the same server (unless ``flow_settings`` is
+    None). The server and workers start before the clock and stop after it."""
     from flows.scale import auto_batch_size, cluster, dispatch_ingest, inbox_listing
     from flows.serve import _healthy
 
@@ -436,7 +459,7 @@ def ingest_prefect(settings: Any, flow_settings: Any | None, workers: int, prefe
             return sum(proc_cpu(p) for p in pids) + time.process_time()
 
         cpu = cluster_cpu()
-        done = dispatch_ingest(settings, auto_batch_size(files, workers), poll=0.25)
+        done = dispatch_ingest(settings, auto_batch_size(files, workers))
         pool_cpu = cluster_cpu() - cpu
         timeline = run_timeline(cl.api_url, done.runs)
         flowed: dict[str, Any] = {}
@@ -444,26 +467,62 @@ def ingest_prefect(settings: Any, flow_settings: Any | None, workers: int, prefe
             cpu = cluster_cpu()
             flowed = flow_in_child(flow_settings, cl.api_url)
             flowed["cpu"] += cluster_cpu() - cpu  # the server's and the idle workers' part
-    pool_peak = max((r["peak_mb"] for r in done.runs), default=None)
-    busy = done.inside / (done.wall * workers) if done.wall else 0.0
-    stages = [
-        Stage(f"ingest: Prefect work pool, {workers} workers", done.files, done.wall, pool_peak,
-              (done.wall - parallel.seconds) / done.wall,
-              note=f"vs plain, {workers} processes; {done.batches} runs; {busy:.0%} of worker time in ingest",
-              cpu=pool_cpu, prefect_share_cpu=(pool_cpu - (parallel.cpu or 0.0)) / pool_cpu),
-    ]
-    if flowed:
-        f = flowed
-        stages.insert(0, Stage("ingest: Prefect flow, 1 pass", f["files"], f["seconds"], f["peak_mb"],
-                               (f["seconds"] - plain.seconds) / f["seconds"], note="vs plain, 1 pass",
-                               cpu=f["cpu"], prefect_share_cpu=(f["cpu"] - (plain.cpu or 0.0)) / f["cpu"]))
-    extra = {"server_and_workers_up_seconds": up, "pool": done.as_json(), "pool_runs": timeline,
-             "flow_outcomes": flowed.get("counts", {})}
-    print(f"  work pool: server and {workers} workers up in {up:.1f} s; per run (mean of {len(timeline)}): "
-          + ", ".join(f"{k} {statistics.mean(r[k] for r in timeline):.2f} s"
-                      for k in ("waiting", "starting", "running", "in ingest")))
     if done.failed:
         raise SystemExit(f"flow runs failed: {done.failed}")
+    return PoolRound(done, pool_cpu, timeline, up, flowed)
+
+
+def ingest_prefect(fresh: Callable[[str], Any], workers: int, prefect_url: str, plain: Stage, rounds: int,
+                   with_flow: bool) -> tuple[list[Stage], dict[str, Any]]:
+    """``rounds`` pairs, each a fresh workspace: ``workers`` plain processes, then the same inbox
+    over the work pool (Prefect started after the plain processes end, so that its idle server
+    does not slow the baseline; the order alternates). Prefect's share is the median of the
+    pairs' shares: the machine's speed drifts between runs more than the share we measure. The one-process flow
+    runs once, in the first round."""
+    pairs: list[tuple[Stage, PoolRound]] = []
+    for r in range(rounds):
+        flow = fresh("flow") if with_flow and r == 0 else None
+        # Plain first in odd rounds, the pool first in even ones: a drift of the machine's speed
+        # over the run then weighs on both sides alike.
+        if r % 2 == 0:
+            parallel = ingest_parallel(fresh(f"parallel{r}"), workers)
+            pool = pool_round(fresh(f"pool{r}"), flow, workers, prefect_url)
+        else:
+            pool = pool_round(fresh(f"pool{r}"), flow, workers, prefect_url)
+            parallel = ingest_parallel(fresh(f"parallel{r}"), workers)
+        pairs.append((parallel, pool))
+        d = pool.done
+        print(f"  round {r + 1} of {rounds}: {workers} plain processes {parallel.seconds:.2f} s, work pool "
+              f"{d.wall:.2f} s ({d.batches} runs; share {(d.wall - parallel.seconds) / d.wall:.1%}); per run "
+              + ", ".join(f"{k} {statistics.mean(t[k] for t in pool.timeline):.2f} s"
+                          for k in ("waiting", "starting", "running", "in ingest")))
+    shares = [(pool.done.wall - par.seconds) / pool.done.wall for par, pool in pairs]
+    shares_cpu = [(pool.cpu - (par.cpu or 0.0)) / pool.cpu for par, pool in pairs]
+    par_mid = statistics.median(par.seconds for par, _ in pairs)
+    pool_mid = statistics.median(pool.done.wall for _, pool in pairs)
+    first = pairs[0][1]
+    median_of = f"median of {rounds}" if rounds > 1 else "1 round"
+    stages = [
+        Stage(f"ingest: plain, {workers} processes", pairs[0][0].items, par_mid,
+              max(par.peak_mb or 0.0 for par, _ in pairs), note=f"{median_of}; peak per process; CPU of all",
+              cpu=statistics.median(par.cpu or 0.0 for par, _ in pairs)),
+        Stage(f"ingest: Prefect work pool, {workers} workers", first.done.files, pool_mid,
+              max((run["peak_mb"] for _, pool in pairs for run in pool.done.runs), default=None),
+              statistics.median(shares),
+              note=f"{median_of}, share: median of the pairs' (vs plain, {workers} processes); "
+                   f"{first.done.batches} runs",
+              cpu=statistics.median(pool.cpu for _, pool in pairs), prefect_share_cpu=statistics.median(shares_cpu)),
+    ]
+    if first.flowed:
+        f = first.flowed
+        stages.insert(1, Stage("ingest: Prefect flow, 1 pass", f["files"], f["seconds"], f["peak_mb"],
+                               (f["seconds"] - plain.seconds) / f["seconds"], note="vs plain, 1 pass",
+                               cpu=f["cpu"], prefect_share_cpu=(f["cpu"] - (plain.cpu or 0.0)) / f["cpu"]))
+    extra = {"server_and_workers_up_seconds": [pool.up for _, pool in pairs],
+             "pool_rounds": [{"plain_seconds": par.seconds, "plain_cpu": par.cpu, "pool": pool.done.as_json(),
+                              "pool_cpu": pool.cpu, "share": share, "share_cpu": share_cpu, "runs": pool.timeline}
+                             for (par, pool), share, share_cpu in zip(pairs, shares, shares_cpu, strict=True)],
+             "flow_outcomes": first.flowed.get("counts", {})}
     return stages, extra
 
 
@@ -556,6 +615,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="PostgreSQL server URL (default: $SBOR_BENCH_POSTGRES_URL or $SBOR_TEST_POSTGRES_URL)")
     p.add_argument("--no-prefect", action="store_true", help="skip the Prefect stages")
     p.add_argument("--no-flow", action="store_true", help="skip the one-process Prefect flow (ingest_flow)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="publishes of every template (median), and pairs of plain processes and work pool runs, "
+                        "alternating (Prefect's share: their median)")
     p.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench")
     p.add_argument("--json", type=Path, default=None, help="where to write the figures (default: bench/results/)")
     return p
@@ -578,7 +640,7 @@ def _run(args: argparse.Namespace, scratch: Path, dbs: Databases) -> int:
     load = os.getloadavg()
     form, collection = builtin_forms()[bi.FORM_ID], load_collection(bi.COLLECTION_FILE)
     orgs = bi.bench_orgs(args.orgs, args.rows, args.seed)
-    stages = templates(scratch / "templates", form, collection, orgs, args.sample)
+    stages = templates(scratch / "templates", form, collection, orgs, args.sample, args.rounds)
     inbox = args.cache / f"federal-{cache_key(args, form, collection, orgs[0])}"
     if inbox.is_dir():
         made = Counter(json.loads((inbox / "made.json").read_text()))
@@ -598,14 +660,11 @@ def _run(args: argparse.Namespace, scratch: Path, dbs: Databases) -> int:
     stages.append(ingest_naive(paths[: args.naive_sample], scratch / "naive", orgs, form, collection))
     extra: dict[str, Any] = {"outcomes": dict(outcomes), "plain_steps_seconds": steps}
     if args.postgres and not args.no_prefect:
-        parallel = ingest_parallel(workspace(scratch / "parallel", dbs.new("parallel"), orgs, form, collection, inbox),
-                                   args.workers)
-        stages.append(parallel)
-        pool_settings = workspace(scratch / "pool", dbs.new("pool"), orgs, form, collection, inbox)
-        flow_settings = (None if args.no_flow else
-                         workspace(scratch / "flow", dbs.new("flow"), orgs, form, collection, inbox))
+        def fresh(name: str) -> Any:
+            return workspace(scratch / name, dbs.new(name), orgs, form, collection, inbox)
+
         prefect_db = dbs.new("prefect", "postgresql+asyncpg")
-        prefect_stages, more = ingest_prefect(pool_settings, flow_settings, args.workers, prefect_db, plain, parallel)
+        prefect_stages, more = ingest_prefect(fresh, args.workers, prefect_db, plain, args.rounds, not args.no_flow)
         stages += prefect_stages
         extra.update(more)
     stages += coordinators(plain_settings, collection, orgs, args.repeat)

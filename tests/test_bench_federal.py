@@ -24,7 +24,7 @@ def test_federal_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SBOR_"))}
     out = tmp_path / "federal.json"
     argv = ["--orgs", "16", "--rows", "3", "--sample", "2", "--fill-sample", "6", "--naive-sample", "4",
-            "--errors", "0.3", "--duplicates", "0.2", "--repeat", "1", "--postgres", server,
+            "--errors", "0.3", "--duplicates", "0.2", "--repeat", "1", "--rounds", "2", "--postgres", server,
             "--cache", str(tmp_path / "cache"), "--json", str(out)]
     done = subprocess.run([sys.executable, str(REPO / "bench" / "federal.py"), *argv], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -44,7 +44,13 @@ def test_federal_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     made = figures["outcomes"]
     assert "unreadable" not in made and made.get("duplicate", 0) >= 1 and made["accepted"] >= 1
     assert sum(made.values()) == stages["ingest: plain, 1 pass"]["items"]
-    assert figures["pool"]["counts"] == made == figures["flow_outcomes"]
-    assert figures["pool"]["failed"] == [] and len(figures["pool"]["by_worker"]) >= 1
+    assert figures["flow_outcomes"] == made
+    # Two rounds, each a fresh workspace over the same inbox: every round's work pool judges
+    # every file as the plain pass did, and each round's share is reported.
+    rounds = figures["pool_rounds"]
+    assert len(rounds) == 2
+    for r in rounds:
+        assert r["pool"]["counts"] == made and r["pool"]["failed"] == [] and len(r["pool"]["by_worker"]) >= 1
+        assert r["share"] is not None and r["plain_seconds"] > 0
     assert stages["ingest: Prefect work pool, 2 workers"]["prefect_share"] is not None
     assert "templates naive/fast" in printed and "Prefect's share" in printed and "figures:" in printed
