@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from forms.loader import SpecError, _Reader, _yaml
+from forms.loader import _Reader, _yaml
 from forms.organisations import ORG_KINDS, Organisation
 
 MOSCOW = ZoneInfo("Europe/Moscow")
