@@ -51,12 +51,18 @@ def test_serve_runs_the_status_schedule(workspace: Path, collections_by_form: di
         assert first[0].startswith("sbor serve: started a Prefect server at http://127.0.0.1:"), first
         assert first[1].startswith("Prefect UI: http://127.0.0.1:"), first
         target = settings.reports_dir / "operator" / f"status_{collection.id}.xlsx"
+        expected = {f"reg{o.region_code}" for o in orgs if o.kind == "spo"}
+
+        def regional() -> set[str]:
+            return {p.parent.name for p in settings.reports_dir.glob("reg*/status_*.xlsx")}
+
+        # The run writes the operator's workbook first and the regions' after it: wait for the
+        # run, not for its first file.
         deadline = time.monotonic() + 240
-        while not target.exists() and time.monotonic() < deadline and proc.poll() is None:
+        while (not target.exists() or regional() != expected) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(2)
         assert target.exists(), "the scheduled run wrote no status workbook"
-        regional = {p.parent.name for p in settings.reports_dir.glob("reg*/status_*.xlsx")}
-        assert regional == {f"reg{o.region_code}" for o in orgs if o.kind == "spo"}
+        assert regional() == expected
     finally:
         proc.send_signal(signal.SIGINT)
         try:
