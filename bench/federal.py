@@ -312,9 +312,8 @@ def workspace(root: Path, url: str, orgs: list[Organisation], form: Form, collec
 
 def templates(root: Path, form: Form, collection: Collection, orgs: list[Organisation], sample: int,
               repeat: int) -> list[Stage]:
-    """The fast path ``repeat`` times (median), each into a folder of its own, all removed at the
-    end: a removal of 40,000 files just before a run slowed its file creations 10-20× here (the
-    disk is mounted with discard), which is the machine's state, not the publish's cost."""
+    """The fast path ``repeat`` times (median: one publish's figure moves with the machine by
+    more than a third here), each into a folder of its own, all removed at the end."""
     from flows.writing import PARALLEL_TEMPLATES_FROM, write_templates
     from templates import TemplateFactory, render_template
 
@@ -432,11 +431,14 @@ class PoolRound:
     runs they started, each run's timeline, and how long the server and workers took to start."""
 
     done: Any  # flows.scale.Dispatched
-    cpu: float
     cpu_parts: dict[str, float]  # the server's, the workers' (with their runs'), the dispatcher's
     timeline: list[dict[str, float]]
     up: float
     flowed: dict[str, Any]
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.cpu_parts.values())
 
 
 def pool_round(settings: Any, flow_settings: Any | None, workers: int, prefect_url: str) -> PoolRound:
@@ -466,7 +468,6 @@ def pool_round(settings: Any, flow_settings: Any | None, workers: int, prefect_u
         before = parts()
         done = dispatch_ingest(settings, auto_batch_size(files, workers))
         cpu_parts = {k: v - before[k] for k, v in parts().items()}
-        pool_cpu = sum(cpu_parts.values())
         timeline = run_timeline(cl.api_url, done.runs)
         flowed: dict[str, Any] = {}
         if flow_settings is not None:
@@ -475,7 +476,7 @@ def pool_round(settings: Any, flow_settings: Any | None, workers: int, prefect_u
             flowed["cpu"] += cluster_cpu() - cpu  # the server's and the idle workers' part
     if done.failed:
         raise SystemExit(f"flow runs failed: {done.failed}")
-    return PoolRound(done, pool_cpu, cpu_parts, timeline, up, flowed)
+    return PoolRound(done, cpu_parts, timeline, up, flowed)
 
 
 def ingest_prefect(fresh: Callable[[str], Any], workers: int, prefect_url: str, plain: Stage, rounds: int,
@@ -483,8 +484,8 @@ def ingest_prefect(fresh: Callable[[str], Any], workers: int, prefect_url: str, 
     """``rounds`` pairs, each a fresh workspace: ``workers`` plain processes, then the same inbox
     over the work pool (Prefect started after the plain processes end, so that its idle server
     does not slow the baseline; the order alternates). Prefect's share is the median of the
-    pairs' shares: the machine's speed drifts between runs more than the share we measure. The one-process flow
-    runs once, in the first round."""
+    pairs' shares: the machine's speed drifts between runs more than the share we measure. The
+    one-process flow runs once, in the first round."""
     pairs: list[tuple[Stage, PoolRound]] = []
     for r in range(rounds):
         flow = fresh("flow") if with_flow and r == 0 else None
@@ -528,7 +529,8 @@ def ingest_prefect(fresh: Callable[[str], Any], workers: int, prefect_url: str, 
                                cpu=f["cpu"], prefect_share_cpu=(f["cpu"] - (plain.cpu or 0.0)) / f["cpu"]))
     extra = {"server_and_workers_up_seconds": [pool.up for _, pool in pairs],
              "pool_rounds": [{"plain_seconds": par.seconds, "plain_cpu": par.cpu, "pool": pool.done.as_json(),
-                              "pool_cpu": pool.cpu, "pool_cpu_parts": pool.cpu_parts, "share": share, "share_cpu": share_cpu, "runs": pool.timeline}
+                              "pool_cpu": pool.cpu, "pool_cpu_parts": pool.cpu_parts, "share": share,
+                              "share_cpu": share_cpu, "runs": pool.timeline}
                              for (par, pool), share, share_cpu in zip(pairs, shares, shares_cpu, strict=True)],
              "flow_outcomes": first.flowed.get("counts", {})}
     return stages, extra

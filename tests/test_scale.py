@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,8 +20,22 @@ import sqlalchemy as sa
 
 from flows.cli import main
 from flows.errors import OperatorError
-from flows.scale import (BATCHES_DIR, ENGINE_COMMAND, FULL_NAME, MAX_AUTO_BATCH, auto_batch_size, chunk, cluster, dispatch_ingest, ensure_database,
-                         read_manifest, run_batches, write_manifests)
+from flows.scale import (
+    BATCHES_DIR,
+    ENGINE_COMMAND,
+    FULL_NAME,
+    MAX_AUTO_BATCH,
+    auto_batch_size,
+    chunk,
+    cluster,
+    dispatch_ingest,
+    ensure_database,
+    python_dir,
+    read_manifest,
+    run_batches,
+    worker_env,
+    write_manifests,
+)
 from flows.simulate import good_values, spoil
 from flows.workspace import open_warehouse
 from flows.settings import load_settings, parse_moment
@@ -264,10 +279,6 @@ def test_batch_manifests_round_trip_and_say_what_is_wrong(workspace: Path) -> No
 
 def test_workers_run_the_engine_with_their_own_interpreter(workspace: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    from flows.scale import python_dir, worker_env
-
     settings = load_settings(workspace)
     here = python_dir(settings)  # a virtual environment: its own bin/
     assert os.path.samefile(here / "python", sys.executable)
