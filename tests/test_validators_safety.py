@@ -529,7 +529,8 @@ def test_a_dtd_in_a_utf16_custom_xml_item_is_still_refused(template: bytes, tmp_
     (DTD_ITEM.format(label="UTF-32").encode("utf-32"), "UTF-32"),
     (b'<?xml version="1.0" encoding="UTF-7"?>+ADwAIQ-DOCTYPE p +AFsAPAAh-ENTITY x SYSTEM +ACI-file:///etc/passwd'
      b'+ACIAPgBdAD4-<p>+ACY-x+ADs-</p>', "UTF-7"),
-    (b"\xff\xfe" + "<p>".encode("utf-16-le") + b"\x00\xd8" + "</p>".encode("utf-16-le"), "UTF-16"),
+    (b"\xff\xfe" + "<p>".encode("utf-16-le") + b"\x00\xd8" + "</p>".encode("utf-16-le"),
+     "UTF-16, записанной с ошибками"),
 ], ids=["utf-32", "utf-7", "broken-utf-16"])
 def test_a_named_part_in_an_encoding_that_cannot_be_scanned_is_refused(template: bytes, tmp_path: Path,
                                                                         item: bytes, encoding: str) -> None:

@@ -105,3 +105,30 @@ def named_parts(names: Iterable[str], text: Callable[[str], bytes | None]) -> fr
     except _Unknown:
         return frozenset(every)
     return frozenset(n for n in every if _key(n) in named)
+
+
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def workbook_sheets(workbook: bytes, rels: bytes | None) -> tuple[dict[str, str], set[str], bool]:
+    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), every part the workbook's
+    relationships point at, and whether one of them is an external link. Both XML parts were
+    cleared of DTDs, so ElementTree parses them safely; a malformed one raises its ParseError."""
+    root = ElementTree.fromstring(workbook)
+    rel_root = ElementTree.fromstring(rels) if rels else None
+    targets: dict[str, str] = {}
+    linked = False
+    for rel in rel_root.iter(f"{_PKG_REL_NS}Relationship") if rel_root is not None else ():
+        linked = linked or rel.get("Type", "").endswith("/externalLink")
+        if rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target", "")
+        targets[rel.get("Id", "")] = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    sheets: dict[str, str] = {}
+    for sheet in root.iter():
+        if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
+            rid = sheet.get(f"{_REL_NS}id", "")
+            if rid in targets:
+                sheets[sheet.get("name", "")] = targets[rid]
+    return sheets, set(targets.values()), linked

@@ -19,7 +19,6 @@ Every refusal's words are in ``messages.PRECHECK``, by the key given here.
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import struct
 import zipfile
@@ -31,7 +30,7 @@ from xml.etree import ElementTree
 
 from forms.findings import Finding
 from validators import messages as msg
-from validators._package import named_parts
+from validators._package import named_parts, workbook_sheets
 from validators._xmlscan import SheetFacts, scan_sheet
 from validators._xmltext import encoding_of, has_dtd, plain, utf8
 
@@ -53,8 +52,6 @@ def _binary(name: str) -> bool:
 
 
 _SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 @dataclass(frozen=True)
@@ -230,7 +227,12 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
         parts.update((n, text(n) or b"") for n in named_parts(names, text) if n in odd)
     if MACRO_CONTENT in parts["[Content_Types].xml"]:
         raise _Refused("macro", "macro")
-    sheet_parts, targets = _workbook_parts(parts)
+    try:
+        sheet_parts, targets, linked = workbook_sheets(parts["xl/workbook.xml"], parts.get("xl/_rels/workbook.xml.rels"))
+    except ElementTree.ParseError as exc:
+        raise _Refused("truncated", "truncated", "не разбирается xl/workbook.xml или его связи") from exc
+    if linked:
+        raise _Refused("external-link", "external-link")
     # Whatever the workbook points at is read by calamine, whatever its name: check it too.
     missed = {t for t in targets if t in names and t not in parts}
     parts.update((t, _judged(t, odd[t])) for t in missed if t in odd)
@@ -374,36 +376,9 @@ def _judged(name: str, data: bytes) -> bytes:
     entities (XXE); no part of a workbook written by Excel, LibreOffice or openpyxl has one."""
     text = data if plain(data) else utf8(data)
     if text is None:
-        raise _Refused("xml-entities", "encoding", f"часть {name} в кодировке {encoding_of(data)}")
+        found = encoding_of(data)
+        found += ", записанной с ошибками" if found == "UTF-16" else ""  # UTF-16 itself is read
+        raise _Refused("xml-entities", "encoding", f"часть {name} в кодировке {found}")
     if has_dtd(text):
         raise _Refused("xml-entities", "dtd", f"часть {name} содержит объявление DTD/ENTITY")
     return text
-
-
-def _workbook_parts(parts: Mapping[str, bytes]) -> tuple[dict[str, str], set[str]]:
-    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), and every part the workbook's
-    relationships point at. Both XML files were checked for DTDs, so ElementTree parses them
-    safely."""
-    try:
-        workbook = ElementTree.fromstring(parts["xl/workbook.xml"])
-        rels_xml = parts.get("xl/_rels/workbook.xml.rels")
-        rels = ElementTree.fromstring(rels_xml) if rels_xml else None
-    except ElementTree.ParseError as exc:
-        raise _Refused("truncated", "truncated", "не разбирается xl/workbook.xml или его связи") from exc
-    targets: dict[str, str] = {}
-    if rels is not None:
-        for rel in rels.iter(f"{_PKG_REL_NS}Relationship"):
-            if rel.get("Type", "").endswith("/externalLink"):
-                raise _Refused("external-link", "external-link")
-            if rel.get("TargetMode") == "External":
-                continue
-            target = rel.get("Target", "")
-            target = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-            targets[rel.get("Id", "")] = target
-    sheets: dict[str, str] = {}
-    for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
-            rid = sheet.get(f"{_REL_NS}id", "")
-            if rid in targets:
-                sheets[sheet.get("name", "")] = targets[rid]
-    return sheets, set(targets.values())
