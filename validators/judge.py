@@ -37,6 +37,7 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.identity import Identity
 from forms.spec import Form, Sheet
+from forms.wording import worded
 from validators import messages as msg
 from validators.casting import cast_sheet, issue_findings
 from validators.cells import Located
@@ -150,6 +151,12 @@ class _Refs:
                 self.objects[("sheet", form.id, sheet.name)] = sheet
         for collection in context.collections.values():
             self.objects[("collection", collection.id)] = collection
+            form = context.forms.get(collection.form_id)
+            if form is not None and form.has_placeholders:  # the worded form the workers read with
+                own = worded(form, collection)
+                self.objects[("worded", collection.id)] = own
+                for sheet in own.sheets:
+                    self.objects[("worded-sheet", collection.id, sheet.name)] = sheet
         self.keys = {id(obj): key for key, obj in self.objects.items()}
 
     def dumps(self, value: object) -> bytes:
@@ -179,7 +186,8 @@ def _prepare(path: Path, sender: str | None, name: str, context: Context, sha256
             if identity is None or any(f.blocks for f in findings):
                 return item
             item.collection = context.collections[identity.collection]
-            item.form = context.forms[item.collection.form_id]
+            # Worded for the collection: the headers are compared with what its template printed.
+            item.form = worded(context.forms[item.collection.form_id], item.collection)
             item.read = read_form(workbook, item.form, item.file, inspection.sheets)
             item.findings.extend(item.read.findings)
     except CalamineFailure:

@@ -138,7 +138,9 @@ def too_many_rows(sheet: Sheet, address: str, first: int, last: int) -> str:
             "обратитесь к координатору.")
 
 
-def too_few_rows(sheet: Sheet, found: int) -> str:
+def too_few_rows(sheet: Sheet, found: int, address: str | None = None) -> str:
+    if found == 0 and sheet.when_empty:
+        return f"{where(sheet, address, sheet.fields[0].number)}: лист не заполнен. {sheet.when_empty}"
     return (f"Лист «{sheet.name}»: заполнено строк: {found}, а нужно не меньше {sheet.min_rows}. "
             "Заполните недостающие строки.")
 

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 
 from forms import Form, Sheet
 from forms.spec import FieldType
+from forms.wording import worded
 from warehouse.rows import STORED_OUTCOMES
 
 
@@ -209,6 +210,7 @@ def build_tables(form: Form, metadata: MetaData) -> dict[str, Table]:
     """The typed tables of ``form``, keyed by ``sheet.table``, declared in ``metadata`` (which
     holds the fixed tables: rows point at their submission). Declaring a form twice returns the
     tables already declared."""
+    form = worded(form, None)  # one table serves every collection: generic words in its comments
     tables: dict[str, Table] = {}
     for sheet in form.sheets:
         name = table_name(form, sheet)
