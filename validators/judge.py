@@ -46,6 +46,7 @@ from validators.identity import CalamineFailure, identify_workbook, unreadable
 from validators.rawframe import FILE, raw_frame
 from validators.reading import WorkbookRead, read_form
 from validators.rules import check_rules
+from validators.saving import dropped_note
 from validators.safety import load
 from validators.schema import REQUIRED, build_schema, failures_to_findings, validate
 from validators.verdict import Verdict, outcome_of
@@ -65,6 +66,7 @@ class _Prepared:
     form: Form | None = None
     collection: Collection | None = None
     read: WorkbookRead | None = None
+    saved_by: str | None = None  # the program that saved the file, as its properties name it
 
 
 def judge(path: Path, context: Context, *, sender: str | None = None, name: str | None = None) -> Verdict:
@@ -105,6 +107,7 @@ def judge_batch(paths: Sequence[Path], context: Context, senders: Sequence[str |
             findings=findings,
             frames=frames.get(i, {}),
             cells=item.read.cells if item.read is not None else {},
+            saved_by=item.saved_by,
         ))
     return verdicts
 
@@ -178,6 +181,8 @@ def _prepare(path: Path, sender: str | None, name: str, context: Context, sha256
     if data is None or not inspection.passed:
         item.findings.extend(inspection.findings)
         return item
+    if inspection.saved is not None:
+        item.saved_by = inspection.saved.program
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
             identity, findings = identify_workbook(workbook, item.file, context, sender)
@@ -190,6 +195,9 @@ def _prepare(path: Path, sender: str | None, name: str, context: Context, sha256
             item.form = worded(context.forms[item.collection.form_id], item.collection)
             item.read = read_form(workbook, item.form, item.file, inspection.sheets)
             item.findings.extend(item.read.findings)
+            note = dropped_note(inspection.saved, item.form, item.file) if inspection.saved else None
+            if note is not None:
+                item.findings.append(note)
     except CalamineFailure:
         item.findings.append(unreadable(item.file))
     return item

@@ -27,6 +27,7 @@ from xml.etree import ElementTree
 from forms.findings import Finding
 from validators import messages as msg
 from validators._xmlscan import SheetFacts, scan_sheet
+from validators.saving import SavedWith, saved_with
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -90,6 +91,8 @@ class Inspection:
 
     findings: tuple[Finding, ...]
     sheets: Mapping[str, SheetFacts] = field(default_factory=dict)
+    # The program that saved the file and the template settings it kept (validators/saving.py).
+    saved: SavedWith | None = None
 
     @property
     def passed(self) -> bool:
@@ -133,7 +136,7 @@ def load(path: Path, *, limits: Limits = DEFAULT_LIMITS,
 def inspect_bytes(data: bytes, name: str, *, limits: Limits = DEFAULT_LIMITS) -> Inspection:
     """The pre-check of a file already in memory (read once, then handed to the reader)."""
     try:
-        return Inspection((), _inspect(data, limits))
+        return Inspection((), *_inspect(data, limits))
     except _Refused as refusal:
         return _refused(name, refusal)
 
@@ -148,7 +151,7 @@ def _too_large(size: int, limits: Limits) -> _Refused:
                                  f"{_mb(limits.max_file_bytes)})")
 
 
-def _inspect(data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+def _inspect(data: bytes, limits: Limits) -> tuple[dict[str, SheetFacts], SavedWith]:
     if not data:
         raise _Refused("empty-file", "файл пустой (0 байт)")
     if len(data) > limits.max_file_bytes:
@@ -198,7 +201,7 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> tuple[dict[str, SheetFacts], SavedWith]:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise _Refused("zip-bomb", f"в архиве книги слишком много частей ({len(infos)})")
@@ -217,7 +220,7 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
     parts = _read_xml_parts(data, infos, limits, lambda info: not _binary(info.filename))
     if MACRO_CONTENT in parts["[Content_Types].xml"]:
         raise _Refused("macro", "книга содержит макросы (.xlsm)")
-    sheet_parts, targets = _workbook_parts(parts)
+    sheet_parts, targets, states, locked = _workbook_parts(parts)
     # Whatever the workbook points at is read by calamine, whatever its name: check it too.
     missed = {t for t in targets if t in names and t not in parts}
     if missed:
@@ -240,7 +243,8 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
                                        "программой)")
         if part in by_part:
             facts[by_part[part]] = sheet
-    return facts
+    own = {name: parts[part] for name, part in sheet_parts.items() if part in parts}
+    return facts, saved_with(parts.get("docProps/app.xml"), states, locked, own)
 
 
 def _too_many_cells(where: str, cells: int, cap: int) -> _Refused:
@@ -365,9 +369,10 @@ def _check_xml(name: str, data: bytes) -> None:
                                        "(так устроены «XML-бомбы»)")
 
 
-def _workbook_parts(parts: Mapping[str, bytes]) -> tuple[dict[str, str], set[str]]:
-    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), and every part the workbook's
-    relationships point at. Both XML files were checked for DTDs, so ElementTree parses them
+def _workbook_parts(parts: Mapping[str, bytes]) -> tuple[dict[str, str], set[str], dict[str, str], bool]:
+    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), every part the workbook's
+    relationships point at, worksheet name → its state (visible, hidden, veryHidden), and whether
+    the structure is locked. Both XML files were checked for DTDs, so ElementTree parses them
     safely."""
     try:
         workbook = ElementTree.fromstring(parts["xl/workbook.xml"])
@@ -386,9 +391,14 @@ def _workbook_parts(parts: Mapping[str, bytes]) -> tuple[dict[str, str], set[str
             target = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
             targets[rel.get("Id", "")] = target
     sheets: dict[str, str] = {}
+    states: dict[str, str] = {}
+    locked = False
     for sheet in workbook.iter():
         if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
             rid = sheet.get(f"{_REL_NS}id", "")
+            states[sheet.get("name", "")] = sheet.get("state", "visible")
             if rid in targets:
                 sheets[sheet.get("name", "")] = targets[rid]
-    return sheets, set(targets.values())
+        elif sheet.tag.endswith("}workbookProtection") or sheet.tag == "workbookProtection":
+            locked = sheet.get("lockStructure", "0").lower() in ("1", "true")
+    return sheets, set(targets.values()), states, locked
