@@ -75,7 +75,7 @@ class Check:
 
     A row rule is an expression that must be true for every row (a null result passes: missing
     values are the business of ``required``). A group rule groups rows by ``by`` and evaluates an
-    aggregate expression per group, e.g. ``count("2") <= 5``.
+    aggregate expression per group, e.g. ``count(DISTINCT "2") <= 5`` (at most five days).
     """
 
     id: str
