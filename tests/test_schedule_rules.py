@@ -4,16 +4,18 @@ specialities form's графа 3 names the collection's own school year."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from forms import Collection, Form, SpecError, load_form, school_year, worded
 from forms.collection import MOSCOW
-from templates import render_template
+from templates import FeedbackFactory, render_template
 from validators import Context, Verdict, judge
 from tests.workbooks import SECRET, fill, org_for
 
@@ -138,8 +140,6 @@ def test_school_year_starts_on_the_first_of_september(collection: Collection, op
 
 def test_specialities_header_names_the_collections_school_year(
         forms_by_id: dict[str, Form], collections_by_form: dict[str, Collection], tmp_path: Path) -> None:
-    from openpyxl import load_workbook
-
     form, collection = forms_by_id["spo_specialities"], collections_by_form["spo_specialities"]
     data = render_template(form, collection, org_for(collection), SECRET)
     path = tmp_path / "шаблон.xlsx"
@@ -173,3 +173,14 @@ def test_when_empty_needs_a_sheet_that_needs_rows(tmp_path: Path) -> None:
         load_form(spec)
     assert str(error.value) == (f"{spec}, line 5: sheet 'Лист': when_empty needs a table sheet with "
                                 "min_rows of 1 or more")
+
+
+def test_the_answer_to_an_empty_workbook_marks_where_the_answer_goes(
+        form: Form, collection: Collection, context: Context, tmp_path: Path) -> None:
+    verdict = judged(tmp_path, form, collection, context, None, None)
+    answer = FeedbackFactory(form, collection, SECRET).render(org_for(collection), verdict.cells,
+                                                              verdict.findings, "расписание.xlsx")
+    wb = load_workbook(io.BytesIO(answer))
+    for name, finding in zip((PAPER, META, COMPUTER), verdict.findings, strict=True):
+        comment = wb[name]["A5"].comment
+        assert comment is not None and comment.text.startswith(f"Ошибка: {finding.message}")
