@@ -46,8 +46,8 @@ from validators.identity import CalamineFailure, identify_workbook, unreadable
 from validators.rawframe import FILE, raw_frame
 from validators.reading import WorkbookRead, read_form
 from validators.rules import check_rules
-from validators.saving import dropped_note
 from validators.safety import load
+from validators.saving import dropped_note
 from validators.schema import REQUIRED, build_schema, failures_to_findings, validate
 from validators.verdict import Verdict, outcome_of
 
