@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
@@ -111,10 +112,22 @@ _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-def workbook_sheets(workbook: bytes, rels: bytes | None) -> tuple[dict[str, str], set[str], bool]:
-    """Worksheet name → its part ("xl/worksheets/sheet1.xml"), every part the workbook's
-    relationships point at, and whether one of them is an external link. Both XML parts were
-    cleared of DTDs, so ElementTree parses them safely; a malformed one raises its ParseError."""
+@dataclass(frozen=True)
+class WorkbookParts:
+    """What ``xl/workbook.xml`` and its relationships say: worksheet name → its part, every part
+    they point at, whether one is an external link, each worksheet's state (visible, hidden,
+    veryHidden) and whether the structure is locked."""
+
+    sheets: dict[str, str]
+    targets: set[str]
+    linked: bool
+    states: dict[str, str]
+    locked: bool
+
+
+def workbook_sheets(workbook: bytes, rels: bytes | None) -> WorkbookParts:
+    """The workbook part's facts. Both XML parts were cleared of DTDs, so ElementTree parses them
+    safely; a malformed one raises its ParseError."""
     root = ElementTree.fromstring(workbook)
     rel_root = ElementTree.fromstring(rels) if rels else None
     targets: dict[str, str] = {}
@@ -126,9 +139,14 @@ def workbook_sheets(workbook: bytes, rels: bytes | None) -> tuple[dict[str, str]
         target = rel.get("Target", "")
         targets[rel.get("Id", "")] = target[1:] if target.startswith("/") else posixpath.normpath(f"xl/{target}")
     sheets: dict[str, str] = {}
+    states: dict[str, str] = {}
+    locked = False
     for sheet in root.iter():
         if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
             rid = sheet.get(f"{_REL_NS}id", "")
+            states[sheet.get("name", "")] = sheet.get("state", "visible")
             if rid in targets:
                 sheets[sheet.get("name", "")] = targets[rid]
-    return sheets, set(targets.values()), linked
+        elif sheet.tag.endswith("}workbookProtection") or sheet.tag == "workbookProtection":
+            locked = sheet.get("lockStructure", "0").lower() in ("1", "true")
+    return WorkbookParts(sheets, set(targets.values()), linked, states, locked)

@@ -211,7 +211,9 @@ def too_many_rows(sheet: Sheet, address: str, first: int, last: int) -> str:
             "обратитесь к координатору.")
 
 
-def too_few_rows(sheet: Sheet, found: int) -> str:
+def too_few_rows(sheet: Sheet, found: int, address: str | None = None) -> str:
+    if found == 0 and sheet.when_empty:
+        return f"{where(sheet, address, sheet.fields[0].number)}: лист не заполнен. {sheet.when_empty}"
     return (f"Лист «{sheet.name}»: заполнено строк: {found}, а нужно не меньше {sheet.min_rows}. "
             "Заполните недостающие строки.")
 
@@ -267,3 +269,28 @@ def too_many_findings(file: str, shown: int, total: int) -> str:
             "столбцы или данные не на своём листе — даёт сотни замечаний), сохраните файл и "
             "отправьте снова: остальные замечания, если останутся, придут в следующем ответе.")
 
+
+
+def _sheets(names: list[str]) -> str:
+    return ", ".join(f"«{n}»" for n in names)
+
+
+def dropped_by_program(file: str, program: str | None, *, dropdowns: list[str], dropdowns_lost: list[str],
+                       unlocked: bool, frozen_lost: list[str], identity_shown: bool) -> str:
+    """What the program that saved the file dropped of the template's settings; a note, so it
+    says the data are judged all the same and where the settings are back."""
+    who = f"в программе {program}" if program else "программой, не указавшей своё название"
+    lost: list[str] = []
+    if dropdowns_lost:
+        lost.append(f"выпадающие списки (листы {_sheets(dropdowns_lost)})")
+    if unlocked:
+        lost.append("защита структуры книги")
+    if frozen_lost:
+        lost.append(f"закрепление строк заголовка (листы {_sheets(frozen_lost)})")
+    if identity_shown:
+        lost.append("скрытие служебного листа «_sbor» (теперь его можно показать и случайно изменить)")
+    kept = "выпадающие списки сохранены; " if dropdowns and not dropdowns_lost else ""
+    listed = lost[0] if len(lost) == 1 else ", ".join(lost[:-1]) + " и " + lost[-1]
+    return (f"Файл «{file}» сохранён {who}: {kept}не сохранены: {listed}. На проверку данных это не "
+            "влияет. Книга с ошибками, которую присылает система, и шаблон, скачанный заново, выдаются "
+            "с исходными настройками: продолжайте работу в них.")

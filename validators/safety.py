@@ -33,6 +33,7 @@ from validators import messages as msg
 from validators._package import named_parts, workbook_sheets
 from validators._xmlscan import SheetFacts, scan_sheet
 from validators._xmltext import encoding_of, has_dtd, plain, utf8
+from validators.saving import SavedWith, saved_with
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -93,6 +94,8 @@ class Inspection:
 
     findings: tuple[Finding, ...]
     sheets: Mapping[str, SheetFacts] = field(default_factory=dict)
+    # The program that saved the file and the template settings it kept (validators/saving.py).
+    saved: SavedWith | None = None
 
     @property
     def passed(self) -> bool:
@@ -138,7 +141,7 @@ def load(path: Path, *, limits: Limits = DEFAULT_LIMITS,
 def inspect_bytes(data: bytes, name: str, *, limits: Limits = DEFAULT_LIMITS) -> Inspection:
     """The pre-check of a file already in memory (read once, then handed to the reader)."""
     try:
-        return Inspection((), _inspect(data, limits))
+        return Inspection((), *_inspect(data, limits))
     except _Refused as refusal:
         return _refused(name, refusal)
 
@@ -152,7 +155,7 @@ def _too_large(size: int, limits: Limits) -> _Refused:
     return _Refused("too-large", "too-large", size=msg.megabytes(size), cap=msg.megabytes(limits.max_file_bytes))
 
 
-def _inspect(data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+def _inspect(data: bytes, limits: Limits) -> tuple[dict[str, SheetFacts], SavedWith]:
     if not data:
         raise _Refused("empty-file", "empty")
     if len(data) > limits.max_file_bytes:
@@ -198,7 +201,7 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, SheetFacts]:
+def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> tuple[dict[str, SheetFacts], SavedWith]:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
         raise _Refused("zip-bomb", "too-many-parts", count=len(infos), cap=limits.max_members)
@@ -228,11 +231,12 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
     if MACRO_CONTENT in parts["[Content_Types].xml"]:
         raise _Refused("macro", "macro")
     try:
-        sheet_parts, targets, linked = workbook_sheets(parts["xl/workbook.xml"], parts.get("xl/_rels/workbook.xml.rels"))
+        book = workbook_sheets(parts["xl/workbook.xml"], parts.get("xl/_rels/workbook.xml.rels"))
     except ElementTree.ParseError as exc:
         raise _Refused("truncated", "truncated", "не разбирается xl/workbook.xml или его связи") from exc
-    if linked:
+    if book.linked:
         raise _Refused("external-link", "external-link")
+    sheet_parts, targets = book.sheets, book.targets
     # Whatever the workbook points at is read by calamine, whatever its name: check it too.
     missed = {t for t in targets if t in names and t not in parts}
     parts.update((t, _judged(t, odd[t])) for t in missed if t in odd)
@@ -257,7 +261,8 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> dict[str, 
             raise _Refused("far-cell", "unaddressed", sheet=where)
         if part in by_part:
             facts[by_part[part]] = sheet
-    return facts
+    own = {name: parts[part] for name, part in sheet_parts.items() if part in parts}
+    return facts, saved_with(parts.get("docProps/app.xml"), book.states, book.locked, own)
 
 
 def _too_many_cells(sheet: str, cells: int, cap: int) -> _Refused:
