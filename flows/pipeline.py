@@ -29,7 +29,7 @@ from flows.inbox import (
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
-from validators import Context, Verdict, judge_batch
+from validators import Context, Verdict, judge_batch, refused_unread, sender_findings
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
 
 Progress = Callable[[int], None]
@@ -164,7 +164,9 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     target = _answer_path(settings, claimed, row)
     ident = verdict.identity
     collection = world.collections.get(ident.collection) if ident else None
-    org = world.orgs.get(ident.login) if ident else None
+    # Only the school a template was issued to gets it back refilled: a school that sent another
+    # school's template gets the refusal sheet, never a signed template of that school.
+    org = world.orgs.get(ident.login) if ident and ident.login == row.login else None
     form = world.forms.get(ident.form) if ident else None
     if row.accepted and collection and org:
         rows_loaded = {s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames} if form else {}
@@ -179,12 +181,49 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     return _write(target, data, settings.runtime / "tmp")
 
 
-def _submission(verdict: Verdict, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+@dataclass(frozen=True)
+class Judged:
+    """A claimed file's verdict and the login it is credited to: its sender, never the login its
+    template names (None: nobody vouches for the file)."""
+
+    verdict: Verdict
+    login: str | None
+
+
+def judge_claims(settings: Settings, wh: Warehouse, world: World,
+                 items: Sequence[tuple[Claim, str]]) -> list[Judged]:
+    """Verdicts on claimed files, given as (claim, sha256), in order. A file whose sender is not
+    known (a folder that is not a registry login; the flat inbox, unless the workspace trusts it)
+    is refused unread; the others are judged together as sent by their folder's login."""
+    folders = sorted({c.sender for c, _ in items if c.sender is not None})
+    registered = {o.login for o in wh.organisations(folders)} if folders else set()
+    refused: dict[int, Verdict] = {}
+    for i, (c, sha) in enumerate(items):
+        found = sender_findings(c.name, c.sender, registered=c.sender in registered,
+                                trust_flat=settings.trust_flat_inbox)
+        if found:
+            refused[i] = refused_unread(c.name, sha, found)
+    todo = [(c, sha) for i, (c, sha) in enumerate(items) if i not in refused]
+    judged = iter(judge_batch([c.path for c, _ in todo], world.context, senders=[c.sender for c, _ in todo],
+                              names=[c.name for c, _ in todo], sha256s=[sha for _, sha in todo]) if todo else [])
+    out: list[Judged] = []
+    for i, (c, _) in enumerate(items):
+        if i in refused:
+            out.append(Judged(refused[i], None))
+            continue
+        verdict = next(judged)
+        ident = verdict.identity
+        out.append(Judged(verdict, c.sender if c.sender is not None else ident.login if ident else None))
+    return out
+
+
+def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+    verdict = judged.verdict
     ident = verdict.identity
     return NewSubmission(
         sha256=verdict.sha256, file_name=claimed.name, received_at=received_at,
         outcome=verdict.outcome,  # type: ignore[arg-type]
-        collection_id=ident.collection if ident else None, login=ident.login if ident else None,
+        collection_id=ident.collection if ident else None, login=judged.login,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
         archive_path=archive_rel,
     )
@@ -240,20 +279,19 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         in_batch.add(sha)
         fresh.append((c, sha, str(archived.relative_to(settings.runtime))))
     with stage(timings, "judge"):
-        verdicts = judge_batch([c.path for c, _, _ in fresh], world.context,
-                               senders=[c.sender for c, _, _ in fresh], names=[c.name for c, _, _ in fresh],
-                               sha256s=[sha for _, sha, _ in fresh]) if fresh else []
+        verdicts = judge_claims(settings, wh, world, [(c, sha) for c, sha, _ in fresh]) if fresh else []
     refused: list[LoadError] = []
     judged = list(zip(fresh, verdicts, strict=True))
     for start in range(0, len(judged), RECORD_GROUP):
         group = judged[start:start + RECORD_GROUP]
         with stage(timings, "record"):
             rows = wh.record_many(
-                [(_submission(verdict, c, received_at, kept_at), verdict.findings,
-                  verdict.frames if verdict.accepted else None)
-                 for (c, _, kept_at), verdict in group],
+                [(_submission(one, c, received_at, kept_at), one.verdict.findings,
+                  one.verdict.frames if one.verdict.accepted else None)
+                 for (c, _, kept_at), one in group],
                 commit_every=RECORD_GROUP)
-        for ((c, sha, _), verdict), row in zip(group, rows, strict=True):
+        for ((c, sha, _), one), row in zip(group, rows, strict=True):
+            verdict = one.verdict
             if isinstance(row, LoadError):
                 refused.append(row)
                 continue
@@ -277,23 +315,20 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         outcomes.append(_duplicate(c, sha, first))
         with stage(timings, "release"):
             done(c)
-    outcomes += finish_unanswered(settings, world, unanswered)
+    outcomes += finish_unanswered(settings, wh, world, unanswered)
     if refused:
         raise refused[0]
     return outcomes
 
 
-def finish_unanswered(settings: Settings, world: World,
+def finish_unanswered(settings: Settings, wh: Warehouse, world: World,
                       unanswered: Sequence[tuple[Claim, str, SubmissionRow]]) -> list[FileOutcome]:
     """Files a dead process recorded but did not get to answer: judged again (the answer needs
     the school's values) and answered with the outcome already recorded, unless the answer is
     already there. Their one outcome stays the recorded one; nothing is recorded twice."""
     if not unanswered:
         return []
-    verdicts = judge_batch([c.path for c, _, _ in unanswered], world.context,
-                           senders=[c.sender for c, _, _ in unanswered],
-                           names=[c.name for c, _, _ in unanswered],
-                           sha256s=[sha for _, sha, _ in unanswered])
+    verdicts = [one.verdict for one in judge_claims(settings, wh, world, [(c, sha) for c, sha, _ in unanswered])]
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)
