@@ -171,8 +171,9 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
-    from flows.publish import publish_flow
+    from flows.publish import check_publishable, publish_flow
 
+    check_publishable(settings, collection)  # one line for an operator's mistake, no traceback
     with progress_bar(f"templates {collection.id}") as bar:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
 
