@@ -26,10 +26,11 @@ from flows.inbox import (
     Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
     sha256_of,
 )
+from flows.senders import Judged, judge_claims
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
-from validators import Context, Verdict, judge_batch, refused_unread, sender_findings
+from validators import Context, Verdict
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
 
 Progress = Callable[[int], None]
@@ -181,42 +182,6 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     return _write(target, data, settings.runtime / "tmp")
 
 
-@dataclass(frozen=True)
-class Judged:
-    """A claimed file's verdict and the login it is credited to: its sender, never the login its
-    template names (None: nobody vouches for the file)."""
-
-    verdict: Verdict
-    login: str | None
-
-
-def judge_claims(settings: Settings, wh: Warehouse, world: World,
-                 items: Sequence[tuple[Claim, str]]) -> list[Judged]:
-    """Verdicts on claimed files, given as (claim, sha256), in order. A file whose sender is not
-    known (a folder that is not a registry login; the flat inbox, unless the workspace trusts it)
-    is refused unread; the others are judged together as sent by their folder's login."""
-    folders = sorted({c.sender for c, _ in items if c.sender is not None})
-    registered = {o.login for o in wh.organisations(folders)} if folders else set()
-    refused: dict[int, Verdict] = {}
-    for i, (c, sha) in enumerate(items):
-        found = sender_findings(c.name, c.sender, registered=c.sender in registered,
-                                trust_flat=settings.trust_flat_inbox)
-        if found:
-            refused[i] = refused_unread(c.name, sha, found)
-    todo = [(c, sha) for i, (c, sha) in enumerate(items) if i not in refused]
-    judged = iter(judge_batch([c.path for c, _ in todo], world.context, senders=[c.sender for c, _ in todo],
-                              names=[c.name for c, _ in todo], sha256s=[sha for _, sha in todo]) if todo else [])
-    out: list[Judged] = []
-    for i, (c, _) in enumerate(items):
-        if i in refused:
-            out.append(Judged(refused[i], None))
-            continue
-        verdict = next(judged)
-        ident = verdict.identity
-        out.append(Judged(verdict, c.sender if c.sender is not None else ident.login if ident else None))
-    return out
-
-
 def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
     verdict = judged.verdict
     ident = verdict.identity
@@ -279,7 +244,7 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         in_batch.add(sha)
         fresh.append((c, sha, str(archived.relative_to(settings.runtime))))
     with stage(timings, "judge"):
-        verdicts = judge_claims(settings, wh, world, [(c, sha) for c, sha, _ in fresh]) if fresh else []
+        verdicts = judge_claims(settings, wh, world.context, [(c, sha) for c, sha, _ in fresh]) if fresh else []
     refused: list[LoadError] = []
     judged = list(zip(fresh, verdicts, strict=True))
     for start in range(0, len(judged), RECORD_GROUP):
@@ -328,7 +293,7 @@ def finish_unanswered(settings: Settings, wh: Warehouse, world: World,
     already there. Their one outcome stays the recorded one; nothing is recorded twice."""
     if not unanswered:
         return []
-    verdicts = [one.verdict for one in judge_claims(settings, wh, world, [(c, sha) for c, sha, _ in unanswered])]
+    verdicts = [one.verdict for one in judge_claims(settings, wh, world.context, [(c, sha) for c, sha, _ in unanswered])]
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)
