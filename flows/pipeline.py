@@ -244,7 +244,8 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         in_batch.add(sha)
         fresh.append((c, sha, str(archived.relative_to(settings.runtime))))
     with stage(timings, "judge"):
-        verdicts = judge_claims(settings, wh, world.context, [(c, sha) for c, sha, _ in fresh]) if fresh else []
+        verdicts = (judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in fresh])
+                    if fresh else [])
     refused: list[LoadError] = []
     judged = list(zip(fresh, verdicts, strict=True))
     for start in range(0, len(judged), RECORD_GROUP):
@@ -293,7 +294,8 @@ def finish_unanswered(settings: Settings, wh: Warehouse, world: World,
     already there. Their one outcome stays the recorded one; nothing is recorded twice."""
     if not unanswered:
         return []
-    verdicts = [one.verdict for one in judge_claims(settings, wh, world.context, [(c, sha) for c, sha, _ in unanswered])]
+    judged = judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in unanswered])
+    verdicts = [one.verdict for one in judged]
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)

@@ -8,7 +8,7 @@ their template's login only when the workspace trusts it (``Settings.trust_flat_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from flows.inbox import Claim
@@ -26,16 +26,20 @@ class Judged:
     login: str | None
 
 
-def judge_claims(settings: Settings, wh: Warehouse, context: Context,
+def judge_claims(settings: Settings, wh: Warehouse, context: Context, participants: Container[str],
                  items: Sequence[tuple[Claim, str]]) -> list[Judged]:
     """Verdicts on claimed files, given as (claim, sha256), in order. A file whose sender is not
     known (a folder that is not a registry login; the flat inbox, unless the workspace trusts it)
-    is refused unread; the others are judged together as sent by their folder's login."""
-    folders = sorted({c.sender for c, _ in items if c.sender is not None})
+    is refused unread; the others are judged together as sent by their folder's login.
+
+    ``participants`` are logins known to be in the registry already (the pass's participants):
+    only other folders are looked up, so the usual batch costs no query (500 logins looked up in
+    a registry of 40,000 took 55-75 ms here, 0.15 ms a file)."""
+    folders = sorted({c.sender for c, _ in items if c.sender is not None and c.sender not in participants})
     registered = {o.login for o in wh.organisations(folders)} if folders else set()
     refused: dict[int, Verdict] = {}
     for i, (c, sha) in enumerate(items):
-        found = sender_findings(c.name, c.sender, registered=c.sender in registered,
+        found = sender_findings(c.name, c.sender, registered=c.sender in participants or c.sender in registered,
                                 trust_flat=settings.trust_flat_inbox)
         if found:
             refused[i] = refused_unread(c.name, sha, found)
