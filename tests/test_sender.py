@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import random
+import socket
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from flows.cli import main
+from flows.inbox import claim, scan
 from flows.ingest import FileOutcome, ingest
 from flows.settings import SettingsError, load_settings
 from flows.simulate import good_values
@@ -173,3 +177,26 @@ def test_the_trust_setting(tmp_path: Path) -> None:
     assert load_settings(tmp_path, env={"SBOR_TRUST_FLAT_INBOX": "1"}, trust_flat_inbox=False).trust_flat_inbox is False
     with pytest.raises(SettingsError, match=r"^SBOR_TRUST_FLAT_INBOX must be 1 or 0 \(true or false\), got 'maybe'$"):
         load_settings(tmp_path, env={"SBOR_TRUST_FLAT_INBOX": "maybe"})
+
+
+def test_a_claim_left_by_a_dead_run_keeps_its_folder_as_sender(kit: Kit) -> None:
+    """The sender travels in the claim's name: a run that dies after claiming a file from a folder
+    that is no login leaves a claim the next run still refuses as from that folder, and a claim
+    from A's folder with B's template is still credited to A."""
+    a, b = kit.orgs[0], kit.orgs[1]
+    put(kit, "школа.2", "отчёт.xlsx", filled(kit, b, seed=1))
+    put(kit, a.login, "чужой.xlsx", filled(kit, b, seed=2))
+    pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                             text=True, check=True).stdout)
+    dead = kit.settings.processing / f"{socket.gethostname()}__{pid}"
+    dead.mkdir(parents=True)
+    for arrival in scan(kit.settings.inbox):
+        assert claim(arrival, dead) is not None
+
+    outcomes = {o.file: o for o in ingest(kit.settings)}
+    unknown = outcomes["отчёт.xlsx"]
+    assert (unknown.login, [f.code for f in unknown.findings]) == (None, ["unknown-sender"])
+    assert "папка «школа_2»" in unknown.findings[0].message  # a dot cannot travel in a claim's name
+    assert Path(unknown.feedback or "").parent == kit.settings.feedback_dir / "_unidentified" / "школа_2"
+    assert (outcomes["чужой.xlsx"].outcome, outcomes["чужой.xlsx"].login) == ("rejected", a.login)
+    assert statuses(kit)[b.login] == Status.NOT_STARTED
