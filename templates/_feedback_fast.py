@@ -41,11 +41,21 @@ from templates._feedback_sheets import (
     extend_styles,
     form_sheet,
     inflate,
+    number_text,
     sheet_parts,
     string_cell,
     style_of,
 )
-from templates._findings_table import HEADERS, SEVERITY_TEXT, WIDTHS, cell_position, sort_findings, text
+from templates._findings_table import (
+    HEADERS,
+    SEVERITY_TEXT,
+    cell_position,
+    finding_height,
+    rule_marks,
+    sort_findings,
+    text,
+    value_cell,
+)
 from templates._personal import Personaliser
 from templates._workbook import build_workbook
 from templates._xlsxwrite import attr
@@ -144,7 +154,7 @@ class _Splice:
     def render(self, org: Organisation, cells: Mapping[str, Mapping[str, object]],
                findings: Sequence[Finding], file_name: str) -> bytes | None:
         """The annotated workbook; None when something in it needs the reference renderer."""
-        by_cell = self._marks(findings)
+        by_cell = self._marks(rule_marks(self.form, findings))
         if by_cell is None:
             return None
         parts: dict[str, tuple[bytes, int, int]] = {}
@@ -231,15 +241,18 @@ class _FindingsSheet:
             link = finding.worksheet in linkable and cell_position(finding.cell) is not None
             if not link:
                 styles[2] = self.unlinked
-            values = (finding.worksheet, finding.cell, finding.field, finding.value, finding.message,
+            values = (finding.worksheet, finding.cell, finding.field, value_cell(finding.value), finding.message,
                       SEVERITY_TEXT.get(finding.severity, finding.severity))
             cells = [f'<c r="A{row}" s="{styles[0]}" t="n"><v>{n}</v></c>']
             for col, value in enumerate(values, start=2):
-                shown = text(value)
                 address = f"{get_column_letter(col)}{row}"
+                if isinstance(value, (int, float)):  # a number the school typed, as a number
+                    cells.append(f'<c r="{address}" s="{styles[col - 1]}" t="n"><v>{number_text(value)}</v></c>')
+                    continue
+                shown = text(value)
                 cells.append(string_cell(address, styles[col - 1], shown) if shown
                              else f'<c r="{address}" s="{styles[col - 1]}"/>')
-            height = st.row_height(finding.message, WIDTHS[5])
+            height = finding_height(finding)
             rows.append(f'<row r="{row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
             if link:
                 location = f"'{finding.worksheet}'!{finding.cell}"

@@ -232,6 +232,11 @@ def _restyled(cell_xml: str, style: int) -> str:
     return cell_xml.replace("<c ", f'<c s="{style}" ', 1)
 
 
+def number_text(value: float) -> str:
+    """A number as openpyxl writes it."""
+    return str(value) if isinstance(value, int) else _number(value)
+
+
 def _number(value: float) -> str:
     """As openpyxl writes a number (16 significant digits) where that is exact, else exactly."""
     short = "%.16g" % value

@@ -30,6 +30,7 @@ from templates._findings_table import (
     SEVERITY_TEXT,
     cell_position,
     plural,
+    rule_marks,
     sort_findings,
     text,
     write_findings,
@@ -171,7 +172,7 @@ def render_feedback(
     personal = {t: v for t, v in personal_cells(form, collection, org, secret).items() if t not in form_sheets}
     wb = build_workbook(form, collection, personal)
     _refill(wb, form, cells)
-    _mark(wb, form, findings)
+    _mark(wb, form, rule_marks(form, findings))
     _findings_sheet(wb, form, findings, file_name)
     wb.active = 0
     for ws in wb.worksheets:  # else Excel opens with the title sheet still selected: grouped
