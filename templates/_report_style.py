@@ -90,18 +90,20 @@ class Styles:
     def register(cls, book: Book) -> Styles:
         return cls(
             title=book.style(Style(bold=True, size=14)),
-            bold=book.style(Style(bold=True)),
+            # Top-aligned where a row may be taller than one line: a label stands by the first
+            # line of its wrapped value, not below it.
+            bold=book.style(Style(bold=True, vertical="top")),
             header=book.style(Style(bold=True, fill="DDEBF7", wrap=True, border=True,
                                     vertical="center", horizontal="center")),
             text=0,
             wrap=book.style(Style(wrap=True, vertical="top")),
-            integer=book.style(Style(number_format="0")),
+            integer=book.style(Style(number_format="0", vertical="top")),
             # "General": a fixed "0.##" pattern would print 5 as "5." in Excel.
             decimal=book.style(Style()),
-            percent=book.style(Style(number_format="0.0%")),
+            percent=book.style(Style(number_format="0.0%", vertical="top")),
             date=book.style(Style(number_format=DATE_FORMAT)),
             datetime=book.style(Style(number_format=DATETIME_FORMAT)),
-            moment=book.style(Style(number_format=DATETIME_FORMAT, horizontal="left")),
+            moment=book.style(Style(number_format=DATETIME_FORMAT, horizontal="left", vertical="top")),
             note=book.style(Style(wrap=True, vertical="top")),
             total=book.style(Style(bold=True, fill="F2F2F2", border=True)),
             status={label: book.style(Style(fill=fill, color=font))

@@ -22,6 +22,8 @@ from templates._validation import field_validation
 
 CARD_WIDTHS = (7.0, 60.0)  # «№», «Показатель»
 CARD_VALUE_WIDTH = 40.0
+# Which sheet and page a printed page is («Лист «Титул», страница 1 из 2»), as on every workbook.
+PRINT_FOOTER = "Лист «&A», страница &P из &N"
 PORTRAIT_WIDTH = 110.0  # column units that print legibly across a portrait A4 page
 PREFILL_ROOM = 250  # characters of a prefilled answer (a full name) the row is sized for
 TEXT_ROOM = 1000  # the most characters of a free-text answer the row is sized for
@@ -59,6 +61,7 @@ def print_setup(ws: Worksheet, orientation: str, title_rows: str | None = None) 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if title_rows:
         ws.print_title_rows = title_rows
+    ws.oddFooter.center.text = PRINT_FOOTER
 
 
 def _heading(ws: Worksheet, sheet: Sheet, form: Form, last_col: int, total_width: float) -> None:
@@ -141,6 +144,8 @@ def write_card(ws: Worksheet, sheet: Sheet, form: Form, collection: Collection) 
     for col, (text, width) in enumerate(zip(layout.CARD_HEADERS, widths, strict=True), start=1):
         _header(ws, layout.HEADER_ROW, col, text)
         ws.column_dimensions[get_column_letter(col)].width = width
+    ws.row_dimensions[layout.HEADER_ROW].height = max(
+        st.row_height(text, width, bold=True) for text, width in zip(layout.CARD_HEADERS, widths, strict=True))
     for field in sheet.fields:
         ref = layout.card_cell(sheet, field.number)
         number = ws.cell(ref.row, 1, field.number)

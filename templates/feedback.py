@@ -36,6 +36,7 @@ from templates._findings_table import (
     write_findings,
 )
 from templates._personal import personal_cells
+from templates._sheets import print_setup
 from templates._workbook import build_workbook
 
 FINDINGS_SHEET = "Ошибки"
@@ -147,11 +148,7 @@ def _findings_sheet(wb: Workbook, form: Form, findings: Sequence[Finding], file_
     last = write_findings(ws, ordered, FINDINGS_HEADER_ROW, linkable=set(wb.sheetnames))
     ws.freeze_panes = f"A{FINDINGS_HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{FINDINGS_HEADER_ROW}:G{max(last, FINDINGS_HEADER_ROW + 1)}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{FINDINGS_HEADER_ROW}:{FINDINGS_HEADER_ROW}"
+    print_setup(ws, "landscape", f"{FINDINGS_HEADER_ROW}:{FINDINGS_HEADER_ROW}")
     ws.sheet_properties.tabColor = "FFC00000"
 
 
