@@ -354,3 +354,42 @@ def test_coordinator_workbooks_print_one_page_wide(printed: dict[str, list[tuple
 def test_annotated_workbook_prints_its_findings_one_page_wide(printed: dict[str, list[tuple[str, str]]]) -> None:
     findings = [page for sheet, page in printed["feedback"] if sheet == "Ошибки"]
     assert len(findings) == 1 and "Серьёзность" in findings[0] and "Сообщение" in findings[0]
+
+
+# --- the school's template ------------------------------------------------------------------
+
+def test_entry_area_is_filled_and_boxed(kinds: dict[str, Kind], forms_by_id: dict[str, Form]) -> None:
+    """A school sees where to type: entry cells are filled and have thin borders, headers not."""
+    for form_id in FORM_IDS:
+        wb = _book(kinds[f"template-{form_id}"].data)
+        for sheet in forms_by_id[form_id].sheets:
+            ws = wb[sheet.name]
+            if sheet.kind == "table":
+                for col in range(1, len(sheet.fields) + 1):
+                    dim = ws.column_dimensions[get_column_letter(col)]
+                    assert dim.fill.fgColor.rgb == "FFFFF8DC" and dim.border.left.style == "thin", (form_id, col)
+                    assert ws.cell(layout.HEADER_ROW, col).fill.fgColor.rgb != "FFFFF8DC"
+            else:
+                for field in sheet.fields:
+                    cell = ws[layout.card_cell(sheet, field.number).address]
+                    assert cell.fill.fgColor.rgb == "FFFFF8DC" and cell.border.left.style == "thin"
+
+
+def test_a_number_hint_states_its_bounds_once(kinds: dict[str, Kind]) -> None:
+    ws = _book(kinds["template-spo_specialities"].data)["Специальности"]
+    prompts = [dv.prompt for dv in ws.data_validations.dataValidation if dv.prompt]
+    course = next(p for p in prompts if p.startswith("Целое число от 1 до 4"))
+    assert course == "Целое число от 1 до 4."
+
+
+def test_the_title_sheet_lists_the_publications_files_by_title_and_name(
+        kinds: dict[str, Kind], collections_by_form: dict[str, Collection]) -> None:
+    collection = collections_by_form["spo_specialities"]
+    ws = _book(kinds["template-spo_specialities"].data)[layout.TITLE_SHEET]
+    rows = [(r[0].value, r[1].value) for r in ws.iter_rows(max_col=2)]
+    start = next(i for i, (label, _) in enumerate(rows) if label == "Файлы публикации")
+    listed = [value for _, value in rows[start:start + len(collection.files)]]
+    assert listed == [
+        "1. Порядок проведения ВПР СПО — PDF, файл «Порядок проведения ВПР СПО.pdf» в файлах публикации",
+        "2. Инструкция по заполнению формы — PDF, файл «Инструкция по заполнению формы.pdf» в файлах публикации",
+    ]
