@@ -29,7 +29,6 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates import _styles as st
 from templates._feedback_sheets import (
     CELL,
     DIMENSION,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from forms.collection import MOSCOW, require_aware
-from collections.abc import Sequence
-
 from forms.status import COUNT_LABELS, Status
 from templates._textfit import fit_width, row_height
 from templates._xlsxwrite import Book, Style

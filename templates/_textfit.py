@@ -11,6 +11,7 @@ not in the table counts as a wide one, so the estimate errs towards room to spar
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 FONT = "Calibri"  # the one font family of every workbook sbor writes
@@ -67,7 +68,7 @@ def longest_word(text: str, *, bold: bool = False, size: float = BASE_SIZE) -> f
 def fit_width(text: str, width: float, *, bold: bool = False, size: float = BASE_SIZE) -> float:
     """``width``, widened where needed so that no word of ``text`` is broken in the middle."""
     need = longest_word(text, bold=bold, size=size) + _MARGIN + 0.2
-    return width if need <= width else float(-(-need * 2 // 1) / 2)  # up to a half unit
+    return width if need <= width else math.ceil(need * 2) / 2  # up to the next half unit
 
 
 def lines(text: str, width: float, *, bold: bool = False, size: float = BASE_SIZE) -> int:

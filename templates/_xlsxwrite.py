@@ -25,6 +25,8 @@ from typing import IO
 
 from openpyxl.utils.cell import get_column_letter
 
+from templates._xlsxparts import CORE_PART, CORE_REL, CORE_TYPE, attr, core_xml, page_setup_xml
+
 EXCEL_MAX_ROWS = 1_048_576
 MAX_CELL_TEXT = 32_767
 MAX_SHEET_NAME = 31
@@ -63,11 +65,6 @@ class Style:
     border: bool = False  # thin on all sides
     horizontal: str | None = None  # "center", "left", …
     vertical: str | None = None  # "top", "center", …
-
-
-def attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
 
 
 def xml_text(text: str) -> str:
@@ -227,19 +224,6 @@ class SheetWriter:
         self._closed = True
 
 
-# The footer of every printed page: which sheet, which page («Лист «Сводка», страница 1 из 2»).
-FOOTER = "&CЛист «&A», страница &P из &N"
-
-
-def page_setup_xml(landscape: bool) -> str:
-    """Margins, A4 one page wide (as many down as it takes) and the footer, in schema order."""
-    orientation = "landscape" if landscape else "portrait"
-    return ('<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
-            f'footer="0.3"/><pageSetup paperSize="9" orientation="{orientation}" '
-            f'fitToWidth="1" fitToHeight="0"/><headerFooter><oddFooter>{attr(FOOTER)}'
-            "</oddFooter></headerFooter>")
-
-
 def _sheet_view(rows: int, columns: int) -> str:
     if not rows and not columns:
         return '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
@@ -340,7 +324,7 @@ class Book:
             "xl/styles.xml": _styles_xml(list(self._styles)),
             "_rels/.rels": f'{_XML}<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
                            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
-                           f'<Relationship Id="rId2" Type="{_CORE_REL}" Target="{CORE_PART}"/>'
+                           f'<Relationship Id="rId2" Type="{CORE_REL}" Target="{CORE_PART}"/>'
                            "</Relationships>",
             CORE_PART: core_xml(self.title),
             "[Content_Types].xml": (
@@ -350,28 +334,12 @@ class Book:
                 'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
                 f'ContentType="{office}.sheet.main+xml"/><Override PartName="/xl/styles.xml" '
                 f'ContentType="{office}.styles+xml"/>{overrides}<Override PartName="/{CORE_PART}" '
-                f'ContentType="{_CORE_TYPE}"/></Types>'),
+                f'ContentType="{CORE_TYPE}"/></Types>'),
         }
         for name, text in parts.items():
             self._zip.writestr(name, text)
         self._zip.close()
         return self._buffer.getvalue()
-
-
-CORE_PART = "docProps/core.xml"
-_CORE_TYPE = "application/vnd.openxmlformats-package.core-properties+xml"
-_CORE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
-CREATOR = "sbor"
-
-
-def core_xml(title: str, creator: str = CREATOR) -> str:
-    """The document properties: a title and sbor as the creator (not «openpyxl», not empty)."""
-    return (f'{_XML}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:dcterms="http://purl.org/dc/terms/" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:title>{attr(title)}</dc:title><dc:creator>{attr(creator)}</dc:creator>"
-            f"<cp:lastModifiedBy>{attr(creator)}</cp:lastModifiedBy></cp:coreProperties>")
 
 
 def _quoted(name: str) -> str:

@@ -16,7 +16,6 @@ from types import ModuleType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from templates._textfit import longest_word
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.utils.datetime import to_excel
@@ -27,6 +26,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from forms import Collection, Form, Identity, Organisation, builtin_forms, layout, load_collection
 from forms.loader import DATA_DIR
 from templates import TemplateFactory, render_template
+from templates._textfit import longest_word
 from templates._zip import CrcAppend
 from tests.workbooks import SECRET, org_for, sample_org
 

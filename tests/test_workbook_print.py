@@ -18,7 +18,6 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import openpyxl
