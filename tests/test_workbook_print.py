@@ -322,6 +322,12 @@ def test_a_template_prints_each_sheet_one_page_wide(printed: dict[str, list[tupl
             assert counts[sheet.name] == 1, (sheet.name, counts)
             page = next(text for name, text in pages if name == sheet.name)
             assert sheet.fields[-1].number in page.split()
+            # As LibreOffice wrapped them: every word of every header whole, none broken in the
+            # middle («общеобразовате/льных», «Завершивши/е»).
+            printed_words = set(re.findall(r"[\w-]+", page))
+            for field in sheet.fields:
+                for word in re.findall(r"\w{4,}", field.title):
+                    assert word in printed_words, (sheet.name, field.number, word)
         else:
             assert counts[sheet.name] <= 2, counts
 
