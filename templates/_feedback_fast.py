@@ -55,7 +55,7 @@ from templates._findings_table import (
     text,
     value_cell,
 )
-from templates._personal import Personaliser
+from templates._personal import Personaliser, wrap_columns
 from templates._workbook import build_workbook
 from templates._xlsxwrite import attr
 from templates._zip import ZipSkeleton, read_members
@@ -137,7 +137,9 @@ class _Splice:
             raise NotSpliceable("no filter range of the findings sheet in the probe's workbook part")
         self._filter = attr(probe_filter)
         self.findings_sheet = _FindingsSheet(inflate(members[self.paths[FINDINGS_SHEET]]))
-        self.sheets = {s.name: form_sheet(s, self.paths[s.name], inflate(members[self.paths[s.name]]), members)
+        wrapping = wrap_columns(form)
+        self.sheets = {s.name: form_sheet(s, self.paths[s.name], inflate(members[self.paths[s.name]]), members,
+                                          wrapping.get(s.name))
                        for s in form.sheets}
         personal = {t: c for t, c in self.personaliser.cells(_PROBE_ORG, secret).items() if t not in form_names}
         self._splicers = {t: SheetSplicer(inflate(members[self.paths[t]]).encode(), frozenset(c))

@@ -134,6 +134,12 @@ class WrapColumn:
 
     letter: str
     width: float
+    column: int
+
+    def height(self, text: str) -> float | None:
+        """The row height ``text`` needs in this column; None when one line is enough."""
+        h = _height(text, self.width)
+        return h if h > _ONE_LINE else None
 
     def heights(self, values: Mapping[str, str]) -> dict[int, float]:
         """Row → height for the values in this column that need more than one line."""
@@ -166,7 +172,7 @@ def wrap_columns(form: Form) -> dict[str, WrapColumn]:
     for sheet in form.sheets:
         if sheet.kind == "table" and sheet.prefill_field and sheet.prefill_from:
             col = layout.column_of(sheet, sheet.prefill_field)
-            found[sheet.name] = WrapColumn(get_column_letter(col), table_widths(sheet)[col - 1])
+            found[sheet.name] = WrapColumn(get_column_letter(col), table_widths(sheet)[col - 1], col)
     return found
 
 

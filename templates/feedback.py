@@ -35,7 +35,7 @@ from templates._findings_table import (
     text,
     write_findings,
 )
-from templates._personal import personal_cells
+from templates._personal import personal_cells, wrap_columns
 from templates._sheets import print_setup
 from templates._workbook import build_workbook
 
@@ -79,12 +79,14 @@ def _write_value(ws: Worksheet, row: int, column: int, value: object) -> None:
 
 
 def _refill(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, object]]) -> None:
+    wrapping = wrap_columns(form)
     for sheet in form.sheets:
         values = cells.get(sheet.name)
         if not values:
             continue
         ws = wb[sheet.name]
         first, last, width = _entry_area(sheet)
+        wrap = wrapping.get(sheet.name)
         for address, value in values.items():
             position = cell_position(address)
             if value is None or position is None:
@@ -94,6 +96,11 @@ def _refill(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, object]])
                 column == layout.CARD_VALUE_COLUMN if sheet.kind == "card" else column <= width)
             if inside:
                 _write_value(ws, row, column, value)
+                # A long name in the wrapping column gets its row's height, as in the template.
+                if wrap is not None and column == wrap.column and isinstance(value, str):
+                    height = wrap.height(text(value)[:32767])
+                    if height:
+                        ws.row_dimensions[row].height = height
 
 
 def _mark(wb: Workbook, form: Form, findings: Sequence[Finding]) -> None:

@@ -31,7 +31,7 @@ from forms.coordinators import OPERATOR, coordinators_from_registry
 from forms.findings import Finding
 from forms.registry import generate_registry
 from forms.status import OrgStatus
-from templates import FeedbackFactory, TemplateFactory, render_receipt, render_refusal
+from templates import FeedbackFactory, TemplateFactory, render_feedback, render_receipt, render_refusal
 from templates._textfit import fits, longest_word
 from templates.reports import (
     render_group_report,
@@ -398,3 +398,21 @@ def test_the_title_sheet_lists_the_publications_files_by_title_and_name(
         "1. Порядок проведения ВПР СПО — PDF, файл «Порядок проведения ВПР СПО.pdf» в файлах публикации",
         "2. Инструкция по заполнению формы — PDF, файл «Инструкция по заполнению формы.pdf» в файлах публикации",
     ]
+
+
+def test_a_long_name_returned_by_the_school_keeps_its_rows_height(forms_by_id: dict[str, Form],
+                                                                   collections_by_form: dict[str, Collection]) -> None:
+    """In the annotated workbook as in the template, a long speciality name wraps in a row as
+    tall as it needs; the fast path and the reference agree."""
+    form, collection = forms_by_id["spo_specialities"], collections_by_form["spo_specialities"]
+    sheet = form.sheets[0]
+    longest = max(form.choices_for(sheet.fields[0]), key=len)
+    cells = {sheet.name: {"A5": longest, "A6": "38.02.01", "E5": 30}}
+    finding = Finding("rule:students-sum", "error", "сумма не равна", "отчёт.xlsx", sheet.name, "E5", "3", "30")
+    fast = FeedbackFactory(form, collection, SECRET).render(org_for(collection), cells, [finding], "отчёт.xlsx")
+    reference = render_feedback(form, collection, org_for(collection), SECRET, cells, [finding], "отчёт.xlsx")
+    for data in (fast, reference):
+        ws = _book(data)[sheet.name]
+        height = ws.row_dimensions[5].height
+        assert height and fits(longest, ws.column_dimensions["A"].width, height), (longest, height)
+        assert ws.row_dimensions[6].height is None  # one line: the default height
