@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from forms.collection import MOSCOW, require_aware
-from forms.status import COUNT_LABELS, Status
+from forms.status import Status
 from templates._textfit import fit_width, row_height
 from templates._xlsxwrite import Book, Style
 
@@ -33,9 +33,12 @@ STATUS_RANK: dict[str, int] = {
 }
 
 
+_LABELS: dict[str, str] = {s.value: s.label for s in Status}
+
+
 def label(status: str) -> str:
     """The manual's word for a status («Не приступило»), whether open or closed."""
-    return COUNT_LABELS.get(status, status)  # type: ignore[call-overload]
+    return _LABELS.get(status, status)
 
 
 def header_height(headers: Sequence[str], widths: Sequence[float | None]) -> float:
