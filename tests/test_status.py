@@ -202,3 +202,8 @@ def test_load_coordinators_checks_the_header(tmp_path: Path) -> None:
     with pytest.raises(CoordinatorFileError, match="line 1: the header must be "
                                                    "id,kind,region_code,municipality_code,name"):
         load_coordinators(path)
+
+
+def test_every_status_reads_as_one_of_the_manuals_four_words() -> None:
+    assert {s.label for s in Status} == {"Не приступило", "В работе", "Сдано", "Не сдано"}
+    assert Status.NOT_STARTED.label == Status.NEVER_STARTED.label == "Не приступило"

@@ -7,6 +7,8 @@ numbers with a decimal comma, dates as ДД.ММ.ГГГГ, as a Russian reader e
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 
 from forms.collection import MOSCOW
@@ -179,8 +181,26 @@ CELL = {
 }
 
 
-def cell(sheet: Sheet, address: str | None, number_: str | None, code: str, **values: object) -> str:
-    return f"{where(sheet, address, number_)}: {CELL[code].format(**values)}"
+# Where a whole number is expected, the example is a whole number: «12,5» would itself be refused.
+CELL_INTEGER = {
+    **CELL,
+    "not-a-number": "«{v}» — не число. Введите целое число цифрами, например 25.",
+}
+
+
+def cell(sheet: Sheet, address: str | None, number_: str | None, code: str, *, integer: bool = False,
+         **values: object) -> str:
+    texts = CELL_INTEGER if integer else CELL
+    return f"{where(sheet, address, number_)}: {texts[code].format(**values)}"
+
+
+# A negative operand after an operator: «34 + -3» reads as a typo, «34 + (-3)» as arithmetic.
+_NEGATIVE_OPERAND = re.compile(r"([+\-*/×−] )(-[0-9][0-9 ,]*)")
+
+
+def rule_text(text: str) -> str:
+    """A rule's message with the row's values put in: negative operands in parentheses."""
+    return _NEGATIVE_OPERAND.sub(r"\1(\2)", text)
 
 
 # Structure findings
