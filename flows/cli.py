@@ -164,6 +164,10 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
         open_warehouse(settings).upsert_organisations(load_registry(registry_path))
     result = run_publish(settings, coll)
     print_published([result])
+    from flows.analysts import ensure_analysts
+
+    if (warning := ensure_analysts(settings)) is not None:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
@@ -452,9 +456,12 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
     """
     import csv
 
-
     settings = ctx.settings()
-    columns, rows = open_warehouse(settings).sql(query, max_rows=limit)
+    wh = open_warehouse(settings)
+    try:
+        columns, rows = wh.sql(query, max_rows=limit)
+    finally:
+        wh.engine.dispose()  # the operator's pooled connection, closed with the command
     if as_json:
         for row in rows:
             click.echo(json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str))
@@ -473,10 +480,12 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
 
 def _register_extensions() -> None:
     """Commands kept beside the flows they drive."""
+    from flows.analysts import warehouse_command
     from flows.scale import scale_command
     from flows.watch import watch_command
 
     cli.add_command(watch_command, "watch")
+    cli.add_command(warehouse_command, "warehouse")
     cli.add_command(scale_command, "scale")
 
 

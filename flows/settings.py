@@ -33,6 +33,10 @@ class Settings:
     workers: int = 2
     parallel_from: int = 400
     keep_reports: int = 5
+    # PostgreSQL: the role analysts' SQL logs in as (SBOR_ANALYST_ROLE; roles are the cluster's,
+    # so workspaces sharing one name it apart) and a query's time limit (SBOR_SQL_TIMEOUT, s).
+    analyst_role: str = "sbor_analyst"
+    sql_timeout: int = 60
     # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
     fixed_now: datetime | None = None
     secret_override: bytes | None = field(default=None, repr=False)
@@ -120,5 +124,7 @@ def load_settings(
         workers=_int(env, "SBOR_WORKERS", Settings.workers),
         parallel_from=_int(env, "SBOR_PARALLEL_FROM", Settings.parallel_from),
         keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
+        analyst_role=env.get("SBOR_ANALYST_ROLE") or Settings.analyst_role,
+        sql_timeout=_int(env, "SBOR_SQL_TIMEOUT", Settings.sql_timeout),
         fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
     )
