@@ -272,6 +272,11 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
     Example: sbor report --coordinator reg77 --collection spo-specialities-2026
     """
+    from forms.ids import id_problem
+
+    # Before any flow starts: an id is part of every workbook's path.
+    for problem in filter(None, (id_problem("collection id", c) for c in collections)):
+        raise OperatorError(problem)
     written = run_report(ctx.settings(), collections or None, coordinators or None, coordinators_file,
                          kinds or None)
     print_reports(written)

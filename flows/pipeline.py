@@ -26,6 +26,7 @@ from flows.inbox import (
     Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
     sha256_of,
 )
+from flows.paths import inside
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
@@ -161,7 +162,7 @@ def _answer_path(settings: Settings, claimed: Claim, row: SubmissionRow) -> Path
 def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, row: SubmissionRow) -> Path:
     """The school's answer: a receipt for an accepted file, its own workbook with every error
     marked for a refused one, a refusal sheet for a file that could not be identified."""
-    target = _answer_path(settings, claimed, row)
+    target = inside(settings.feedback_dir, _answer_path(settings, claimed, row))
     ident = verdict.identity
     collection = world.collections.get(ident.collection) if ident else None
     org = world.orgs.get(ident.login) if ident else None
