@@ -171,7 +171,10 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
+    from flows.prefect_local import bind_temporary_server
     from flows.publish import publish_flow
+
+    bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar(f"templates {collection.id}") as bar:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
@@ -214,6 +217,10 @@ def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool
     from flows.ingest import ingest as ingest_plain
     from flows.ingest import ingest_flow
 
+    if not without_prefect:
+        from flows.prefect_local import bind_temporary_server
+
+        bind_temporary_server()  # dies with this command, even on a kill -9
     with progress_bar("ingest") as bar:
         if without_prefect:
             return ingest_plain(settings, progress=bar.advance, on_claimed=bar.total)
@@ -284,7 +291,10 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
 def run_report(settings: Settings, collections: Any = None, coordinators: Any = None,
                coordinators_file: Path | None = None, kinds: Any = None) -> list[Any]:
+    from flows.prefect_local import bind_temporary_server
     from flows.report import KINDS, report_flow
+
+    bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar("coordinators") as bar:
         return report_flow(settings, collections, coordinators, coordinators_file, kinds or KINDS,
