@@ -19,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 
 from flows.cli import main
-from warehouse import Warehouse, connect, drop_role
+from forms import builtin_forms
+from warehouse import AnalystRole, Warehouse, connect, drop_role
 
 PG_ENV = "SBOR_TEST_POSTGRES_URL"
 
@@ -184,3 +185,34 @@ def test_the_verb_on_sqlite_says_no_role_is_needed(workspace: Path, capsys: pyte
         "error: the warehouse is SQLite: sbor sql opens its file read-only, no role is needed "
         "(see sbor --help)")
 
+
+
+@pytest.mark.postgres
+def test_a_user_that_may_not_grant_still_opens_the_warehouse(analyst: Pg, capsys: pytest.CaptureFixture[str]) -> None:
+    """A worker's database user, not the tables' owner, opens the warehouse while a view lacks
+    its grant: the command goes on, and the owner's next command grants the view."""
+    view = "current_spo_specialities_specialities"
+    worker = f"sbor_worker_{analyst.role[-12:]}"
+    with analyst.admin.begin() as conn:
+        conn.exec_driver_sql(f"REVOKE SELECT ON {analyst.schema}.{view} FROM {analyst.role}")
+        conn.exec_driver_sql(f"CREATE ROLE {worker} LOGIN")
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {analyst.schema} TO {worker}")
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {analyst.schema} TO {worker}")
+        # No privilege at all on the view: a GRANT is then an error, not a warning.
+        conn.exec_driver_sql(f"REVOKE SELECT ON {analyst.schema}.{view} FROM {worker}")
+    try:
+        engine = connect(str(sa.make_url(analyst.url).set(username=worker)))
+        try:
+            Warehouse(engine, analyst=AnalystRole(analyst.role, "0" * 64)).create(builtin_forms().values())
+        finally:
+            engine.dispose()
+        with analyst.admin.begin() as conn:
+            assert not conn.exec_driver_sql(
+                f"SELECT has_table_privilege('{analyst.role}', '{analyst.schema}.{view}', 'SELECT')").scalar_one()
+        # The owner's next command (this one) grants it again before the query runs.
+        code, out, err = sbor(analyst, capsys, "sql", "--csv", f"SELECT count(*) AS n FROM {view}")
+        assert (code, out.splitlines(), err) == (0, ["n", "0"], [])
+    finally:
+        engine = connect(analyst.url)
+        drop_role(engine, worker)
+        engine.dispose()

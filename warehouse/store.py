@@ -104,7 +104,18 @@ class Warehouse:
             # New per-form tables, and views recreated with a new definition, have no grants.
             if (conn.dialect.name == "postgresql" and self.analyst is not None
                     and role_exists(conn, self.analyst.name)):
-                grant_reads(conn, self.analyst.name, self._readable())
+                self._grant_quietly(conn, self.analyst.name)
+
+    def _grant_quietly(self, conn: Connection, role: str) -> None:
+        """Grant what is new, in a savepoint: a database user that may not grant (a worker's,
+        not the tables' owner) must still be able to ingest. The analysts then get "permission
+        denied" for the new view until `sbor warehouse analyst-role` runs as the owner."""
+        try:
+            with conn.begin_nested():
+                grant_reads(conn, role, self._readable())
+        except sa.exc.ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
 
     def _readable(self) -> list[str]:
         """What analysts may read: every table sbor declares, and the views of current data."""
