@@ -106,7 +106,7 @@ class _Reader:
 
     def plain_id(self, key: str, what: str) -> str:
         """The value of ``key``, which becomes a path: it must match ``forms.ids.ID_PATTERN``."""
-        value = self.get(key, str, what=what)
+        value = self.get(key, str, what=f"a {what}")
         problem = id_problem(f"{what} {key}" if key != "id" else f"{what} id", value)
         if problem is not None:
             raise self.fail_at(key, problem)
