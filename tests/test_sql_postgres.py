@@ -6,6 +6,9 @@ Each test gets a schema and an analysts' role of its own (a uuid), dropped after
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import subprocess
 import sys
@@ -20,9 +23,10 @@ import sqlalchemy as sa
 
 from flows.cli import main
 from forms import builtin_forms
-from warehouse import AnalystRole, Warehouse, connect, drop_role
+from warehouse import AnalystRole, Warehouse, connect, drop_role, role_password
 
 PG_ENV = "SBOR_TEST_POSTGRES_URL"
+SECRET = "test-secret-not-for-production"  # the workspace fixture's SBOR_SECRET
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,25 @@ def _escapes(marker: Path) -> list[str]:
         "COMMIT; DROP TABLE findings",
         "WITH gone AS (DELETE FROM organisations RETURNING login) SELECT * FROM gone",
     ]
+
+
+@pytest.mark.postgres
+def test_the_role_keeps_the_password_sbor_logs_in_with(analyst: Pg) -> None:
+    """The server here trusts every local login, so check the stored SCRAM verifier itself
+    (RFC 5802: StoredKey = H(HMAC(SaltedPassword, "Client Key"))) against the derived password."""
+    with analyst.admin.begin() as conn:
+        stored, can_login, superuser = conn.exec_driver_sql(
+            f"SELECT rolpassword, rolcanlogin, rolsuper FROM pg_authid WHERE rolname = '{analyst.role}'").one()
+    assert (can_login, superuser) == (True, False)
+    method, rest = stored.split("$", 1)
+    params, keys = rest.split("$")
+    iterations, salt = params.split(":")
+    stored_key = keys.split(":")[0]
+    password = role_password(SECRET.encode(), analyst.role)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    assert method == "SCRAM-SHA-256"
+    assert base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
 
 
 @pytest.mark.postgres

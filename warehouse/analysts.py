@@ -70,7 +70,7 @@ def ensure_role(engine: Engine, role: AnalystRole, objects: Iterable[str]) -> No
     tables and views) in the current schema. Refuses a role that sbor did not make."""
     if engine.dialect.name != "postgresql":
         raise WarehouseError("the analysts' role is PostgreSQL's; on SQLite sbor sql opens the file read-only")
-    if not re.fullmatch(r"[0-9a-f]{32,}", role.password):
+    if len(role.password) < 32:
         raise WarehouseError("the analysts' role needs a password derived by role_password()")
     with engine.connect() as conn, conn.begin():
         q = _quote(conn, role.name)
@@ -86,10 +86,14 @@ def ensure_role(engine: Engine, role: AnalystRole, objects: Iterable[str]) -> No
                 conn.exec_driver_sql(f"CREATE ROLE {q}")
                 conn.exec_driver_sql(f"COMMENT ON ROLE {q} IS '{ROLE_COMMENT}'")
             # Every attribute spelled out: a role sbor made is put back to this, whatever it became.
-            # A utility statement takes no parameters; the password is hex, checked above.
+            # Sent as libpq's SCRAM verifier, never in clear text: a server logging DDL keeps
+            # the statement. A utility statement takes no parameters; the verifier is base64.
+            verifier = _scram(conn, role).decode("ascii")
+            if "'" in verifier:
+                raise WarehouseError("libpq returned a password verifier sbor cannot quote")
             conn.exec_driver_sql(
                 f"ALTER ROLE {q} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                f"NOBYPASSRLS INHERIT CONNECTION LIMIT 20 PASSWORD '{role.password}'"
+                f"NOBYPASSRLS INHERIT CONNECTION LIMIT 20 PASSWORD '{verifier}'"
             )
             conn.exec_driver_sql(f"ALTER ROLE {q} SET default_transaction_read_only = on")
             conn.exec_driver_sql(f"ALTER ROLE {q} SET statement_timeout = '{int(role.statement_timeout_s)}s'")
@@ -105,6 +109,11 @@ def ensure_role(engine: Engine, role: AnalystRole, objects: Iterable[str]) -> No
                 f"cannot set up the analysts' role {role.name}: {reason}. Run `sbor warehouse "
                 "analyst-role` with a database user that has CREATEROLE and owns the warehouse"
             ) from exc
+
+
+def _scram(conn: Connection, role: AnalystRole) -> bytes:
+    pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
+    return bytes(pgconn.encrypt_password(role.password.encode(), role.name.encode(), b"scram-sha-256"))
 
 
 def role_exists(conn: Connection, role: str) -> bool:
