@@ -3,6 +3,8 @@ operator once, and again by every ``sbor publish`` (see ``warehouse/analysts.py`
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from flows.settings import Settings
@@ -35,7 +37,7 @@ def warehouse_command() -> None:
 
 @warehouse_command.command("analyst-role")
 @click.pass_obj
-def analyst_role(ctx: object) -> None:
+def analyst_role(obj: Any) -> None:
     """Create (or repair) the PostgreSQL role that `sbor sql` runs as, and let it read sbor's
     tables and views and nothing else. The name is $SBOR_ANALYST_ROLE (default sbor_analyst);
     its password is derived from the workspace's secret. Needs a database user with CREATEROLE.
@@ -43,7 +45,7 @@ def analyst_role(ctx: object) -> None:
 
     Example: SBOR_ANALYST_ROLE=sbor_analyst sbor warehouse analyst-role
     """
-    settings: Settings = ctx.settings()  # type: ignore[attr-defined]
+    settings: Settings = obj.settings()
     wh = open_warehouse(settings)
     try:
         if wh.analyst is None:

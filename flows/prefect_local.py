@@ -23,6 +23,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
+from flows.errors import OperatorError
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -73,4 +77,9 @@ def bind_temporary_server() -> None:
             )
 
     # The slot Prefect's own ``SubprocessASGIServer()`` returns (port None); ours if still empty.
-    BoundServer().start()
+    try:
+        BoundServer().start()
+    except (RuntimeError, OSError, httpx.HTTPError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise OperatorError(f"Prefect's temporary server did not start: {first}; set PREFECT_API_URL "
+                            "to a running Prefect server") from exc
