@@ -183,7 +183,25 @@ def test_a_superuser_named_as_the_role_is_refused(pg: Pg, capsys: pytest.Capture
     # Trust authentication lets anyone log in as postgres: sbor sql still will not run as it.
     code, _, err = sbor(pg, capsys, "sql", "SELECT 1")
     assert code == 1 and len(err) == 1
-    assert err[0].startswith("error: the analysts' role postgres may reach the server's files")
+    assert err[0].startswith("error: the analysts' role postgres may do more than read (a superuser")
+
+
+@pytest.mark.postgres
+def test_a_role_given_server_files_is_refused_then_repaired(analyst: Pg, capsys: pytest.CaptureFixture[str]) -> None:
+    with analyst.admin.begin() as conn:
+        conn.exec_driver_sql(f"GRANT pg_read_server_files TO {analyst.role}")
+        conn.exec_driver_sql(f"ALTER ROLE {analyst.role} CREATEROLE")
+    code, _, err = sbor(analyst, capsys, "sql", "SELECT pg_read_file('/etc/hostname')")
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith(f"error: the analysts' role {analyst.role} may do more than read")
+    assert sbor(analyst, capsys, "warehouse", "analyst-role")[0] == 0  # puts the role back
+    code, _, err = sbor(analyst, capsys, "sql", "SELECT pg_read_file('/etc/hostname')")
+    assert code == 1 and err[0].startswith("error: the query was refused: permission denied for function pg_read_file")
+    with analyst.admin.begin() as conn:
+        assert conn.exec_driver_sql(
+            f"SELECT rolcreaterole FROM pg_roles WHERE rolname = '{analyst.role}'").scalar_one() is False
+        assert conn.exec_driver_sql(f"SELECT pg_has_role('{analyst.role}', 'pg_read_server_files', "
+                                    "'MEMBER')").scalar_one() is False
 
 
 @pytest.mark.postgres

@@ -36,8 +36,6 @@ DEFAULT_TIMEOUT_S = 60
 # Marks a role sbor made, so sbor never alters a role someone else made (a person's, or postgres).
 ROLE_COMMENT = "sbor analysts: read-only access to the warehouse (sbor warehouse analyst-role)"
 ROLE_PATTERN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-# Membership in any of these would give back what the role must not have.
-SERVER_FILE_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import pq
 from sqlalchemy.engine import Engine
 
-from warehouse.analysts import SERVER_FILE_ROLES, AnalystRole
+from warehouse.analysts import AnalystRole
 from warehouse.engine import BUSY_TIMEOUT_MS, CONNECT_TIMEOUT_S, unavailable
 from warehouse.errors import ReadOnlyViolation, WarehouseError
 
@@ -118,15 +118,19 @@ def _login(engine: Engine, role: AnalystRole) -> psycopg.Connection[Any]:
 
 
 def _check_role(cursor: Any, role: AnalystRole) -> None:
-    """Refuse to run as a role that could reach the server's files or programs: the role name
-    is a setting, and nothing stops an operator from naming a superuser in it."""
-    members = " OR ".join(f"pg_has_role(current_user, '{r}', 'USAGE')" for r in SERVER_FILE_ROLES)
-    cursor.execute(f"SELECT current_setting('is_superuser') = 'on' OR {members}")
+    """Refuse to run as a role that may do more than read: the role name is a setting, and
+    nothing stops an operator from naming a superuser in it. sbor makes its role a member of
+    nothing, so any membership (pg_read_server_files, pg_execute_server_program, …) is refused."""
+    cursor.execute(
+        "SELECT r.rolsuper OR r.rolcreaterole OR r.rolreplication OR r.rolbypassrls OR EXISTS "
+        "(SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid) FROM pg_roles r "
+        "WHERE r.rolname = current_user"
+    )
     if cursor.fetchone()[0]:
         raise WarehouseError(
-            f"the analysts' role {role.name} may reach the server's files or programs (a superuser, "
-            "or a member of pg_read_server_files, pg_write_server_files or pg_execute_server_program); "
-            "set SBOR_ANALYST_ROLE to another name and run `sbor warehouse analyst-role`"
+            f"the analysts' role {role.name} may do more than read (a superuser, CREATEROLE, "
+            "REPLICATION, BYPASSRLS, or a member of a role such as pg_read_server_files); set "
+            "SBOR_ANALYST_ROLE to another name and run `sbor warehouse analyst-role`"
         )
 
 
