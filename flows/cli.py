@@ -168,12 +168,19 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
         open_warehouse(settings).upsert_organisations(load_registry(registry_path))
     result = run_publish(settings, coll)
     print_published([result])
+    from flows.analysts import ensure_analysts
+
+    if (warning := ensure_analysts(settings)) is not None:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
+    from flows.prefect_local import bind_temporary_server
     from flows.publish import check_publishable, publish_flow
 
     check_publishable(settings, collection)  # one line for an operator's mistake, no traceback
+    bind_temporary_server()  # dies with this command, even on a kill -9
+
     with progress_bar(f"templates {collection.id}") as bar:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
 
@@ -215,6 +222,10 @@ def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool
     from flows.ingest import ingest as ingest_plain
     from flows.ingest import ingest_flow
 
+    if not without_prefect:
+        from flows.prefect_local import bind_temporary_server
+
+        bind_temporary_server()  # dies with this command, even on a kill -9
     with progress_bar("ingest") as bar:
         if without_prefect:
             return ingest_plain(settings, progress=bar.advance, on_claimed=bar.total)
@@ -273,6 +284,11 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
     Example: sbor report --coordinator reg77 --collection spo-specialities-2026
     """
+    from forms.ids import id_problem
+
+    # Before any flow starts: an id is part of every workbook's path.
+    for problem in filter(None, (id_problem("collection id", c) for c in collections)):
+        raise OperatorError(problem)
     written = run_report(ctx.settings(), collections or None, coordinators or None, coordinators_file,
                          kinds or None)
     print_reports(written)
@@ -280,7 +296,10 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
 def run_report(settings: Settings, collections: Any = None, coordinators: Any = None,
                coordinators_file: Path | None = None, kinds: Any = None) -> list[Any]:
+    from flows.prefect_local import bind_temporary_server
     from flows.report import KINDS, report_flow
+
+    bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar("coordinators") as bar:
         return report_flow(settings, collections, coordinators, coordinators_file, kinds or KINDS,
@@ -457,9 +476,12 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
     """
     import csv
 
-
     settings = ctx.settings()
-    columns, rows = open_warehouse(settings).sql(query, max_rows=limit)
+    wh = open_warehouse(settings)
+    try:
+        columns, rows = wh.sql(query, max_rows=limit)
+    finally:
+        wh.engine.dispose()  # the operator's pooled connection, closed with the command
     if as_json:
         for row in rows:
             click.echo(json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str))
@@ -478,10 +500,12 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
 
 def _register_extensions() -> None:
     """Commands kept beside the flows they drive."""
+    from flows.analysts import warehouse_command
     from flows.scale import scale_command
     from flows.watch import watch_command
 
     cli.add_command(watch_command, "watch")
+    cli.add_command(warehouse_command, "warehouse")
     cli.add_command(scale_command, "scale")
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.paths import inside
+
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
 _IGNORED = re.compile(
     r"^(~\$.*|\.~lock\..*#|.*\.tmp|.*\.part|.*\.partial|.*\.crdownload|\.#.*|\..*\.swp|\.DS_Store|Thumbs\.db|\.gitkeep)$",
@@ -289,7 +291,7 @@ def archive_many(items: Sequence[tuple[Path, str]], archive_dir: Path) -> list[t
     out: list[tuple[Path, bool]] = []
     new: set[Path] = set()
     for path, sha256 in items:
-        target = archive_dir / sha256[:2] / f"{sha256}.bin"
+        target = inside(archive_dir, archive_dir / sha256[:2] / f"{sha256}.bin")
         if target in new:
             out.append((target, False))
             continue

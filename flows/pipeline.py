@@ -27,6 +27,7 @@ from flows.inbox import (
     sha256_of,
 )
 from flows.senders import Judged, judge_claims
+from flows.paths import inside
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
@@ -162,7 +163,7 @@ def _answer_path(settings: Settings, claimed: Claim, row: SubmissionRow) -> Path
 def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, row: SubmissionRow) -> Path:
     """The school's answer: a receipt for an accepted file, its own workbook with every error
     marked for a refused one, a refusal sheet for a file that could not be identified."""
-    target = _answer_path(settings, claimed, row)
+    target = inside(settings.feedback_dir, _answer_path(settings, claimed, row))
     ident = verdict.identity
     collection = world.collections.get(ident.collection) if ident else None
     # Only the school a template was issued to gets it back refilled: a school that sent another

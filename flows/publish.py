@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.errors import OperatorError
+from flows.paths import inside
 from flows.settings import Settings
 from flows.writing import write_templates
 from flows.workspace import open_warehouse
@@ -77,7 +78,8 @@ def render_all(
     progress: Progress | None,
 ) -> int:
     factory = TemplateFactory(form, collection, settings.secret())
-    return write_templates(factory, orgs, settings.templates_dir / collection.id, progress, settings.workers)
+    directory = inside(settings.templates_dir, settings.templates_dir / collection.id)
+    return write_templates(factory, orgs, directory, progress, settings.workers)
 
 
 @flow(name="publish", validate_parameters=False)

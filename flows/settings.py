@@ -38,6 +38,10 @@ class Settings:
     # so it is refused and answered in outbox/feedback/_unidentified/. On for a workspace whose
     # flat inbox only coordinators or a trusted channel write to.
     trust_flat_inbox: bool = False
+    # PostgreSQL: the role analysts' SQL logs in as (SBOR_ANALYST_ROLE; roles are the cluster's,
+    # so workspaces sharing one name it apart) and a query's time limit (SBOR_SQL_TIMEOUT, s).
+    analyst_role: str = "sbor_analyst"
+    sql_timeout: int = 60
     # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
     fixed_now: datetime | None = None
     secret_override: bytes | None = field(default=None, repr=False)
@@ -137,5 +141,7 @@ def load_settings(
         keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
         trust_flat_inbox=(_flag(env, "SBOR_TRUST_FLAT_INBOX") if trust_flat_inbox is None
                           else trust_flat_inbox),
+        analyst_role=env.get("SBOR_ANALYST_ROLE") or Settings.analyst_role,
+        sql_timeout=_int(env, "SBOR_SQL_TIMEOUT", Settings.sql_timeout),
         fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
     )

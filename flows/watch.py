@@ -395,6 +395,10 @@ def watch_command(obj: Any, polling: bool, interval: float, stable_seconds: floa
     options = WatchOptions(polling=polling, interval=interval, stable_seconds=stable_seconds,
                            rescan_seconds=rescan_seconds, give_up_seconds=give_up_seconds,
                            health_seconds=health_seconds, once=once)
+    if not without_prefect:  # from the main thread, which lives as long as the watcher
+        from flows.prefect_local import bind_temporary_server
+
+        bind_temporary_server()
     watcher = Watcher(settings, options, plain_runner if without_prefect else flow_runner)
     previous = {s: signal.signal(s, watcher.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
