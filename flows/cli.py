@@ -473,11 +473,14 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
 
 def _register_extensions() -> None:
     """Commands kept beside the flows they drive."""
+    from flows.cabinet_cli import accounts_command, files_command, web_command
     from flows.scale import scale_command
     from flows.watch import watch_command
 
     cli.add_command(watch_command, "watch")
     cli.add_command(scale_command, "scale")
+    for command in (accounts_command, files_command, web_command):
+        cli.add_command(command)
 
 
 _register_extensions()

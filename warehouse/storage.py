@@ -1,0 +1,211 @@
+"""The cabinet's file storage, the per-user publication state, and the download report.
+
+Every query that returns files or organisations takes the signed-in ``Account`` and applies its
+scope here: a school gets the common files and its own, a coordinator the files of its schools
+(listed, but a school's own file is never handed to anyone else), the report only its schools.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from forms import Participants
+from warehouse.accounts import Account, area_clause
+from warehouse.cabinet_tables import CabinetTables
+from warehouse.engine import guarded
+from warehouse.tables import FixedTables
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: int
+    publication_id: str
+    title: str
+    owner_login: str | None
+    name: str
+    path: str
+    size: int
+    # The viewer's own downloads of it (manual: the mark is shown to the one who downloaded).
+    last_download: datetime | None = None
+
+    @property
+    def common(self) -> bool:
+        return self.owner_login is None
+
+
+@dataclass(frozen=True)
+class NewFile:
+    publication_id: str
+    title: str
+    owner_login: str | None
+    name: str
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    login: str
+    name: str
+    municipality: str
+    title: str  # the file as the report names it
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    rows: tuple[ReportRow, ...]
+    total: int  # rows in the whole report (all pages)
+
+
+def _file(row: Any) -> StoredFile:
+    return StoredFile(row["id"], row["publication_id"], row["title"], row["owner_login"], row["name"],
+                      row["path"], row["size"], _aware(row.get("last_download")))
+
+
+def audience_clause(rule: Participants, o: sa.Table) -> sa.ColumnElement[bool]:
+    """``Participants.includes`` as SQL over the organisations table."""
+    parts: list[sa.ColumnElement[bool]] = []
+    if rule.kinds:
+        parts.append(o.c.kind.in_(rule.kinds))
+    if rule.regions:
+        parts.append(o.c.region_code.in_(rule.regions))
+    if rule.municipalities:
+        parts.append(o.c.municipality_code.in_(rule.municipalities))
+    by_rule = sa.and_(*parts) if parts else sa.false() if rule.logins else sa.true()
+    return sa.or_(o.c.login.in_(rule.logins), by_rule) if rule.logins else by_rule
+
+
+class Storage:
+    def __init__(self, engine: Engine, tables: CabinetTables, fixed: FixedTables) -> None:
+        self.engine, self.t, self.fixed = engine, tables, fixed
+
+    def add(self, files: Sequence[NewFile]) -> int:
+        """Store ``files``; one with the same publication, title and owner replaces the old."""
+        f = self.t.files
+        with guarded(self.engine, write=True) as conn:
+            for nf in files:
+                owner = f.c.owner_login.is_(None) if nf.owner_login is None else f.c.owner_login == nf.owner_login
+                conn.execute(sa.delete(f).where(f.c.publication_id == nf.publication_id, f.c.title == nf.title, owner))
+            if files:
+                conn.execute(sa.insert(f), [{**nf.__dict__, "added_at": datetime.now(UTC)} for nf in files])
+        return len(files)
+
+    def visible(self, account: Account, publication_id: str) -> list[StoredFile]:
+        """The files of a publication ``account`` may see: common ones, and its own (a
+        school) or its schools' (a coordinator), with the account's own last download."""
+        f, d, o = self.t.files, self.t.downloads, self.fixed.organisations
+        mine = (sa.select(sa.func.max(d.c.started_at)).where(d.c.file_id == f.c.id, d.c.login == account.login)
+                .scalar_subquery().label("last_download"))
+        in_scope = sa.exists().where(o.c.login == f.c.owner_login,
+                                     area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+        query = (sa.select(f, mine).where(f.c.publication_id == publication_id,
+                                          sa.or_(f.c.owner_login.is_(None), in_scope))
+                 .order_by(f.c.owner_login.is_not(None), f.c.title, f.c.owner_login).limit(500))
+        with guarded(self.engine) as conn:
+            return [_file(r) for r in conn.execute(query).mappings()]
+
+    def sees(self, account: Account, rule: Participants) -> bool:
+        """Whether any organisation in ``account``'s scope is a participant by ``rule``: a
+        school sees the publications it takes part in, a coordinator those of its schools."""
+        o = self.fixed.organisations
+        query = sa.select(sa.exists().where(
+            audience_clause(rule, o), area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)))
+        with guarded(self.engine) as conn:
+            return bool(conn.execute(query).scalar())
+
+    def downloadable(self, account: Account, file_id: int, publication_ids: Sequence[str]) -> StoredFile | None:
+        """The file if ``account`` may download it: a common file of a publication it sees, or
+        its own file. A coordinator never gets a school's own file (manual 000, 3.2)."""
+        f = self.t.files
+        own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
+            f.c.owner_login.is_(None), f.c.owner_login == account.login)
+        query = sa.select(f).where(f.c.id == file_id, f.c.publication_id.in_(list(publication_ids)), own)
+        with guarded(self.engine) as conn:
+            row = conn.execute(query).mappings().first()
+        return _file(row) if row else None
+
+    def start_download(self, file_id: int, login: str) -> int:
+        with guarded(self.engine, write=True) as conn:
+            return int(conn.execute(sa.insert(self.t.downloads).values(
+                file_id=file_id, login=login, started_at=datetime.now(UTC), bytes=0, finished=False)
+            ).inserted_primary_key[0])
+
+    def end_download(self, download_id: int, sent: int, finished: bool) -> None:
+        d = self.t.downloads
+        with guarded(self.engine, write=True) as conn:
+            conn.execute(sa.update(d).where(d.c.id == download_id).values(bytes=sent, finished=finished))
+
+    # -- per-user state --------------------------------------------------------------------
+
+    def prefs(self, login: str) -> dict[str, tuple[bool, bool]]:
+        """publication id → (favourite, expanded) for ``login``."""
+        p = self.t.prefs
+        with guarded(self.engine) as conn:
+            return {r.publication_id: (bool(r.favourite), bool(r.expanded))
+                    for r in conn.execute(sa.select(p).where(p.c.login == login))}
+
+    def toggle(self, login: str, publication_id: str, what: str) -> bool:
+        """Flip ``favourite`` or ``expanded`` of one publication for ``login``; the new value."""
+        p = self.t.prefs
+        column = {"favourite": p.c.favourite, "expanded": p.c.expanded}[what]
+        with guarded(self.engine, write=True) as conn:
+            key = (p.c.login == login, p.c.publication_id == publication_id)
+            current = conn.execute(sa.select(column).where(*key)).scalar()
+            if current is None:
+                conn.execute(sa.insert(p).values(login=login, publication_id=publication_id, **{what: True}))
+                return True
+            conn.execute(sa.update(p).where(*key).values({what: not current}))
+            return not current
+
+    # -- the coordinator's report ----------------------------------------------------------
+
+    def download_report(self, account: Account, publication_id: str, rule: Participants,
+                        *, file_search: str = "", login_search: str = "", offset: int = 0,
+                        limit: int | None = 50) -> ReportPage:
+        """«Отчёт о скачивании»: for each school in ``account``'s scope (and among
+        its participants by ``rule``) and each file title of the
+        publication, the first and last download by that school, or none."""
+        f, d, o = self.t.files, self.t.downloads, self.fixed.organisations
+        titles = (sa.select(f.c.title).where(f.c.publication_id == publication_id).distinct()
+                  .subquery("titles"))
+        schools = sa.select(o.c.login, o.c.short_name, o.c.municipality_name).where(
+            area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login), audience_clause(rule, o))
+        if login_search:
+            schools = schools.where(o.c.login.contains(login_search, autoescape=True))
+        school = schools.subquery("schools")
+        fetched = (sa.select(f.c.title, d.c.login, sa.func.min(d.c.started_at).label("first"),
+                             sa.func.max(d.c.started_at).label("last"))
+                   .join(f, f.c.id == d.c.file_id).where(f.c.publication_id == publication_id)
+                   .group_by(f.c.title, d.c.login).subquery("fetched"))
+        grid = (sa.select(school.c.login, school.c.short_name, school.c.municipality_name, titles.c.title,
+                          fetched.c.first, fetched.c.last)
+                .select_from(school.join(titles, sa.true())
+                             .outerjoin(fetched, sa.and_(fetched.c.login == school.c.login,
+                                                         fetched.c.title == titles.c.title))))
+        if file_search:
+            grid = grid.where(titles.c.title.contains(file_search, autoescape=True))
+        grid = grid.order_by(school.c.login, titles.c.title)
+        with guarded(self.engine) as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(grid.order_by(None).subquery())).scalar_one()
+            page = grid.offset(offset).limit(limit) if limit is not None else grid
+            rows = tuple(ReportRow(r.login, r.short_name, r.municipality_name, r.title,
+                                   _aware(r.first), _aware(r.last)) for r in conn.execute(page))
+        return ReportPage(rows, total)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type on SQLite (naive text comes back): make them UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
