@@ -17,7 +17,7 @@ from flows.errors import OperatorError
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms.coordinators import coordinators_from_registry
-from forms.publications import builtin_publications
+from forms.publications import Publication, builtin_publications
 from templates.cabinet_books import render_codes
 from warehouse.accounts import NewAccount
 from warehouse.cabinet import Cabinet
@@ -106,11 +106,13 @@ def _store(root: Path, source: Path) -> tuple[str, int, str]:
     return relative, source.stat().st_size, sha
 
 
-def add_files(settings: Settings, publication_id: str, source: Path, title: str | None = None) -> list[NewFile]:
+def add_files(settings: Settings, publication_id: str, source: Path, title: str | None = None,
+              publications: tuple[Publication, ...] | None = None) -> list[NewFile]:
     """A file for every participant (``source`` is a file), or one file per school (``source`` is
     a folder of ``<login>.<ext>``). A bad folder is refused whole, every bad entry listed."""
-    if publication_id not in {p.id for p in builtin_publications()}:
-        known = ", ".join(sorted(p.id for p in builtin_publications()))
+    pubs = publications or builtin_publications()
+    if publication_id not in {p.id for p in pubs}:
+        known = ", ".join(sorted(p.id for p in pubs))
         raise OperatorError(f"no publication {publication_id!r} (known: {known})")
     cabinet = open_cabinet(settings)
     root = settings.runtime / "files"

@@ -21,6 +21,8 @@ COLLECTIONS_DIR = DATA_DIR.parent / "collections"
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="sbor-tests-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# argon2id with its cheapest parameters for the cabinet's test passwords (warehouse/credentials.py).
+os.environ.setdefault("SBOR_CHEAP_PASSWORD_HASH", "1")
 
 
 def pytest_configure(config: pytest.Config) -> None:

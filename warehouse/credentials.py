@@ -11,12 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()
+# SBOR_CHEAP_PASSWORD_HASH=1 (the tests only) takes argon2id's cheapest parameters: the default
+# costs 0.8 s of this busy machine per hash, and the tests sign in hundreds of times. A hash
+# carries its parameters, so either kind verifies under either setting.
+_HASHER = (PasswordHasher.from_parameters(profiles.CHEAPEST)
+           if os.environ.get("SBOR_CHEAP_PASSWORD_HASH") == "1" else PasswordHasher())
 # Verified against when the login is unknown, so that a wrong login costs the same time as a
 # wrong password and timing does not tell which logins exist.
 _DUMMY = _HASHER.hash("sbor-dummy-password")

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flows.workspace import open_warehouse
-from forms.publications import builtin_publications
+from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
 from web import routes_auth, routes_files, routes_publications
 from web.config import WebSettings, load_web_settings
@@ -23,14 +23,15 @@ from web.security import SecurityHeaders
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(web: WebSettings) -> FastAPI:
+def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = None) -> FastAPI:
+    """The cabinet for ``web``'s workspace, showing ``publications`` (default: the built-in ones)."""
     settings = web.settings
     cabinet = Cabinet(open_warehouse(settings), settings.secret())
     cabinet.create()
     app = FastAPI(title="sbor cabinet", docs_url=None, redoc_url=None, openapi_url=None)
     files_root = routes_files.files_root(settings.runtime)
     files_root.mkdir(parents=True, exist_ok=True)
-    app.state.cab = Cab(web, cabinet, builtin_publications(), environment(), files_root, settings.secret())
+    app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (routes_auth, routes_publications, routes_files):
         app.include_router(module.router)
