@@ -9,6 +9,8 @@ import re
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,11 +51,25 @@ def _write_secret(data: bytes, path: Path) -> None:
     os.replace(temp, path)
 
 
+@contextmanager
+def cabinet_of(settings: Settings) -> Iterator[Cabinet]:
+    """The cabinet for one command, its connections closed after it."""
+    cabinet = open_cabinet(settings)
+    try:
+        yield cabinet
+    finally:
+        cabinet.warehouse.engine.dispose()
+
+
 def issue_accounts(settings: Settings, *, reissue: bool = False) -> Issued:
     """A one-time code for every school of the registry, every coordinator and the operator that
     has no password yet; each coordinator's workbook lists its schools, the operator's the
     coordinators (and its own code)."""
-    cabinet = open_cabinet(settings)
+    with cabinet_of(settings) as cabinet:
+        return _issue(settings, cabinet, reissue)
+
+
+def _issue(settings: Settings, cabinet: Cabinet, reissue: bool) -> Issued:
     orgs = cabinet.warehouse.organisations()
     if not orgs:
         raise OperatorError("the registry is empty: load one first (sbor registry load FILE)")
@@ -85,7 +101,9 @@ def issue_accounts(settings: Settings, *, reissue: bool = False) -> Issued:
 
 
 def set_blocked(settings: Settings, login: str, blocked: bool) -> None:
-    if not open_cabinet(settings).accounts.set_blocked(login, blocked):
+    with cabinet_of(settings) as cabinet:
+        found = cabinet.accounts.set_blocked(login, blocked)
+    if not found:
         raise OperatorError(f"no account {login!r}: issue accounts first (sbor accounts issue)")
 
 
@@ -114,7 +132,11 @@ def add_files(settings: Settings, publication_id: str, source: Path, title: str 
     if publication_id not in {p.id for p in pubs}:
         known = ", ".join(sorted(p.id for p in pubs))
         raise OperatorError(f"no publication {publication_id!r} (known: {known})")
-    cabinet = open_cabinet(settings)
+    with cabinet_of(settings) as cabinet:
+        return _add(settings, cabinet, publication_id, source, title)
+
+
+def _add(settings: Settings, cabinet: Cabinet, publication_id: str, source: Path, title: str | None) -> list[NewFile]:
     root = settings.runtime / "files"
     if source.is_symlink():
         raise OperatorError(f"{source} is a symbolic link: give the file itself")

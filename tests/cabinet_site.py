@@ -46,9 +46,9 @@ ORGS = (
 A, B, C = "edu770001", "edu770003", "edu500001"
 ONLY_50 = Publication("region-50-only", "Только для региона 50", "ВПР", "Текст для региона 50.",
                       Participants(regions=("50",)))
-ONLY_7701 = Publication("mun-7701-only", "Только для муниципалитета 7701", "ВПР", "Текст для 7701.",
-                        Participants(municipalities=("7701",)))
-PUBLICATIONS = (*builtin_publications(), ONLY_50, ONLY_7701)
+ONLY_7702 = Publication("mun-7702-only", "Только для муниципалитета 7702", "ВПР", "Текст для 7702.",
+                        Participants(municipalities=("7702",)))
+PUBLICATIONS = (*builtin_publications(), ONLY_50, ONLY_7702)
 ROLES = {"school": A, "municipal": "mun7701", "regional": "reg77", "operator": "operator"}
 
 
@@ -108,7 +108,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def build_site(home: Path, url: str) -> Site:
     (home / "var").mkdir(parents=True, exist_ok=True)
     settings = load_settings(home, url, env={"SBOR_SECRET": "test-secret"})
-    open_warehouse(settings).upsert_organisations(list(ORGS))
+    wh = open_warehouse(settings)
+    wh.upsert_organisations(list(ORGS))
+    wh.engine.dispose()
     issue_accounts(settings)
     cabinet = open_cabinet(settings)
     for login in (*[o.login for o in ORGS], "mun7701", "mun7702", "reg77", "reg50", "mun5001", "operator"):
@@ -136,11 +138,20 @@ def _operator(cabinet: Cabinet):  # type: ignore[no-untyped-def]
     return account
 
 
-@pytest.fixture()
-def site(tmp_path: Path, database_url: str) -> Site:
-    return build_site(tmp_path, database_url)
+def close(site: Site) -> None:
+    site.cabinet.warehouse.engine.dispose()
+    site.app.state.cab.cabinet.warehouse.engine.dispose()
 
 
 @pytest.fixture()
-def sqlite_site(tmp_path: Path) -> Site:
-    return build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
+    built = build_site(tmp_path, database_url)
+    yield built
+    close(built)
+
+
+@pytest.fixture()
+def sqlite_site(tmp_path: Path) -> Iterator[Site]:
+    built = build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+    yield built
+    close(built)
