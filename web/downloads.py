@@ -18,14 +18,19 @@ class RecordedFileResponse(FileResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = 0
         promised: int | None = None
+        reaches_end = True  # a 206 answer reaches the file's end only if its range does
         completed = False
 
         async def counting(message: Message) -> None:
-            nonlocal sent, promised
+            nonlocal sent, promised, reaches_end
             if message["type"] == "http.response.start":
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-length":
                         promised = int(value)
+                    elif name.lower() == b"content-range":  # "bytes 0-99/16000"
+                        span, _, total = value.decode("latin-1").partition(" ")[2].partition("/")
+                        last = span.rpartition("-")[2]
+                        reaches_end = last.isdigit() and total.isdigit() and int(last) == int(total) - 1
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -34,7 +39,9 @@ class RecordedFileResponse(FileResponse):
             await super().__call__(scope, receive, counting)  # type: ignore[arg-type]
             completed = True
         finally:
-            # Finished: the response went out whole (a client that hangs up midway leaves it
-            # short of its Content-Length, and Starlette stops sending).
-            finished = completed and promised is not None and sent >= promised and scope["method"] != "HEAD"
+            # Finished: the answer went out whole and reached the file's last byte (a client
+            # that hangs up midway leaves it short of its Content-Length; a resumed download
+            # finishes with the range that ends the file).
+            finished = (completed and reaches_end and promised is not None and sent >= promised
+                        and scope["method"] != "HEAD")
             await run_in_threadpool(self._storage.end_download, self._download_id, sent, finished)

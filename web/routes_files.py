@@ -4,11 +4,11 @@ account actions: a coordinator resets a school's password, the operator blocks o
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
+import pathlib
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from templates.cabinet_books import render_downloads
@@ -30,7 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/files/{file_id}")
-def download(c: CabDep, user: UserDep, file_id: int) -> Response:
+def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
     pubs = [p.id for p in visible_publications(c, user)]
     stored = storage.downloadable(user, file_id, pubs)
@@ -116,5 +116,5 @@ def unblock(request: Request, c: CabDep, user: OperatorDep, _: CsrfDep, login: s
     return _block(request, c, user, login, False)
 
 
-def files_root(runtime: Path) -> Path:
+def files_root(runtime: pathlib.Path) -> pathlib.Path:
     return runtime / "files"
