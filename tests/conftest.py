@@ -32,6 +32,8 @@ def pytest_configure(config: pytest.Config) -> None:
             missing.append("SBOR_TEST_POSTGRES_URL (PostgreSQL)")
         if shutil.which("soffice") is None:
             missing.append("soffice (LibreOffice)")
+        if shutil.which(os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium")) is None:
+            missing.append("chromium (the cabinet's browser tests)")
         if missing:
             raise pytest.UsageError(f"CI requires {', '.join(missing)}; run tests through .ci/run")
 
