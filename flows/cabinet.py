@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections import defaultdict
@@ -173,3 +174,40 @@ def _add(settings: Settings, cabinet: Cabinet, publication_id: str, source: Path
         added.append(NewFile(publication_id, title, owner, path.name, relative, size, sha))
     cabinet.storage.add(added)
     return added
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    login: str
+    password: str
+    who: str
+
+
+def demo_cabinet(settings: Settings) -> list[DemoSignIn]:
+    """The demo's cabinet: codes for everyone, files in the technical publication (one for all,
+    one per school), and passwords for a school, its regional coordinator and the operator so a
+    newcomer can sign in at once."""
+    issue_accounts(settings)
+    with cabinet_of(settings) as cabinet:
+        orgs = [o for o in cabinet.warehouse.organisations() if o.kind in ("edu", "ksh")]
+        if not orgs:
+            raise OperatorError("the demo registry has no edu or ksh schools for the cabinet's publication")
+        source = settings.runtime / "demo-files"
+        own = source / "logins"
+        own.mkdir(parents=True, exist_ok=True)
+        common = source / "Технические требования к компьютерам.txt"
+        common.write_text("Процессор от 2 ГГц, 4 ГБ памяти, браузер актуальной версии.\n", encoding="utf-8")
+        for o in orgs:
+            (own / f"{o.login}.txt").write_text(f"Логины участников ВПР для {o.short_name}\n", encoding="utf-8")
+        _add(settings, cabinet, "vpr-tech-2027", common, None)
+        _add(settings, cabinet, "vpr-tech-2027", own, "Логины участников")
+        school = orgs[0]
+        chosen = [(school.login, f"школа {school.short_name}"),
+                  (f"reg{school.region_code}", f"региональный координатор, регион {school.region_code}"),
+                  ("operator", "оператор")]
+        sign_ins = []
+        for login, who in chosen:
+            password = "demo-" + secrets.token_urlsafe(9)
+            cabinet.accounts.set_password(login, password)
+            sign_ins.append(DemoSignIn(login, password, who))
+    return sign_ins

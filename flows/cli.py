@@ -434,6 +434,17 @@ def demo(ctx: Context, size: int) -> None:
     console.print(f'  sbor {home}sql "SELECT login, speciality, students FROM current_spo_specialities_specialities LIMIT 10"',
                   soft_wrap=True)
     console.print(f"  sbor {home}status spo-specialities-2026", soft_wrap=True)
+    print_demo_cabinet(settings, home)
+
+
+def print_demo_cabinet(settings: Settings, home: str) -> None:
+    from flows.cabinet import demo_cabinet
+
+    sign_ins = demo_cabinet(settings)
+    console.print(f"\nthe cabinet: sbor {home}web, then open http://127.0.0.1:8000/ and sign in as", soft_wrap=True)
+    for s in sign_ins:
+        console.print(f"  {s.login} / {s.password}  ({s.who})", soft_wrap=True)
+    console.print(f"one-time codes for every other account: {settings.outbox / 'accounts'}", soft_wrap=True)
 
 
 # --- sql ------------------------------------------------------------------------------------

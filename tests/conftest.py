@@ -1,5 +1,5 @@
-"""Shared fixtures. In CI (env CI set) the real parts are required: PostgreSQL and LibreOffice
-tests fail instead of skipping when their part is missing."""
+"""Shared fixtures. In CI (env CI set) the real parts are required: PostgreSQL, LibreOffice and
+Chromium tests fail instead of skipping when their part is missing."""
 
 from __future__ import annotations
 
