@@ -139,3 +139,20 @@ def test_pages_carry_the_security_headers(sqlite_site: Site) -> None:
         assert h["x-frame-options"] == "DENY"
     assert client.get("/").headers["cache-control"] == "no-store"
     assert client.get("/static/htmx.min.js").headers["cache-control"].startswith("public")
+
+
+def test_a_request_body_past_the_cap_is_refused_while_it_streams(sqlite_site: Site) -> None:
+    client = sqlite_site.client()
+    page = client.get("/login")
+    huge = {"login": A, "password": "x" * 70_000, "csrf": csrf_of(page.text), "next": "/"}
+    response = client.post("/login", data=huge)
+    assert response.status_code == 413 and "Запрос слишком велик" in response.text
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):  # no Content-Length: counted as it arrives
+            yield b"login=" + b"a" * 1000 + b"&"
+
+    streamed = client.post("/login", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert streamed.status_code == 413
+    assert sign_in(client, A, PASSWORD).status_code == 303  # the next request is served as usual
