@@ -28,6 +28,7 @@ Entry = Callable[[Site], list[Probe]] | str
 FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/login"): "the sign-in form: no ids, no data",
+    ("GET", "/health"): "the load balancer's probe: answers 'ok', no ids, no data",
     ("POST", "/login"): "sign-in: no ids (test_web_auth)",
     ("POST", "/logout"): "ends the caller's own session: no ids",
     ("GET", "/password"): "the caller's own first password: no ids",
@@ -152,7 +153,7 @@ def test_every_role_is_refused_anothers_ids(site: Site) -> None:
 def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, method: str) -> None:
     client = sqlite_site.client()
     for (m, path), _ in MATRIX.items():
-        if m != method or path in ("/login",):
+        if m != method or path in ("/login", "/health"):
             continue
         url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A)
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)

@@ -55,6 +55,7 @@ def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Pat
                 except httpx.ConnectError:
                     assert time.monotonic() < deadline and server.poll() is None, "sbor web did not start"
                     time.sleep(0.2)
+            assert client.get("/health").text == "ok"
             for s in sign_ins:
                 client.cookies.clear()
                 response = _sign_in(client, s.login, s.password)

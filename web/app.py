@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,6 +35,12 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (routes_auth, routes_publications, routes_files):
         app.include_router(module.router)
+
+    @app.get("/health", response_class=PlainTextResponse)
+    def health() -> str:
+        """For a load balancer in front of several ``sbor web``: the process answers (no data,
+        no database; the benchmark's bare endpoint too)."""
+        return "ok"
 
     @app.exception_handler(NotSignedIn)
     def _sign_in(request: Request, _: NotSignedIn) -> Response:
