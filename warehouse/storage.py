@@ -113,22 +113,26 @@ class Storage:
         with guarded(self.engine) as conn:
             return [_file(r) for r in conn.execute(query).mappings()]
 
-    def sees(self, account: Account, rule: Participants) -> bool:
-        """Whether any organisation in ``account``'s scope is a participant by ``rule``: a
-        school sees the publications it takes part in, a coordinator those of its schools."""
+    def sees(self, account: Account, rules: Sequence[Participants]) -> list[bool]:
+        """For each rule, whether any organisation in ``account``'s scope is a participant by
+        it: a school sees the publications it takes part in, a coordinator those of its
+        schools. One query for all of them (a page asks for every publication at once)."""
+        if not rules:
+            return []
         o = self.fixed.organisations
-        query = sa.select(sa.exists().where(
-            audience_clause(rule, o), area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)))
+        area = area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)
+        query = sa.select(*[sa.exists().where(audience_clause(rule, o), area) for rule in rules])
         with guarded(self.engine) as conn:
-            return bool(conn.execute(query).scalar())
+            return [bool(v) for v in conn.execute(query).one()]
 
-    def downloadable(self, account: Account, file_id: int, publication_ids: Sequence[str]) -> StoredFile | None:
-        """The file if ``account`` may download it: a common file of a publication it sees, or
-        its own file. A coordinator never gets a school's own file (manual 000, 3.2)."""
+    def downloadable(self, account: Account, file_id: int) -> StoredFile | None:
+        """The file if ``account`` may download it as far as owners go: a common file, or its
+        own. A coordinator never gets a school's own file (manual 000, 3.2). Whether the
+        account sees the file's publication is the caller's second check."""
         f = self.t.files
         own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
             f.c.owner_login.is_(None), f.c.owner_login == account.login)
-        query = sa.select(f).where(f.c.id == file_id, f.c.publication_id.in_(list(publication_ids)), own)
+        query = sa.select(f).where(f.c.id == file_id, own)
         with guarded(self.engine) as conn:
             row = conn.execute(query).mappings().first()
         return _file(row) if row else None

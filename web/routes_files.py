@@ -21,7 +21,6 @@ from web.deps import (
     UserDep,
     not_found,
     publication_for,
-    visible_publications,
 )
 from web.downloads import RecordedFileResponse
 
@@ -32,10 +31,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.get("/files/{file_id}")
 def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
-    pubs = [p.id for p in visible_publications(c, user)]
-    stored = storage.downloadable(user, file_id, pubs)
+    stored = storage.downloadable(user, file_id)
     if stored is None:
         raise not_found()
+    publication_for(c, user, stored.publication_id)  # 404 unless the account sees it
     root = c.files_root.resolve()
     path = (root / stored.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
