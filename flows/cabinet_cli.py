@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from flows.settings import Settings
+
 console = Console()
 
 
-def _settings(ctx: click.Context):  # type: ignore[no-untyped-def]
-    return ctx.find_root().obj.settings()
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj.settings()  # type: ignore[no-any-return]
 
 
 @click.group("accounts")

@@ -156,3 +156,11 @@ def test_a_request_body_past_the_cap_is_refused_while_it_streams(sqlite_site: Si
                            headers={"content-type": "application/x-www-form-urlencoded"})
     assert streamed.status_code == 413
     assert sign_in(client, A, PASSWORD).status_code == 303  # the next request is served as usual
+
+
+def test_a_new_code_does_not_unblock_an_account(sqlite_site: Site) -> None:
+    sqlite_site.cabinet.accounts.set_blocked(A, True)
+    [(_, code)] = sqlite_site.cabinet.accounts.issue(
+        [NewAccount(A, "school", "77", "7701", "Школа 1")], reissue=True)
+    assert sqlite_site.cabinet.accounts.get(A).blocked is True
+    assert WRONG in sign_in(sqlite_site.client(), A, code).text

@@ -97,10 +97,12 @@ def test_the_download_report_shows_each_school_and_file_with_its_time(site: Site
 def test_the_report_pages_and_shows_all(sqlite_site: Site) -> None:
     regional = sqlite_site.signed_in("reg77")
     web = sqlite_site.app.state.cab.web
-    object.__setattr__(web, "page_size", 3)  # four schools × two files: three pages of three
+    object.__setattr__(web, "page_size", 2)  # three edu schools of region 77 × two files
     first = regional.get("/publications/vpr-tech-2027/downloads").text
     assert "Строк: 6." in first and "Страница 1 из 2" in first and "Показать все" in first
-    assert first.count("<tr><td>") == 3
+    assert first.count("<tr><td>") == 4 and "edu770003" not in first
+    second = regional.get("/publications/vpr-tech-2027/downloads", params={"page": "2"}).text
+    assert second.count("<tr><td>") == 2 and "edu770003" in second and "Страница 2 из 2" in second
     everything = regional.get("/publications/vpr-tech-2027/downloads", params={"all": "1"}).text
     assert everything.count("<tr><td>") == 6
 

@@ -121,13 +121,16 @@ class Accounts:
             chosen = [acc for acc in accounts if acc.login not in settled]
             issued = [(acc, new_code()) for acc in chosen]
             now = _db_time(conn, _now())
+            # A new code does not unblock an account: "blocked" is written back as it was.
+            blocked = set(conn.scalars(sa.select(a.c.login).where(a.c.blocked.is_(True))))
             columns = ("login", "role", "region_code", "municipality_code", "title",
                        "password_hash", "code_hash", "blocked", "issued_at")
             rows = [(acc.login, acc.role, acc.region_code, acc.municipality_code, acc.title, None,
-                     code_hash(self._secret, code), False, now) for acc, code in issued]
+                     code_hash(self._secret, code), acc.login in blocked, now) for acc, code in issued]
             bulk_upsert(conn, a, "login", columns, rows)
-            if reissue:
-                conn.execute(sa.delete(self.t.sessions))
+            # Sessions opened with an earlier code end with it.
+            conn.execute(sa.delete(self.t.sessions) if reissue else
+                         sa.delete(self.t.sessions).where(self.t.sessions.c.must_set_password.is_(True)))
         return issued
 
     def reset(self, by: Account, login: str) -> str | None:

@@ -53,11 +53,11 @@ def _moscow(value: datetime | None) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("Б", "КБ", "МБ"):
-        if n < 1024 or unit == "МБ":
-            return f"{n:.0f} {unit}" if unit == "Б" else f"{n:.1f} {unit}".replace(".", ",")
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    """«512 Б», «14,2 КБ», «50,0 МБ»: as the file storage shows a size."""
+    if n < 1024:
+        return f"{n} Б"
+    value, unit = (n / 1024, "КБ") if n < 1024**2 else (n / 1024**2, "МБ")
+    return f"{value:.1f} {unit}".replace(".", ",")
 
 
 def environment() -> jinja2.Environment:

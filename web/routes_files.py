@@ -58,7 +58,7 @@ def report(request: Request, c: CabDep, user: CoordinatorDep, publication_id: st
     result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
                                                login_search=login, offset=0 if all else (page - 1) * size,
                                                limit=None if all else size)
-    pages = max(1, -(-result.total // size))
+    pages = max(1, -(-result.schools // size))
     args = _report_args(file, login)
     return c.render(request, "report.html", user=user, csrf=request.state.session.csrf, pub=pub, result=result,
                     page=page, pages=pages, all=all, file=file, login=login,
