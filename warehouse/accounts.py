@@ -170,7 +170,7 @@ class Accounts:
         a = self.t.accounts
         query = (sa.select(a).where(a.c.role == "school",
                                     area_clause(by, a.c.region_code, a.c.municipality_code, a.c.login))
-                 .order_by(a.c.login).limit(limit))
+                 .order_by(a.c.region_code, a.c.municipality_code, a.c.login).limit(limit))
         if search:
             query = query.where(a.c.login.startswith(search, autoescape=True))
         with guarded(self.engine) as conn:
