@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, site, sqlite_site, database_url, token  # noqa: F401
+from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, token
 from warehouse.accounts import NewAccount, PAIR_FREE
 from web.deps import SESSION_COOKIE
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from flows.cabinet import add_files
 from flows.errors import OperatorError
-from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, database_url, site, sqlite_site, token  # noqa: F401
+from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, token
 
 COMMON = "Требования к компьютерам.pdf"
 
