@@ -3,7 +3,10 @@ pair, sessions that a sign-out or a block ends at once, CSRF, fixation and throt
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import sqlalchemy as sa
 
 from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, token
 from warehouse.accounts import NewAccount, PAIR_FREE
@@ -138,6 +141,7 @@ def test_pages_carry_the_security_headers(sqlite_site: Site) -> None:
         assert "unsafe-inline" not in h["content-security-policy"]
         assert h["x-frame-options"] == "DENY"
     assert client.get("/").headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in client.get("/").headers  # plain HTTP here
     assert client.get("/static/htmx.min.js").headers["cache-control"].startswith("public")
 
 
@@ -164,3 +168,14 @@ def test_a_new_code_does_not_unblock_an_account(sqlite_site: Site) -> None:
         [NewAccount(A, "school", "77", "7701", "Школа 1")], reissue=True)
     assert sqlite_site.cabinet.accounts.get(A).blocked is True
     assert WRONG in sign_in(sqlite_site.client(), A, code).text
+
+
+def test_failures_at_the_same_moment_all_count(site: Site) -> None:
+    accounts = site.cabinet.accounts
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: accounts.sign_in(A, "guess", "198.51.100.7"), range(8)))
+    assert all(r.account is None for r in results)
+    f = site.cabinet.tables.failures
+    with site.cabinet.warehouse.engine.connect() as conn:
+        assert conn.execute(sa.select(f.c.failures).where(f.c.login == A)).scalar_one() == 8
+    assert accounts.wait_seconds(A, "198.51.100.7") > 0 and accounts.wait_seconds(A, "10.0.0.1") == 0

@@ -81,5 +81,7 @@ def test_sbor_web_refuses_a_bad_cookie_setting(tmp_path: Path) -> None:
         load_web_settings({"SBOR_HOME": str(tmp_path), "SBOR_COOKIE_SECURE": "maybe"})
     secure = create_app(WebSettings(_workspace(tmp_path), cookie_secure=True))
     with TestClient(secure) as client:
-        assert "secure" in client.get("/login").headers["set-cookie"].lower()
+        page = client.get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
     secure.state.cab.cabinet.warehouse.engine.dispose()

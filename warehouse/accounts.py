@@ -26,7 +26,7 @@ from warehouse.credentials import (
     session_hash,
 )
 from warehouse.engine import guarded
-from warehouse.loading import bulk_upsert
+from warehouse.loading import bulk_upsert, dialect_insert
 
 # A session unused this long ends (a school's working day), and last_seen is written at most
 # once a minute so that reading pages does not turn into a write per request.
@@ -215,12 +215,14 @@ class Accounts:
 
     def _fail(self, login: str, address: str) -> None:
         f = self.t.failures
+        now = _now()
         with guarded(self.engine, write=True) as conn:
-            key = {"login": login[:64], "address": address[:64]}
-            updated = conn.execute(sa.update(f).where(f.c.login == key["login"], f.c.address == key["address"])
-                                   .values(failures=f.c.failures + 1, last_at=_now()))
-            if updated.rowcount == 0:
-                conn.execute(sa.insert(f).values(**key, failures=1, last_at=_now()))
+            # One statement, so two failures at once from two workers both count.
+            insert = dialect_insert(conn.dialect.name, f).values(
+                login=login[:64], address=address[:64], failures=1, last_at=now)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[f.c.login, f.c.address],
+                set_={"failures": f.c.failures + 1, "last_at": insert.excluded.last_at}))
 
     def set_password(self, login: str, password: str) -> None:
         """The person's own password; the one-time code is spent."""

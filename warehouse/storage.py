@@ -19,6 +19,7 @@ from forms import Participants
 from warehouse.accounts import Account, area_clause
 from warehouse.cabinet_tables import CabinetTables
 from warehouse.engine import guarded
+from warehouse.loading import dialect_insert
 from warehouse.tables import FixedTables
 
 
@@ -168,13 +169,13 @@ class Storage:
         p = self.t.prefs
         column = {"favourite": p.c.favourite, "expanded": p.c.expanded}[what]
         with guarded(self.engine, write=True) as conn:
+            # The row first (a second click racing the first finds it there), then the flip.
+            conn.execute(dialect_insert(conn.dialect.name, p)
+                         .values(login=login, publication_id=publication_id, favourite=False, expanded=False)
+                         .on_conflict_do_nothing())
             key = (p.c.login == login, p.c.publication_id == publication_id)
-            current = conn.execute(sa.select(column).where(*key)).scalar()
-            if current is None:
-                conn.execute(sa.insert(p).values(login=login, publication_id=publication_id, **{what: True}))
-                return True
-            conn.execute(sa.update(p).where(*key).values({what: not current}))
-            return not current
+            conn.execute(sa.update(p).where(*key).values({what: sa.not_(column)}))
+            return bool(conn.execute(sa.select(column).where(*key)).scalar_one())
 
     # -- the coordinator's report ----------------------------------------------------------
 
