@@ -4,6 +4,7 @@ pair, sessions that a sign-out or a block ends at once, CSRF, fixation and throt
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -179,3 +180,14 @@ def test_failures_at_the_same_moment_all_count(site: Site) -> None:
     with site.cabinet.warehouse.engine.connect() as conn:
         assert conn.execute(sa.select(f.c.failures).where(f.c.login == A)).scalar_one() == 8
     assert accounts.wait_seconds(A, "198.51.100.7") > 0 and accounts.wait_seconds(A, "10.0.0.1") == 0
+
+
+def test_a_session_idle_for_a_working_day_ends(sqlite_site: Site) -> None:
+    client = sqlite_site.signed_in(A)
+    s = sqlite_site.cabinet.tables.sessions
+    with sqlite_site.cabinet.warehouse.engine.begin() as conn:
+        conn.execute(sa.update(s).values(last_seen=datetime.now(UTC) - timedelta(hours=9)))
+    assert client.get("/").headers["location"].startswith("/login")
+    sqlite_site.signed_in(A)  # and the next sign-in clears the stale row away
+    with sqlite_site.cabinet.warehouse.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(s)).scalar_one() == 1

@@ -239,8 +239,11 @@ class Accounts:
         """A new session id (a fresh one at every sign-in: no fixation); only its hash is kept."""
         session_id = secrets.token_urlsafe(32)
         now = _now()
+        s = self.t.sessions
         with guarded(self.engine, write=True) as conn:
-            conn.execute(sa.insert(self.t.sessions).values(
+            # The account's sessions that idled out go now (the table does not grow forever).
+            conn.execute(sa.delete(s).where(s.c.login == account.login, s.c.last_seen < now - IDLE_LIMIT))
+            conn.execute(sa.insert(s).values(
                 id_hash=session_hash(session_id), login=account.login, csrf=secrets.token_urlsafe(32),
                 must_set_password=must_set_password, created_at=now, last_seen=now))
         return session_id
