@@ -102,18 +102,31 @@ class Storage:
         return len(files)
 
     def visible(self, account: Account, publication_id: str) -> list[StoredFile]:
-        """The files of a publication ``account`` may see: common ones, and its own (a
-        school) or its schools' (a coordinator), with the account's own last download."""
-        f, d, o = self.t.files, self.t.downloads, self.fixed.organisations
+        """The files of a publication ``account`` may download: the common ones, and a school's
+        own; each with the account's own last download (manual 000: the mark is shown to the
+        one who downloaded). A coordinator's view of its schools' files is ``school_sets``."""
+        f, d = self.t.files, self.t.downloads
         mine = (sa.select(sa.func.max(d.c.started_at)).where(d.c.file_id == f.c.id, d.c.login == account.login)
                 .scalar_subquery().label("last_download"))
-        in_scope = sa.exists().where(o.c.login == f.c.owner_login,
-                                     area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
-        query = (sa.select(f, mine).where(f.c.publication_id == publication_id,
-                                          sa.or_(f.c.owner_login.is_(None), in_scope))
-                 .order_by(f.c.owner_login.is_not(None), f.c.title, f.c.owner_login).limit(500))
+        own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
+            f.c.owner_login.is_(None), f.c.owner_login == account.login)
+        query = (sa.select(f, mine).where(f.c.publication_id == publication_id, own)
+                 .order_by(f.c.owner_login.is_not(None), f.c.title))
         with guarded(self.engine) as conn:
             return [_file(r) for r in conn.execute(query).mappings()]
+
+    def school_sets(self, account: Account, publication_id: str) -> list[tuple[str, int]]:
+        """For a coordinator: each set of per-school files (by title) and how many of its
+        schools have one. They are shown, but only the schools themselves download them."""
+        if not account.is_coordinator:
+            return []
+        f, o = self.t.files, self.fixed.organisations
+        query = (sa.select(f.c.title, sa.func.count()).join(o, o.c.login == f.c.owner_login)
+                 .where(f.c.publication_id == publication_id,
+                        area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+                 .group_by(f.c.title).order_by(f.c.title))
+        with guarded(self.engine) as conn:
+            return [(title, int(n)) for title, n in conn.execute(query)]
 
     def sees(self, account: Account, rules: Sequence[Participants]) -> list[bool]:
         """For each rule, whether any organisation in ``account``'s scope is a participant by
