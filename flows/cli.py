@@ -458,6 +458,17 @@ def demo(ctx: Context, size: int) -> None:
     console.print(f'  sbor {home}sql "SELECT login, speciality, students FROM current_spo_specialities_specialities LIMIT 10"',
                   soft_wrap=True)
     console.print(f"  sbor {home}status spo-specialities-2026", soft_wrap=True)
+    print_demo_cabinet(settings, home)
+
+
+def print_demo_cabinet(settings: Settings, home: str) -> None:
+    from flows.cabinet import demo_cabinet
+
+    sign_ins = demo_cabinet(settings)
+    console.print(f"\nthe cabinet: sbor {home}web, then open http://127.0.0.1:8000/ and sign in as", soft_wrap=True)
+    for s in sign_ins:
+        console.print(f"  {s.login} / {s.password}  ({s.who})", soft_wrap=True)
+    console.print(f"one-time codes for every other account: {settings.outbox / 'accounts'}", soft_wrap=True)
 
 
 # --- sql ------------------------------------------------------------------------------------
@@ -501,12 +512,15 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
 def _register_extensions() -> None:
     """Commands kept beside the flows they drive."""
     from flows.analysts import warehouse_command
+    from flows.cabinet_cli import accounts_command, files_command, web_command
     from flows.scale import scale_command
     from flows.watch import watch_command
 
     cli.add_command(watch_command, "watch")
     cli.add_command(warehouse_command, "warehouse")
     cli.add_command(scale_command, "scale")
+    for command in (accounts_command, files_command, web_command):
+        cli.add_command(command)
 
 
 _register_extensions()

@@ -1,5 +1,5 @@
-"""Shared fixtures. In CI (env CI set) the real parts are required: PostgreSQL and LibreOffice
-tests fail instead of skipping when their part is missing."""
+"""Shared fixtures. In CI (env CI set) the real parts are required: PostgreSQL, LibreOffice and
+Chromium tests fail instead of skipping when their part is missing."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from forms import Collection, Form, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 
 COLLECTIONS_DIR = DATA_DIR.parent / "collections"
+# The cabinet's fixtures (site, sqlite_site, database_url) for the web tests.
+pytest_plugins = ["tests.cabinet_site"]
 
 # Prefect's home for the whole test session: never the operator's ~/.prefect. Run logs stay
 # local: shipping them to a test server's API only adds a drain that can stall its teardown.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="sbor-tests-prefect-"))
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# argon2id with its cheapest parameters for the cabinet's test passwords (warehouse/credentials.py).
+os.environ.setdefault("SBOR_CHEAP_PASSWORD_HASH", "1")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,6 +34,8 @@ def pytest_configure(config: pytest.Config) -> None:
             missing.append("SBOR_TEST_POSTGRES_URL (PostgreSQL)")
         if shutil.which("soffice") is None:
             missing.append("soffice (LibreOffice)")
+        if shutil.which(os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium")) is None:
+            missing.append("chromium (the cabinet's browser tests)")
         if missing:
             raise pytest.UsageError(f"CI requires {', '.join(missing)}; run tests through .ci/run")
 

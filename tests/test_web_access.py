@@ -1,0 +1,172 @@
+"""The access matrix, built from the app's own route table: every route, as every role, with
+another school's, municipality's and region's ids, is refused (403 or 404). A route added without
+an entry here fails ``test_every_route_has_an_entry``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from tests.cabinet_site import A, B, C, ROLES, Site, token
+
+
+@dataclass(frozen=True)
+class Probe:
+    role: str
+    method: str
+    url: str
+
+
+
+# Per route: the foreign requests to try, from each role. Routes that take no id of a school,
+# municipality or region say why instead (their own behaviour is tested in test_web_auth).
+Entry = Callable[[Site], list[Probe]] | str
+FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
+MATRIX: dict[tuple[str, str], Entry] = {
+    ("GET", "/login"): "the sign-in form: no ids, no data",
+    ("GET", "/health"): "the load balancer's probe: answers 'ok', no ids, no data",
+    ("POST", "/login"): "sign-in: no ids (test_web_auth)",
+    ("POST", "/logout"): "ends the caller's own session: no ids",
+    ("GET", "/password"): "the caller's own first password: no ids",
+    ("POST", "/password"): "the caller's own first password: no ids",
+    ("GET", "/"): lambda s: [
+        # A section the caller has no publication in is not found; nor is a made-up one.
+        Probe("school", "GET", "/?section=ВПР СПО"),
+        *[Probe(role, "GET", "/?section=Нет такого раздела") for role in ROLES],
+    ],
+    ("GET", "/publications/{publication_id}"): lambda s: [
+        Probe("school", "GET", "/publications/vpr-spo-schedule-2027"),  # an SPO publication for a school
+        Probe("school", "GET", "/publications/region-50-only"),
+        Probe("municipal", "GET", "/publications/mun-7702-only"),  # another municipality's
+        Probe("school", "GET", "/publications/mun-7702-only"),
+        Probe("municipal", "GET", "/publications/region-50-only"),
+        Probe("regional", "GET", "/publications/region-50-only"),
+        Probe("operator", "GET", "/publications/no-such-publication"),
+    ],
+    ("POST", "/publications/{publication_id}/favourite"): lambda s: [
+        Probe(role, "POST", f"/publications/{pub}/favourite") for role, pub in FOREIGN_PUBLICATION.items()
+    ] + [Probe("operator", "POST", "/publications/no-such-publication/favourite")],
+    ("POST", "/publications/{publication_id}/expanded"): lambda s: [
+        Probe(role, "POST", f"/publications/{pub}/expanded") for role, pub in FOREIGN_PUBLICATION.items()
+    ] + [Probe("operator", "POST", "/publications/no-such-publication/expanded")],
+    ("GET", "/files/{file_id}"): lambda s: [
+        Probe("school", "GET", f"/files/{s.files[B]}"),  # another school's own file
+        Probe("school", "GET", f"/files/{s.files[C]}"),  # another region's school's own file
+        Probe("school", "GET", f"/files/{s.files['region50.pdf']}"),  # a publication of another region
+        Probe("school", "GET", "/files/999999"),
+        # A coordinator sees its schools' own files but never downloads them (manual 000, 3.2).
+        Probe("municipal", "GET", f"/files/{s.files[A]}"),
+        Probe("municipal", "GET", f"/files/{s.files['region50.pdf']}"),
+        Probe("regional", "GET", f"/files/{s.files[B]}"),
+        Probe("regional", "GET", f"/files/{s.files['region50.pdf']}"),
+        Probe("operator", "GET", f"/files/{s.files[C]}"),
+    ],
+    ("GET", "/publications/{publication_id}/downloads"): lambda s: [
+        Probe("school", "GET", "/publications/vpr-tech-2027/downloads"),  # schools have no report
+        Probe("municipal", "GET", "/publications/region-50-only/downloads"),
+        Probe("regional", "GET", "/publications/region-50-only/downloads"),
+        Probe("operator", "GET", "/publications/no-such-publication/downloads"),
+    ],
+    ("GET", "/publications/{publication_id}/downloads.xlsx"): lambda s: [
+        Probe("school", "GET", "/publications/vpr-tech-2027/downloads.xlsx"),
+        Probe("municipal", "GET", "/publications/region-50-only/downloads.xlsx"),
+        Probe("regional", "GET", "/publications/region-50-only/downloads.xlsx"),
+        Probe("operator", "GET", "/publications/no-such-publication/downloads.xlsx"),
+    ],
+    ("GET", "/schools"): lambda s: [Probe("school", "GET", "/schools")],
+    ("POST", "/schools/{login}/reset"): lambda s: [
+        Probe("school", "POST", f"/schools/{A}/reset"),  # not even its own
+        Probe("school", "POST", f"/schools/{B}/reset"),
+        Probe("municipal", "POST", f"/schools/{B}/reset"),  # another municipality
+        Probe("municipal", "POST", f"/schools/{C}/reset"),  # another region
+        Probe("municipal", "POST", "/schools/reg77/reset"),  # a coordinator is no school
+        Probe("regional", "POST", f"/schools/{C}/reset"),
+        Probe("operator", "POST", "/schools/operator/reset"),
+    ],
+    ("POST", "/accounts/{login}/block"): lambda s: [
+        *[Probe(role, "POST", f"/accounts/{C}/block") for role in ("school", "municipal", "regional")],
+        Probe("operator", "POST", "/accounts/operator/block"),  # not itself
+        Probe("operator", "POST", "/accounts/nobody/block"),
+    ],
+    ("POST", "/accounts/{login}/unblock"): lambda s: [
+        *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
+        Probe("operator", "POST", "/accounts/nobody/unblock"),
+    ],
+}
+PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
+
+
+def _walk(routes: list[object], prefix: str = "") -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found |= {(m, prefix + route.path) for m in route.methods}
+        elif isinstance(route, Mount):
+            assert route.path in PUBLIC_MOUNTS, f"mount {route.path} is not in the access matrix"
+        elif hasattr(route, "original_router"):  # FastAPI 0.150's included routers, walked in
+            found |= _walk(route.original_router.routes, prefix + route.include_context.prefix)
+        else:
+            raise AssertionError(f"route {route!r} is not in the access matrix")
+    return found
+
+
+def _routes(site: Site) -> set[tuple[str, str]]:
+    found = _walk(site.app.routes)
+    assert found, "no routes found: the route table's shape changed"
+    return found
+
+
+def test_every_route_has_an_entry(sqlite_site: Site) -> None:
+    routes = _routes(sqlite_site)
+    missing = routes - set(MATRIX)
+    assert not missing, f"routes without an access-matrix entry: {sorted(missing)}"
+    assert not set(MATRIX) - routes, f"entries for routes that no longer exist: {sorted(set(MATRIX) - routes)}"
+
+
+def test_every_role_is_refused_anothers_ids(site: Site) -> None:
+    clients = {role: site.signed_in(login, f"10.0.1.{i}") for i, (role, login) in enumerate(ROLES.items())}
+    tokens = {role: token(client) for role, client in clients.items()}
+    tried = 0
+    for (method, path), entry in MATRIX.items():
+        if isinstance(entry, str):
+            continue
+        for probe in entry(site):
+            client = clients[probe.role]
+            if probe.method == "POST":
+                response = client.post(probe.url, data={"csrf": tokens[probe.role], "back": "/"})
+            else:
+                response = client.get(probe.url)
+            assert response.status_code in (403, 404), (
+                f"{probe.role} {probe.method} {probe.url} (route {path}) got {response.status_code}")
+            tried += 1
+    assert tried > 40
+    # Nothing above changed anyone's state: no account blocked or reset, no star set.
+    assert all(site.cabinet.accounts.get(login).blocked is False for login in (A, B, C, "operator"))
+    assert site.cabinet.storage.prefs(A) == {}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, method: str) -> None:
+    client = sqlite_site.client()
+    for (m, path), _ in MATRIX.items():
+        if m != method or path in ("/login", "/health"):
+            continue
+        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A)
+        response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
+        if method == "GET":
+            assert response.status_code == 303 and response.headers["location"].startswith("/login"), url
+        else:
+            assert response.status_code in (401, 403), url
+
+
+def test_lists_are_scoped_in_the_queries(sqlite_site: Site) -> None:
+    municipal = sqlite_site.signed_in("mun7701")
+    page = municipal.get("/schools").text
+    assert A in page and "edu770002" in page and B not in page and C not in page
+    regional = sqlite_site.signed_in("reg77", "10.0.0.3")
+    page = regional.get("/schools").text
+    assert A in page and B in page and C not in page

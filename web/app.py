@@ -1,0 +1,80 @@
+"""The cabinet's application: ``create_app(web_settings)``; ``factory()`` builds it from the
+environment for uvicorn's workers (``sbor web``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flows.workspace import open_warehouse
+from forms.publications import Publication, builtin_publications
+from warehouse.cabinet import Cabinet
+from web import routes_auth, routes_files, routes_publications
+from web.config import WebSettings, load_web_settings
+from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
+from web.security import SecurityHeaders
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = None) -> FastAPI:
+    """The cabinet for ``web``'s workspace, showing ``publications`` (default: the built-in ones)."""
+    settings = web.settings
+    cabinet = Cabinet(open_warehouse(settings), settings.secret())
+    cabinet.create()
+    app = FastAPI(title="sbor cabinet", docs_url=None, redoc_url=None, openapi_url=None)
+    files_root = routes_files.files_root(settings.runtime)
+    files_root.mkdir(parents=True, exist_ok=True)
+    app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (routes_auth, routes_publications, routes_files):
+        app.include_router(module.router)
+
+    @app.get("/health", response_class=PlainTextResponse)
+    def health() -> str:
+        """For a load balancer in front of several ``sbor web``: the process answers (no data,
+        no database; the benchmark's bare endpoint too)."""
+        return "ok"
+
+    @app.exception_handler(NotSignedIn)
+    def _sign_in(request: Request, _: NotSignedIn) -> Response:
+        if request.method != "GET":
+            return app.state.cab.render(request, "error.html", status=401, user=None,
+                                        message="Сеанс завершён. Войдите в личный кабинет снова.")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(MustSetPassword)
+    def _password(request: Request, _: MustSetPassword) -> Response:
+        return RedirectResponse("/password", status_code=303)
+
+    @app.exception_handler(Refused)
+    def _refused(request: Request, exc: Refused) -> Response:
+        session = getattr(request.state, "session", None)
+        return app.state.cab.render(request, "error.html", status=exc.status,
+                                    user=session.account if session else None,
+                                    csrf=session.csrf if session else "", message=exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = ("Страница не найдена." if exc.status_code == 404
+                   else "Запрос не может быть выполнен.")
+        return app.state.cab.render(request, "error.html", status=exc.status_code, user=None, message=message)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, _: RequestValidationError) -> Response:
+        return app.state.cab.render(request, "error.html", status=404, user=None,
+                                    message="Страница не найдена: проверьте адрес.")
+
+    app.add_middleware(SecurityHeaders, https=web.cookie_secure)
+    return app
+
+
+def factory() -> FastAPI:
+    return create_app(load_web_settings())

@@ -1,0 +1,167 @@
+"""What routes depend on: the cabinet, the signed-in user, the CSRF check, the page renderer.
+
+``current_user`` is a FastAPI dependency: a route that takes it cannot run for an anonymous
+visitor, a closed session or a blocked account (the session row is gone or the account says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+
+from forms import MOSCOW
+from forms.publications import Publication
+from warehouse.accounts import Account, Session
+from warehouse.cabinet import Cabinet
+from web.config import WebSettings
+from web.security import same
+
+SESSION_COOKIE = "sbor_session"
+PRE_COOKIE = "sbor_pre"
+ROLE_TITLES = {"school": "Образовательная организация", "municipal": "Муниципальный координатор",
+               "regional": "Региональный координатор", "operator": "Оператор"}
+
+
+class NotSignedIn(Exception):
+    """Sends the visitor to the sign-in page."""
+
+
+class MustSetPassword(Exception):
+    """A session opened with a one-time code may only set a new password."""
+
+
+class Refused(Exception):
+    """403 or 404 with a Russian page; ``status`` says which."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def not_found() -> Refused:
+    return Refused(404, "Страница не найдена или у вас нет к ней доступа.")
+
+
+def _moscow(value: datetime | None) -> str:
+    return value.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M") if value else ""
+
+
+def _size(n: int) -> str:
+    """«512 Б», «14,2 КБ», «50,0 МБ»: as the file storage shows a size."""
+    if n < 1024:
+        return f"{n} Б"
+    value, unit = (n / 1024, "КБ") if n < 1024**2 else (n / 1024**2, "МБ")
+    return f"{value:.1f} {unit}".replace(".", ",")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             auto_reload=False)  # templates change with a release, not at run time
+    env.filters["moscow"] = _moscow
+    env.filters["size"] = _size
+    env.globals["role_titles"] = ROLE_TITLES
+    return env
+
+
+@dataclass(frozen=True)
+class Cab:
+    """The per-process state routes read (nothing in it changes after start-up)."""
+
+    web: WebSettings
+    cabinet: Cabinet
+    publications: tuple[Publication, ...]
+    pages: jinja2.Environment
+    files_root: Path
+    secret: bytes
+
+    def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.pages.get_template(name).render(request=request, **context)
+        return HTMLResponse(html, status_code=status)
+
+
+def cab(request: Request) -> Cab:
+    return request.app.state.cab  # type: ignore[no-any-return]
+
+
+CabDep = Annotated[Cab, Depends(cab)]
+
+
+def session_of(request: Request, c: CabDep) -> Session:
+    """The live session, or NotSignedIn."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    session = c.cabinet.accounts.session(session_id) if session_id else None
+    if session is None:
+        raise NotSignedIn()
+    request.state.session = session
+    return session
+
+
+SessionDep = Annotated[Session, Depends(session_of)]
+
+
+def current_user(session: SessionDep) -> Account:
+    """The signed-in account, once it has a password of its own."""
+    if session.must_set_password:
+        raise MustSetPassword()
+    return session.account
+
+
+UserDep = Annotated[Account, Depends(current_user)]
+
+
+async def csrf_checked(request: Request, session: SessionDep) -> Session:
+    """Refuses a change whose form (or htmx header) does not carry the session's token."""
+    form = await request.form()
+    token = form.get("csrf") or request.headers.get("x-csrf-token")
+    if not same(token if isinstance(token, str) else None, session.csrf):
+        raise Refused(403, "Форма устарела или отправлена не со страницы кабинета. Обновите страницу "
+                           "и повторите действие.")
+    return session
+
+
+CsrfDep = Annotated[Session, Depends(csrf_checked)]
+
+
+def coordinator(user: UserDep) -> Account:
+    if not user.is_coordinator:
+        raise not_found()
+    return user
+
+
+CoordinatorDep = Annotated[Account, Depends(coordinator)]
+
+
+def operator(user: UserDep) -> Account:
+    if user.role != "operator":
+        raise not_found()
+    return user
+
+
+OperatorDep = Annotated[Account, Depends(operator)]
+
+
+def visible_publications(c: Cab, user: Account) -> list[Publication]:
+    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications])
+    return [p for p, yes in zip(c.publications, seen, strict=True) if yes]
+
+
+def publication_for(c: Cab, user: Account, publication_id: str) -> Publication:
+    """The publication if ``user`` sees it; otherwise 404 (not 403: do not confirm it exists)."""
+    for p in c.publications:
+        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
+            return p
+    raise not_found()
+
+
+def safe_next(raw: str | None, default: str = "/") -> str:
+    """A local path to go back to; anything else (//evil, https://…) becomes ``default``."""
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return default

@@ -1,0 +1,79 @@
+"""Publications by section, the favourites, one publication, and the per-user star and
+collapsed state (manual 000, «Просмотр публикации»)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from forms.publications import Publication
+from warehouse.accounts import Account
+from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, publication_for, safe_next, visible_publications
+
+router = APIRouter()
+FAVOURITES = "Избранные публикации"
+
+
+def _cards(c: Cab, user: Account, pubs: list[Publication]) -> list[dict[str, object]]:
+    prefs = c.cabinet.storage.prefs(user.login)
+    cards = []
+    for p in pubs:
+        favourite, expanded = prefs.get(p.id, (False, False))
+        files = c.cabinet.storage.visible(user, p.id) if expanded else []
+        sets = c.cabinet.storage.school_sets(user, p.id) if expanded else []
+        cards.append({"pub": p, "favourite": favourite, "expanded": expanded, "files": files, "sets": sets})
+    # Favourites first within a section, as the manual shows them.
+    return sorted(cards, key=lambda card: not card["favourite"])
+
+
+@router.get("/")
+def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Response:
+    pubs = visible_publications(c, user)
+    sections = sorted({p.section for p in pubs})
+    if section == FAVOURITES:
+        prefs = c.cabinet.storage.prefs(user.login)
+        shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
+    elif section:
+        if section not in sections:
+            raise not_found()
+        shown = [p for p in pubs if p.section == section]
+    else:
+        shown = pubs
+    return c.render(request, "home.html", user=user, csrf=request.state.session.csrf, sections=sections,
+                    section=section, favourites=FAVOURITES, cards=_cards(c, user, shown), single=False,
+                    here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+
+
+@router.get("/publications/{publication_id}")
+def publication(request: Request, c: CabDep, user: UserDep, publication_id: str) -> Response:
+    pub = publication_for(c, user, publication_id)
+    prefs = c.cabinet.storage.prefs(user.login)
+    card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
+            "files": c.cabinet.storage.visible(user, pub.id), "sets": c.cabinet.storage.school_sets(user, pub.id)}
+    return c.render(request, "publication.html", user=user, csrf=request.state.session.csrf, card=card,
+                    here=f"/publications/{pub.id}", single=True)
+
+
+def _toggle(request: Request, c: Cab, user: Account, publication_id: str, what: str, back: str) -> Response:
+    pub = publication_for(c, user, publication_id)
+    c.cabinet.storage.toggle(user.login, pub.id, what)
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(safe_next(back), status_code=303)
+    # htmx: the card alone, re-rendered from the server's state (no client-side state).
+    [card] = _cards(c, user, [pub])
+    return c.render(request, "_card.html", user=user, csrf=request.state.session.csrf, card=card,
+                    here=safe_next(back), single=False)
+
+
+@router.post("/publications/{publication_id}/favourite")
+def favourite(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
+              back: Annotated[str, Form(max_length=512)] = "/") -> Response:
+    return _toggle(request, c, user, publication_id, "favourite", back)
+
+
+@router.post("/publications/{publication_id}/expanded")
+def expanded(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
+             back: Annotated[str, Form(max_length=512)] = "/") -> Response:
+    return _toggle(request, c, user, publication_id, "expanded", back)
