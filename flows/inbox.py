@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.names import NAME_MAX, fit
+
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
 _IGNORED = re.compile(
     r"^(~\$.*|\.~lock\..*#|.*\.tmp|.*\.part|.*\.partial|.*\.crdownload|\.#.*|\..*\.swp|\.DS_Store|Thumbs\.db|\.gitkeep)$",
@@ -29,7 +31,6 @@ _IGNORED = re.compile(
 _LOGIN = re.compile(r"^(edu|ksh|spo)\d{6}$")
 _SEP = "__"  # between host and pid in a claim folder's name
 _SENDER, _NO_SENDER = ".", "-"  # a claim's name: <12 hex>.<sender login, or "-">.<file name>
-_NAME_MAX = 255  # bytes in a file name (ext4, XFS, NFS)
 
 
 def ignored(name: str) -> bool:
@@ -118,19 +119,7 @@ def _claim_path(folder: Path, sender: str | None, name: str) -> Path:
     # name (shown back to the school) travel in the claim's name, so a recovered claim still
     # knows both. No folder per claim: a claim costs one rename, its end one unlink.
     prefix = f"{uuid.uuid4().hex[:12]}{_SENDER}{sender or _NO_SENDER}{_SENDER}"
-    return folder / (prefix + _fit(_safe(name), _NAME_MAX - len(prefix.encode())))
-
-
-def _fit(name: str, room: int) -> str:
-    """``name`` cut to ``room`` bytes of UTF-8, its extension kept (a rare, very long name)."""
-    if len(name.encode()) <= room:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext.encode()) > 16:
-        stem, ext = name, ""
-    tail = f".{ext}" if ext else ""
-    cut = stem.encode()[:room - len(tail.encode())].decode(errors="ignore")
-    return cut + tail
+    return folder / (prefix + fit(_safe(name), NAME_MAX - len(prefix.encode())))
 
 
 def _claims_in(folder: Path) -> list[Claim]:
@@ -192,8 +181,17 @@ def claim(arrival: Arrival, folder: Path) -> Claim | None:
     except FileNotFoundError:
         return None
     # The claim carries the cleaned name: it is what messages and answers show, so a control
-    # character in a school's file name never reaches a workbook or the file system.
-    return Claim(target, arrival.sender, target.name.split(_SENDER, 2)[2])
+    # character in a school's file name never reaches a workbook or the file system. It is the
+    # whole name even where the claim file's own name had to cut it (``names_match``).
+    return Claim(target, arrival.sender, _safe(arrival.name))
+
+
+def names_match(claimed: Claim, recorded: str) -> bool:
+    """Whether ``recorded`` (a file name in the warehouse) is the name ``claimed`` carries: a
+    recovered claim knows only as much of a very long name as its claim file could hold."""
+    if claimed.name == recorded:
+        return True
+    return _claim_path(claimed.path.parent, claimed.sender, recorded).name.split(_SENDER, 2)[2] == claimed.name
 
 
 def _alive(pid: int) -> bool:

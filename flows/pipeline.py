@@ -12,6 +12,7 @@ plain or as Prefect's flow and tasks.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 import uuid
@@ -23,9 +24,10 @@ from pathlib import Path
 
 
 from flows.inbox import (
-    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
+    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, names_match, recover, scan,
     sha256_of,
 )
+from flows.names import derived
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
@@ -148,14 +150,28 @@ def feedback_path(settings: Settings, verdict: Verdict, claimed: Claim, row: Sub
 
 def _answer_path(settings: Settings, claimed: Claim, row: SubmissionRow) -> Path:
     """Where the answer to ``row`` goes: the row's collection and login are the file's verified
-    identity; a file without one is answered by the folder it came through."""
-    stem = Path(claimed.name).stem[:80] or "file"
+    identity; a file without one is answered by the folder it came through. The name is bounded
+    in bytes (``flows.names``): a long Chinese or emoji name once stopped every pass."""
     kind = "квитанция" if row.accepted else "ошибки"
     if row.collection_id is None or row.login is None:
         folder = settings.feedback_dir / "_unidentified" / (claimed.sender or "unknown")
     else:
         folder = settings.feedback_dir / row.collection_id / row.login
-    return folder / f"{row.id:06d}-{stem}-{kind}.xlsx"
+    return folder / derived(f"{row.id:06d}-", Path(claimed.name).stem[:80] or "file", f"-{kind}.xlsx")
+
+
+# A name the file system refuses for what it holds, not for its length: a share (SMB, FAT) that
+# refuses ``:`` or ``?``, or bytes it cannot encode. The answer then goes under a plain name.
+_NAME_REFUSED = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
+
+
+def _write_answer(target: Path, data: bytes, scratch: Path, plain: str) -> Path:
+    try:
+        return _write(target, data, scratch)
+    except OSError as error:
+        if error.errno not in _NAME_REFUSED:
+            raise
+        return _write(target.with_name(plain), data, scratch)
 
 
 def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, row: SubmissionRow) -> Path:
@@ -176,7 +192,8 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     else:
         data = render_refusal(file_name=claimed.name, sha256=row.sha256, received_at=row.received_at,
                               findings=verdict.findings)
-    return _write(target, data, settings.runtime / "tmp")
+    kind = target.name.rpartition("-")[2]
+    return _write_answer(target, data, settings.runtime / "tmp", f"{row.id:06d}-{kind}")
 
 
 def _submission(verdict: Verdict, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
@@ -226,7 +243,7 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         # the warehouse too, and needs no look-up.
         with stage(timings, "known"):
             earlier = wh.find_sha(sha) if seen else None
-        if earlier is not None and c.recovered and earlier.file_name == c.name:
+        if earlier is not None and c.recovered and names_match(c, earlier.file_name):
             unanswered.append((c, sha, earlier))
             continue
         if earlier is not None:
@@ -297,12 +314,19 @@ def finish_unanswered(settings: Settings, world: World,
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)
-        if not path.exists():
+        if not _answered(path):
             path = answer(settings, world, verdict, c, row)
         done(c)
         out.append(FileOutcome(c.name, sha, row.outcome, row.collection_id, row.login, row.id,
                                str(path), verdict.findings))
     return out
+
+
+def _answered(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name this file system refuses: the answer went under a plain name
+        return path.with_name(f"{path.name.partition('-')[0]}-{path.name.rpartition('-')[2]}").exists()
 
 
 def _duplicate(c: Claim, sha: str, earlier: SubmissionRow) -> FileOutcome:

@@ -33,6 +33,13 @@ class Settings:
     workers: int = 2
     parallel_from: int = 400
     keep_reports: int = 5
+    # A file in the inbox is taken once whole: unchanged this long (SBOR_QUIET_SECONDS), or, if
+    # it still looks unfinished (0 bytes, a zip without its end), unchanged for
+    # SBOR_GIVE_UP_SECONDS, so that a truncated upload is answered all the same.
+    quiet_seconds: float = 2.0
+    give_up_seconds: float = 60.0
+    # A claim folder whose owner stopped renewing it this long is taken over (SBOR_LEASE_SECONDS).
+    lease_seconds: float = 120.0
     # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
     fixed_now: datetime | None = None
     secret_override: bytes | None = field(default=None, repr=False)
@@ -93,6 +100,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value >= 0:
+        raise SettingsError(f"{name} must be zero or more seconds, got {raw!r}")
+    return value
+
+
 def parse_moment(raw: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
@@ -120,5 +140,8 @@ def load_settings(
         workers=_int(env, "SBOR_WORKERS", Settings.workers),
         parallel_from=_int(env, "SBOR_PARALLEL_FROM", Settings.parallel_from),
         keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
+        quiet_seconds=_seconds(env, "SBOR_QUIET_SECONDS", Settings.quiet_seconds),
+        give_up_seconds=_seconds(env, "SBOR_GIVE_UP_SECONDS", Settings.give_up_seconds),
+        lease_seconds=_seconds(env, "SBOR_LEASE_SECONDS", Settings.lease_seconds),
         fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
     )

@@ -1,0 +1,103 @@
+"""The inbox's holes (issue 10, parts 1, 5, 6 and the start-up cleanup of 7): a long Unicode
+name stops nothing, a file still being copied is left until whole, claims of other hosts and of
+reused PIDs are recovered by age, and every file ends answered or in the operator's list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from tests.hostile import NOW, Kit, make_kit
+from tests.workbooks import SECRET
+
+# 70 CJK characters and 10 emoji: 250 bytes of UTF-8, a legal name in the inbox (255 with
+# ".xlsx"), but not once sbor adds a submission number and «-квитанция».
+LONG_STEM = "学校年度统计报告" * 8 + "学校年度统计" + "📊📈" * 5
+LONG_NAME = f"{LONG_STEM}.xlsx"
+
+
+def sbor(kit: Kit, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real command line, in a process of its own, as an operator or cron runs it."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SBOR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "--home", str(kit.settings.home), "--now", NOW, *args],
+        env={**base, "SBOR_SECRET": SECRET.decode(), **env}, capture_output=True, text=True, timeout=300)
+
+
+def lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def drop(kit: Kit, login: str, name: str, data: bytes, age: float = 60.0) -> Path:
+    """A file in inbox/<login>/ that arrived ``age`` seconds ago."""
+    path = kit.settings.inbox / login / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def inbox_files(kit: Kit) -> list[Path]:
+    return sorted(p for p in kit.settings.inbox.rglob("*") if p.is_file())
+
+
+def claimed_files(kit: Kit) -> list[Path]:
+    return sorted(p for p in kit.settings.processing.rglob("*") if p.is_file())
+
+
+# -- 1. a long Unicode name ----------------------------------------------------------------
+
+
+def _long_name_inbox(kit: Kit) -> None:
+    a, b, c = kit.orgs[:3]
+    assert len(LONG_NAME.encode()) == 255
+    drop(kit, a.login, "отчёт.xlsx", kit.good(a))
+    drop(kit, b.login, LONG_NAME, kit.good(b))
+    drop(kit, c.login, "итог.xlsx", kit.good(c))
+
+
+def _assert_all_answered(kit: Kit, outcomes: dict[str, dict[str, object]]) -> None:
+    assert set(outcomes) == {"отчёт.xlsx", LONG_NAME, "итог.xlsx"}
+    for name, o in outcomes.items():
+        assert o["outcome"] == "accepted", (name, o)
+        answer = Path(str(o["feedback"]))
+        assert answer.is_file() and len(answer.name.encode()) <= 255, answer
+        load_workbook(answer, read_only=True).close()
+    long_answer = Path(str(outcomes[LONG_NAME]["feedback"])).name
+    # The visible start of the school's name and sbor's suffix are kept; the middle is cut.
+    assert long_answer.startswith(f"{int(outcomes[LONG_NAME]['submission_id']):06d}-学校年度统计报告")
+    assert long_answer.endswith("-квитанция.xlsx")
+    assert inbox_files(kit) == [] and claimed_files(kit) == []
+
+
+def test_a_long_unicode_name_stops_nothing_in_ingest(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=3)
+    _long_name_inbox(kit)
+    result = sbor(kit, "ingest", "--json", "--without-prefect")
+    assert result.returncode == 0, result.stderr
+    _assert_all_answered(kit, {str(o["file"]): o for o in lines(result)})
+    # The next pass finds nothing left over and fails on nothing either.
+    again = sbor(kit, "ingest", "--json", "--without-prefect")
+    assert again.returncode == 0 and lines(again) == [], again.stderr
+
+
+def test_a_long_unicode_name_stops_nothing_in_watch(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=3)
+    _long_name_inbox(kit)
+    result = sbor(kit, "watch", "--once", "--without-prefect")
+    assert result.returncode == 0, result.stderr
+    assert "ingested 3 in 1 batches" in result.stderr and "errors 0" in result.stderr, result.stderr
+    _, rows = __import__("flows.workspace").workspace.open_warehouse(kit.settings).sql(
+        "SELECT file_name, id FROM submissions")
+    ids = dict(rows)
+    answers = {p.name for p in kit.settings.feedback_dir.rglob("*.xlsx")}
+    assert len(answers) == 3 and all(len(a.encode()) <= 255 for a in answers)
+    assert any(a.startswith(f"{ids[LONG_NAME]:06d}-学校") for a in answers)
+    assert inbox_files(kit) == [] and claimed_files(kit) == []
