@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -29,7 +29,7 @@ from flows.inbox import (
 )
 from flows.names import derived
 from flows.settings import Settings
-from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
+from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
 from validators import Context, Verdict, judge_batch
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
@@ -247,7 +247,7 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
             unanswered.append((c, sha, earlier))
             continue
         if earlier is not None:
-            outcomes.append(_duplicate(c, sha, earlier))
+            outcomes.append(_duplicate(settings, c, sha, earlier, received_at))
             with stage(timings, "release"):
                 done(c)
             continue
@@ -277,7 +277,7 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
             if row.file_name != c.name:
                 # Another lane or process recorded a copy of this content under its own name
                 # while this one was being judged: that copy is the submission, this a duplicate.
-                outcomes.append(_duplicate(c, sha, row))
+                outcomes.append(_duplicate(settings, c, sha, row, received_at))
                 with stage(timings, "release"):
                     done(c)
                 continue
@@ -291,7 +291,7 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         first = wh.find_sha(sha)
         if first is None:  # the first copy was refused: this one waits with it
             continue
-        outcomes.append(_duplicate(c, sha, first))
+        outcomes.append(_duplicate(settings, c, sha, first, received_at))
         with stage(timings, "release"):
             done(c)
     outcomes += finish_unanswered(settings, world, unanswered)
@@ -329,14 +329,37 @@ def _answered(path: Path) -> bool:
         return path.with_name(f"{path.name.partition('-')[0]}-{path.name.rpartition('-')[2]}").exists()
 
 
-def _duplicate(c: Claim, sha: str, earlier: SubmissionRow) -> FileOutcome:
-    when = earlier.received_at.strftime("%d.%m.%Y %H:%M")
-    note = Finding(
-        code="duplicate", severity="note", file=c.name,
-        message=(f"Файл «{c.name}» уже был получен {when} (подача № {earlier.id}) и повторно не "
-                 "загружается. Если вы исправили данные, сохраните файл заново и отправьте его."),
-    )
-    return FileOutcome(c.name, sha, "duplicate", earlier.collection_id, earlier.login, earlier.id, None, (note,))
+def _duplicate(settings: Settings, c: Claim, sha: str, earlier: SubmissionRow, received_at: datetime) -> FileOutcome:
+    """A content already received: not loaded again, and its sender is told so in a workbook
+    of its own. When another school sent the same bytes first, this sender learns only that the
+    file came earlier from another organisation: nothing of the other school (name, number,
+    data) is said."""
+    moment = earlier.received_at if earlier.received_at.tzinfo else earlier.received_at.replace(tzinfo=UTC)
+    when = moment.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")  # stored in UTC; schools read Moscow time
+    # An unidentified first copy has no login: who sent it is not known, so neither is said.
+    own = earlier.login is not None and c.sender in (None, earlier.login)
+    if own:
+        message = (f"Файл «{c.name}» уже был получен {when} (подача № {earlier.id}) и повторно не "
+                   "загружается. Если вы исправили данные, сохраните файл заново и отправьте его.")
+    elif earlier.login is not None:
+        message = (f"Файл «{c.name}» уже был получен ранее, {when}, от другой организации, и повторно "
+                   "не загружается. Каждая организация отправляет свой шаблон, выданный ей для этого "
+                   "сбора: скачайте свой шаблон в личном кабинете, заполните его и отправьте.")
+    else:
+        message = (f"Этот файл («{c.name}») уже получен ранее, {when}, и повторно не проверяется: "
+                   "ответ на него уже отправлен. Отправьте заполненный шаблон вашей организации "
+                   "в формате .xlsx.")
+    note = Finding(code="duplicate", severity="note", file=c.name, message=message)
+    login = earlier.login if own else c.sender
+    if earlier.collection_id is None or login is None:
+        folder = settings.feedback_dir / "_unidentified" / (c.sender or "unknown")
+    else:
+        folder = settings.feedback_dir / earlier.collection_id / login
+    target = folder / derived(f"{earlier.id:06d}-", Path(c.name).stem[:80] or "file", "-повтор.xlsx")
+    data = render_refusal(file_name=c.name, sha256=sha, received_at=received_at, findings=(note,))
+    path = _write_answer(target, data, settings.runtime / "tmp", f"{earlier.id:06d}-повтор.xlsx")
+    return FileOutcome(c.name, sha, "duplicate", earlier.collection_id, earlier.login if own else None,
+                       earlier.id if own else None, str(path), (note,))
 
 
 def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: datetime) -> FileOutcome:

@@ -101,3 +101,50 @@ def test_a_long_unicode_name_stops_nothing_in_watch(tmp_path: Path) -> None:
     assert len(answers) == 3 and all(len(a.encode()) <= 255 for a in answers)
     assert any(a.startswith(f"{ids[LONG_NAME]:06d}-学校") for a in answers)
     assert inbox_files(kit) == [] and claimed_files(kit) == []
+
+
+# -- 6. a duplicate is answered ---------------------------------------------------------------
+
+
+def _refusal_text(path: Path) -> str:
+    wb = load_workbook(path, read_only=True)
+    try:
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
+    finally:
+        wb.close()
+
+
+def test_a_duplicate_gets_an_answer_that_names_no_other_school(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=3)
+    a, b, _ = kit.orgs
+    junk = "Код;Специальность\n38.02.01;Экономика\n".encode("cp1251")
+    good = kit.good(a)
+    drop(kit, a.login, "данные.xlsx", junk, age=120)
+    drop(kit, a.login, "отчёт.xlsx", good, age=120)
+    first = sbor(kit, "ingest", "--json", "--without-prefect")
+    assert first.returncode == 0, first.stderr
+    accepted = next(o for o in lines(first) if o["outcome"] == "accepted")
+    # The same junk and the same workbook from another school, and the workbook again from A.
+    drop(kit, b.login, "наши данные.xlsx", junk)
+    drop(kit, b.login, "наш отчёт.xlsx", good)
+    drop(kit, a.login, "отчёт ещё раз.xlsx", good)
+    second = sbor(kit, "ingest", "--json", "--without-prefect")
+    assert second.returncode == 0, second.stderr
+    out = {str(o["file"]): o for o in lines(second)}
+    assert {k: o["outcome"] for k, o in out.items()} == dict.fromkeys(
+        ("наши данные.xlsx", "наш отчёт.xlsx", "отчёт ещё раз.xlsx"), "duplicate")
+    answers = {k: Path(str(o["feedback"])) for k, o in out.items()}
+    assert all(p.is_file() for p in answers.values()), answers
+    assert answers["наши данные.xlsx"].parent.name == b.login
+    assert answers["наш отчёт.xlsx"].parent.name == b.login
+    assert answers["отчёт ещё раз.xlsx"].parent.name == a.login
+    junk_text = _refusal_text(answers["наши данные.xlsx"])
+    assert "уже получен ранее, 22.12.2026 10:00" in junk_text
+    other = _refusal_text(answers["наш отчёт.xlsx"])
+    assert "уже был получен ранее, 22.12.2026 10:00, от другой организации" in other
+    # Nothing of school A: its login, its name, its file's name, its submission number.
+    assert a.login not in other and a.short_name not in other and "«отчёт.xlsx»" not in other
+    assert "подача №" not in other and out["наш отчёт.xlsx"]["login"] is None
+    assert f"(подача № {accepted['submission_id']})" in _refusal_text(answers["отчёт ещё раз.xlsx"])
+    assert inbox_files(kit) == [] and claimed_files(kit) == []
