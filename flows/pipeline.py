@@ -29,6 +29,7 @@ from flows.inbox import (
 )
 from flows.names import derived
 from flows.settings import Settings
+from flows.settle import settled
 from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
 from validators import Context, Verdict, judge_batch
@@ -382,7 +383,10 @@ def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: da
 def claim_all(settings: Settings, only: Sequence[Path] | None = None) -> list[Claim]:
     mine = claim_folder(settings.processing)
     claims = leftovers(mine) + recover(settings.processing, mine)
-    for arrival in scan(settings.inbox) if only is None else listed(settings.inbox, only):
+    arrivals = list(scan(settings.inbox) if only is None else listed(settings.inbox, only))
+    # Only whole files: a copy in progress is left for the next pass (``flows.settle``).
+    whole, _ = settled(arrivals, settings.quiet_seconds, settings.give_up_seconds)
+    for arrival in whole:
         got = claim(arrival, mine)
         if got is not None:
             claims.append(got)

@@ -8,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from flows.ingest import ingest
+from flows.settings import Settings
 from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
 
@@ -148,3 +152,92 @@ def test_a_duplicate_gets_an_answer_that_names_no_other_school(tmp_path: Path) -
     assert "подача №" not in other and out["наш отчёт.xlsx"]["login"] is None
     assert f"(подача № {accepted['submission_id']})" in _refusal_text(answers["отчёт ещё раз.xlsx"])
     assert inbox_files(kit) == [] and claimed_files(kit) == []
+
+
+# -- 5. a file is taken only once whole -------------------------------------------------------
+
+
+class SlowCopy(threading.Thread):
+    """A real copy in progress: ``data`` written into ``path`` in chunks, ``pause`` apart."""
+
+    def __init__(self, path: Path, data: bytes, chunks: int, pause: float) -> None:
+        super().__init__(daemon=True)
+        self.path, self.data, self.chunks, self.pause = path, data, chunks, pause
+        self.written = threading.Event()  # the first chunks are on disk
+
+    def run(self) -> None:
+        step = -(-len(self.data) // self.chunks)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("wb") as fh:
+            for i in range(0, len(self.data), step):
+                fh.write(self.data[i:i + step])
+                fh.flush()
+                if i >= 2 * step:
+                    self.written.set()
+                time.sleep(self.pause)
+        self.written.set()
+
+
+def _quiet(kit: Kit, quiet: float, give_up: float = 60.0) -> Settings:
+    return replace(kit.settings, quiet_seconds=quiet, give_up_seconds=give_up)
+
+
+def test_ingest_leaves_a_file_being_copied_until_it_is_whole(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=2)
+    a, b = kit.orgs
+    drop(kit, b.login, "готов.xlsx", kit.good(b))
+    copy = SlowCopy(kit.settings.inbox / a.login / "копируется.xlsx", kit.good(a), chunks=30, pause=0.25)
+    copy.start()
+    copy.written.wait(30)
+    settings = _quiet(kit, quiet=1.0)
+    during = ingest(settings)
+    still_copying = copy.is_alive()
+    assert still_copying, "the copy ended before the ingest looked: this proves nothing"
+    assert [(o.file, o.outcome) for o in during] == [("готов.xlsx", "accepted")]
+    copy.join()
+    assert [(o.file, o.outcome) for o in ingest(settings)] == [("копируется.xlsx", "accepted")]
+    assert inbox_files(kit) == [] and claimed_files(kit) == []
+
+
+def test_a_stalled_copy_and_an_empty_file_wait_for_the_give_up_time(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=2)
+    a, b = kit.orgs
+    data = kit.good(a)
+    # Half a workbook, unchanged for 10 s (a slow link stalled), and a file created but still
+    # empty after 10 s: both quiet, neither whole.
+    half = drop(kit, a.login, "половина.xlsx", data[: len(data) // 2], age=10)
+    empty = drop(kit, b.login, "пока пустой.xlsx", b"", age=10)
+    lock = drop(kit, b.login, "~$пока пустой.xlsx", b"lock", age=600)
+    assert ingest(_quiet(kit, quiet=1.0, give_up=60.0)) == []
+    assert inbox_files(kit) == sorted([half, empty, lock])
+    # The copies complete: both are taken, whole.
+    half.write_bytes(data)
+    empty.write_bytes(kit.good(b))
+    outcomes = ingest(_quiet(kit, quiet=0.5))
+    assert sorted((o.file, o.outcome) for o in outcomes) == sorted([("половина.xlsx", "accepted"),
+                                                                  ("пока пустой.xlsx", "accepted")])
+    assert inbox_files(kit) == [lock]  # Office's lock file is never taken
+
+
+def test_a_copy_that_never_completes_is_answered_after_the_give_up_time(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=1)
+    [a] = kit.orgs
+    data = kit.good(a)
+    drop(kit, a.login, "оборвался.xlsx", data[: len(data) // 2], age=120)
+    [o] = ingest(_quiet(kit, quiet=1.0, give_up=60.0))
+    assert (o.outcome, o.findings[0].code) == ("unreadable", "truncated") and Path(str(o.feedback)).is_file()
+
+
+def test_watch_leaves_a_file_that_stays_empty_for_a_while(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=1)
+    [a] = kit.orgs
+    empty = drop(kit, a.login, "отчёт.xlsx", b"", age=12)
+    first = sbor(kit, "watch", "--once", "--without-prefect", "--stable-seconds", "2")
+    assert first.returncode == 0 and "ingested 0" in first.stderr, first.stderr
+    assert inbox_files(kit) == [empty]
+    empty.write_bytes(kit.good(a))
+    then = time.time() - 5
+    os.utime(empty, (then, then))
+    second = sbor(kit, "watch", "--once", "--without-prefect", "--stable-seconds", "2")
+    assert second.returncode == 0 and "ingested 1" in second.stderr, second.stderr
+    assert "accepted" in second.stderr and inbox_files(kit) == []
