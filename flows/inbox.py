@@ -2,8 +2,8 @@
 
 Nothing is lost: a file is first claimed by an atomic rename into this process's own claim folder
 (two processes can never both win the rename), then archived by its SHA-256, and removed from the
-claim folder only after its outcome is committed. A process that dies leaves its claims behind; the
-next run on the same host finds claims whose process is gone and finishes them.
+claim folder only after its outcome is committed. A process that dies leaves its claims behind; a
+later run on any host takes over a folder whose lease lapsed (``flows.lease``) and finishes them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.lease import SEP, Takeover, now_iso, stale
 from flows.names import NAME_MAX, fit
 
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
@@ -29,7 +30,6 @@ _IGNORED = re.compile(
     re.IGNORECASE,
 )
 _LOGIN = re.compile(r"^(edu|ksh|spo)\d{6}$")
-_SEP = "__"  # between host and pid in a claim folder's name
 _SENDER, _NO_SENDER = ".", "-"  # a claim's name: <12 hex>.<sender login, or "-">.<file name>
 
 
@@ -107,9 +107,9 @@ def _mtime(entry: os.DirEntry[str]) -> float:
 
 
 def claim_folder(processing: Path) -> Path:
-    """This process's claim folder: host and pid in the name, so a later run can tell whether its
-    owner is still alive."""
-    folder = processing / f"{socket.gethostname()}{_SEP}{os.getpid()}"
+    """This process's claim folder, named for its host and pid; its lease (``flows.lease``) says
+    whether its owner still holds it."""
+    folder = processing / f"{socket.gethostname()}{SEP}{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -194,34 +194,26 @@ def names_match(claimed: Claim, recorded: str) -> bool:
     return _claim_path(claimed.path.parent, claimed.sender, recorded).name.split(_SENDER, 2)[2] == claimed.name
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def recover(processing: Path, mine: Path) -> list[Claim]:
-    """Claims left by dead processes on this host, moved into ``mine``. Claims of live processes
-    and of other hosts (shared storage) are left alone."""
-    host = socket.gethostname()
+def recover(processing: Path, mine: Path, lease_seconds: float) -> tuple[list[Claim], list[Takeover]]:
+    """Claims of stale folders (``flows.lease``: a lease not renewed, on any host, or a process
+    gone on this host), moved into ``mine``, and the operator's record of each."""
     out: list[Claim] = []
+    record: list[Takeover] = []
     if not processing.is_dir():
-        return out
+        return out, record
     for folder in sorted(processing.iterdir()):
-        owner_host, _, pid = folder.name.rpartition(_SEP)
-        if folder == mine or owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if folder == mine or not _is_folder(folder) or (why := stale(folder, lease_seconds)) is None:
             continue
+        taken: list[Claim] = []
         for one in sorted(folder.iterdir()):
-            out += _take(one, mine)
+            taken += _take(one, mine)
         # Only empty folders go: anything not taken (a stranger's file) stays where it is.
         for sub in sorted((p for p in folder.rglob("*") if _is_folder(p)), key=lambda p: -len(p.parts)):
             _rmdir(sub)
         _rmdir(folder)
-    return out
+        out += taken
+        record += [Takeover(now_iso(), folder.name, c.name, c.sender, why) for c in taken]
+    return out, record
 
 
 def leftovers(mine: Path) -> list[Claim]:

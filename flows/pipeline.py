@@ -27,6 +27,7 @@ from flows.inbox import (
     Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, names_match, recover, scan,
     sha256_of,
 )
+from flows.lease import log_takeovers, tidy
 from flows.names import derived
 from flows.settings import Settings
 from flows.settle import settled
@@ -382,7 +383,11 @@ def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: da
 
 def claim_all(settings: Settings, only: Sequence[Path] | None = None) -> list[Claim]:
     mine = claim_folder(settings.processing)
-    claims = leftovers(mine) + recover(settings.processing, mine)
+    tidy(settings.runtime, settings.processing, mine, settings.lease_seconds)
+    claims = leftovers(mine)  # before the recovered ones join them in this folder
+    recovered, record = recover(settings.processing, mine, settings.lease_seconds)
+    log_takeovers(settings.runtime, record)
+    claims += recovered
     arrivals = list(scan(settings.inbox) if only is None else listed(settings.inbox, only))
     # Only whole files: a copy in progress is left for the next pass (``flows.settle``).
     whole, _ = settled(arrivals, settings.quiet_seconds, settings.give_up_seconds)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +16,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from flows.inbox import Arrival, claim
 from flows.ingest import ingest
+from flows.lease import held, stale
 from flows.settings import Settings
 from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
@@ -241,3 +244,127 @@ def test_watch_leaves_a_file_that_stays_empty_for_a_while(tmp_path: Path) -> Non
     second = sbor(kit, "watch", "--once", "--without-prefect", "--stable-seconds", "2")
     assert second.returncode == 0 and "ingested 1" in second.stderr, second.stderr
     assert "accepted" in second.stderr and inbox_files(kit) == []
+
+
+# -- 6. stranded files: claims by age, and the operator's list --------------------------------
+
+
+def _backdate(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _claim_in(kit: Kit, folder: Path, login: str, name: str, data: bytes) -> None:
+    """A claim as a process that then hung or died holds it."""
+    drop(kit, login, name, data)
+    folder.mkdir(parents=True, exist_ok=True)
+    assert claim(Arrival(kit.settings.inbox / login / name, login, name), folder) is not None
+
+
+def test_claims_of_another_host_and_of_a_reused_pid_are_recovered_by_age(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=2)
+    a, b = kit.orgs
+    # A PID that now belongs to a live, unrelated process on this host.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        other_host = kit.settings.processing / "ingest-node-7.example__4242"
+        reused = kit.settings.processing / f"{socket.gethostname()}__{sleeper.pid}"
+        _claim_in(kit, other_host, a.login, "отчёт.xlsx", kit.good(a))
+        _claim_in(kit, reused, b.login, "отчёт.xlsx", kit.good(b))
+        lease = {"SBOR_LEASE_SECONDS": "30", "SBOR_QUIET_SECONDS": "0"}
+
+        # Their owners may still hold them: nothing is taken, nothing is stale yet.
+        fresh = sbor(kit, "ingest", "--json", "--without-prefect", **lease)
+        assert fresh.returncode == 0 and lines(fresh) == [], fresh.stderr
+        status = sbor(kit, "status", "--json", **lease)
+        assert json.loads(status.stdout)["inbox"]["stale_claims"] == [], status.stderr
+
+        # Nobody renewed either lease for a minute: the next pass takes both over.
+        _backdate(other_host, 60)
+        _backdate(reused, 60)
+        status = sbor(kit, "status", "--json", **lease)
+        stale = json.loads(status.stdout)["inbox"]["stale_claims"]
+        assert sorted(Path(s["path"]).parent.name for s in stale) == sorted([other_host.name, reused.name])
+        assert all("lease was not renewed" in s["reason"] for s in stale)
+        taken = sbor(kit, "ingest", "--json", "--without-prefect", **lease)
+        assert taken.returncode == 0, taken.stderr
+        assert sorted((o["login"], o["outcome"]) for o in lines(taken)) == sorted(
+            [(a.login, "accepted"), (b.login, "accepted")])
+        assert all(Path(str(o["feedback"])).is_file() for o in lines(taken))
+        assert not other_host.exists() and not reused.exists() and claimed_files(kit) == []
+        assert sleeper.poll() is None, "the live process is left alone"
+
+        report = json.loads(sbor(kit, "status", "--json", **lease).stdout)["inbox"]
+        assert report["stale_claims"] == []
+        assert sorted((r["folder"], r["sender"], r["file"]) for r in report["recovered"]) == sorted(
+            [(other_host.name, a.login, "отчёт.xlsx"), (reused.name, b.login, "отчёт.xlsx")])
+        text = sbor(kit, "status", COLUMNS="400", **lease)
+        assert text.returncode == 0 and "stale claims recovered" in text.stdout and other_host.name in text.stdout
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_running_owner_renews_its_lease(tmp_path: Path) -> None:
+    folder = tmp_path / "processing" / "ingest-node-7.example__4242"
+    folder.mkdir(parents=True)
+    _backdate(folder, 60)
+    assert stale(folder, 1.0) is not None
+    with held(folder, 1.0):
+        time.sleep(1.5)  # longer than the lease: only the renewals keep it
+        assert stale(folder, 1.0) is None
+    time.sleep(1.2)
+    assert "not renewed" in str(stale(folder, 1.0))
+
+
+def test_files_the_ingest_never_takes_are_listed_for_the_operator(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=2)
+    a, b = kit.orgs
+    nested = drop(kit, a.login, "архив/отчёт.xlsx", kit.good(a))
+    drop(kit, a.login, "отчёт.xlsx/лист.xml", b"<x/>")  # a folder named like a workbook
+    (kit.settings.inbox / b.login / "пустая.xlsx").mkdir(parents=True)
+    lock = drop(kit, b.login, "~$отчёт.xlsx", b"lock")
+    part = drop(kit, b.login, "отчёт.xlsx.part", kit.good(b))
+    copying = drop(kit, b.login, "ещё копируется.xlsx", kit.good(b)[:500], age=1)
+    env = {"SBOR_QUIET_SECONDS": "0"}
+    result = sbor(kit, "ingest", "--json", "--without-prefect", **env)
+    assert result.returncode == 0 and lines(result) == [], result.stderr
+    status = sbor(kit, "status", "spo-specialities-2026", "--json", **env)
+    assert status.returncode == 0, status.stderr
+    out = json.loads(status.stdout)
+    assert out["counts"]["Всего"] == 2  # the coordinators' counts are still there
+    left = {x["path"]: x["reason"] for x in out["inbox"]["left"]}
+    rel = kit.settings.inbox
+    assert set(left) == {nested.relative_to(rel).as_posix(), f"{a.login}/отчёт.xlsx/",
+                         f"{a.login}/отчёт.xlsx/лист.xml", f"{b.login}/пустая.xlsx/",
+                         lock.relative_to(rel).as_posix(), part.relative_to(rel).as_posix(),
+                         copying.relative_to(rel).as_posix()}
+    assert left[nested.relative_to(rel).as_posix()].startswith("in a nested folder")
+    assert f"move it to inbox/{a.login}/" in left[nested.relative_to(rel).as_posix()]
+    assert left[f"{b.login}/пустая.xlsx/"].startswith("a folder named like a workbook")
+    assert left[lock.relative_to(rel).as_posix()].startswith("a lock or temporary name")
+    assert left[copying.relative_to(rel).as_posix()].startswith("unfinished")
+    text = sbor(kit, "status", COLUMNS="400", **env)
+    assert text.returncode == 0 and "left in the inbox" in text.stdout and "nested folder" in text.stdout
+
+
+# -- 7. leftovers of killed processes are cleaned at the next start ----------------------------
+
+
+def test_half_written_answers_and_empty_claim_folders_are_cleaned_at_start(tmp_path: Path) -> None:
+    kit = make_kit(tmp_path, participants=1)
+    scratch = kit.settings.runtime / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    old_answer = scratch / "answer-0123456789abcdef.xlsx"
+    old_answer.write_bytes(b"PK\x03\x04 half an answer")
+    _backdate(old_answer, 600)
+    young_answer = scratch / "answer-fedcba9876543210.xlsx"  # a live process may be writing it
+    young_answer.write_bytes(b"PK\x03\x04")
+    empty_old = kit.settings.processing / "ingest-node-7.example__77"
+    empty_young = kit.settings.processing / "ingest-node-8.example__88"
+    empty_old.mkdir(parents=True)
+    empty_young.mkdir(parents=True)
+    _backdate(empty_old, 600)
+    assert ingest(replace(kit.settings, lease_seconds=120)) == []
+    assert not old_answer.exists() and not empty_old.exists()
+    assert young_answer.exists() and empty_young.exists()
