@@ -102,12 +102,13 @@ def inbox_report(settings: Settings) -> InboxReport:
     stale_claims: list[Left] = []
     if settings.processing.is_dir():
         for folder in sorted(settings.processing.iterdir()):
-            if not stat.S_ISDIR(os.lstat(folder).st_mode) or (why := stale(folder, settings.lease_seconds, now)) is None:
+            lapsed = stale(folder, settings.lease_seconds, now) if stat.S_ISDIR(os.lstat(folder).st_mode) else None
+            if lapsed is None:
                 continue
             for one in sorted(folder.rglob("*")):
                 if one.is_file():
                     stale_claims.append(Left(one.relative_to(settings.processing).as_posix(),
-                                             f"stale claim ({why}): the next ingest takes it over"))
+                                             f"stale claim ({lapsed}): the next ingest takes it over"))
     return InboxReport(tuple(left), tuple(stale_claims), tuple(read_takeovers(settings.runtime)))
 
 
