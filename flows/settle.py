@@ -102,6 +102,9 @@ def settled(arrivals: Sequence[Arrival], quiet: float, give_up: float, *,
         if seen is None:
             continue
         age = now - seen[1] / 1e9
+        if age >= give_up:  # taken whatever it holds: no need to open it (most of a large inbox)
+            ready.append(arrival)
+            continue
         whole = looks_whole(arrival.path, seen[0])
         if age >= (quiet if whole else give_up):
             ready.append(arrival)
