@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from flows.inbox import Arrival, claim
 from flows.ingest import ingest
 from flows.lease import held, stale
-from flows.settings import Settings
+from flows.settings import Settings, load_settings
 from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
 
@@ -181,8 +181,14 @@ class SlowCopy(threading.Thread):
         self.written.set()
 
 
+def _settings(kit: Kit, **env: str) -> Settings:
+    """The kit's workspace with these ``SBOR_*`` variables, read as the command line reads them."""
+    loaded = load_settings(kit.settings.home, kit.settings.database_url, env=env)
+    return replace(loaded, fixed_now=kit.settings.fixed_now, secret_override=SECRET)
+
+
 def _quiet(kit: Kit, quiet: float, give_up: float = 60.0) -> Settings:
-    return replace(kit.settings, quiet_seconds=quiet, give_up_seconds=give_up)
+    return _settings(kit, SBOR_QUIET_SECONDS=str(quiet), SBOR_GIVE_UP_SECONDS=str(give_up))
 
 
 def test_ingest_leaves_a_file_being_copied_until_it_is_whole(tmp_path: Path) -> None:
@@ -365,6 +371,6 @@ def test_half_written_answers_and_empty_claim_folders_are_cleaned_at_start(tmp_p
     empty_old.mkdir(parents=True)
     empty_young.mkdir(parents=True)
     _backdate(empty_old, 600)
-    assert ingest(replace(kit.settings, lease_seconds=120)) == []
+    assert ingest(_settings(kit, SBOR_LEASE_SECONDS="120")) == []
     assert not old_answer.exists() and not empty_old.exists()
     assert young_answer.exists() and empty_young.exists()
