@@ -68,6 +68,8 @@ def _never_taken(inbox: Path) -> list[Left]:
             if ignored(top.name):
                 out.append(Left(top.name, _lock_reason()))
             continue
+        if top.name.lower().endswith(_SPREADSHEET):
+            out.append(Left(top.name + "/", _folder_reason()))
         for sub in sorted(os.scandir(top.path), key=lambda e: e.name):
             rel = f"{top.name}/{sub.name}"
             if not sub.is_dir(follow_symlinks=False):
@@ -75,8 +77,7 @@ def _never_taken(inbox: Path) -> list[Left]:
                     out.append(Left(rel, _lock_reason()))
                 continue
             if sub.name.lower().endswith(_SPREADSHEET):
-                out.append(Left(rel + "/", "a folder named like a workbook, not a file: sbor takes files only; "
-                                           "put the workbook itself in its place"))
+                out.append(Left(rel + "/", _folder_reason()))
             for root, dirs, files in os.walk(sub.path):
                 dirs.sort()
                 for name in sorted(files):
@@ -84,6 +85,10 @@ def _never_taken(inbox: Path) -> list[Left]:
                     out.append(Left(nested, f"in a nested folder: sbor takes files only from inbox/ and "
                                             f"inbox/<login>/; move it to inbox/{top.name}/"))
     return out
+
+
+def _folder_reason() -> str:
+    return "a folder named like a workbook, not a file: sbor takes files only; put the workbook itself in its place"
 
 
 def _lock_reason() -> str:

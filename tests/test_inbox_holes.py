@@ -329,6 +329,7 @@ def test_files_the_ingest_never_takes_are_listed_for_the_operator(tmp_path: Path
     nested = drop(kit, a.login, "архив/отчёт.xlsx", kit.good(a))
     drop(kit, a.login, "отчёт.xlsx/лист.xml", b"<x/>")  # a folder named like a workbook
     (kit.settings.inbox / b.login / "пустая.xlsx").mkdir(parents=True)
+    (kit.settings.inbox / "сводная.xlsx").mkdir()
     lock = drop(kit, b.login, "~$отчёт.xlsx", b"lock")
     part = drop(kit, b.login, "отчёт.xlsx.part", kit.good(b))
     copying = drop(kit, b.login, "ещё копируется.xlsx", kit.good(b)[:500], age=1)
@@ -342,7 +343,7 @@ def test_files_the_ingest_never_takes_are_listed_for_the_operator(tmp_path: Path
     left = {x["path"]: x["reason"] for x in out["inbox"]["left"]}
     rel = kit.settings.inbox
     assert set(left) == {nested.relative_to(rel).as_posix(), f"{a.login}/отчёт.xlsx/",
-                         f"{a.login}/отчёт.xlsx/лист.xml", f"{b.login}/пустая.xlsx/",
+                         f"{a.login}/отчёт.xlsx/лист.xml", f"{b.login}/пустая.xlsx/", "сводная.xlsx/",
                          lock.relative_to(rel).as_posix(), part.relative_to(rel).as_posix(),
                          copying.relative_to(rel).as_posix()}
     assert left[nested.relative_to(rel).as_posix()].startswith("in a nested folder")
