@@ -4,8 +4,10 @@ reused PIDs are recovered by age, and every file ends answered or in the operato
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -14,11 +16,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 
 from flows.inbox import Arrival, claim
 from flows.ingest import ingest
 from flows.lease import held, stale
+from flows.names import cut
+from flows.workspace import open_warehouse
 from flows.settings import Settings, load_settings
 from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
@@ -101,7 +106,7 @@ def test_a_long_unicode_name_stops_nothing_in_watch(tmp_path: Path) -> None:
     result = sbor(kit, "watch", "--once", "--without-prefect")
     assert result.returncode == 0, result.stderr
     assert "ingested 3 in 1 batches" in result.stderr and "errors 0" in result.stderr, result.stderr
-    _, rows = __import__("flows.workspace").workspace.open_warehouse(kit.settings).sql(
+    _, rows = open_warehouse(kit.settings).sql(
         "SELECT file_name, id FROM submissions")
     ids = dict(rows)
     answers = {p.name for p in kit.settings.feedback_dir.rglob("*.xlsx")}
@@ -375,3 +380,44 @@ def test_half_written_answers_and_empty_claim_folders_are_cleaned_at_start(tmp_p
     assert ingest(_settings(kit, SBOR_LEASE_SECONDS="120")) == []
     assert not old_answer.exists() and not empty_old.exists()
     assert young_answer.exists() and empty_young.exists()
+
+
+# -- the trial repeated: kill -9 while long-named files arrive beside a nested one -------------
+
+
+@pytest.mark.slow
+def test_killed_ingests_with_long_names_and_a_nested_folder_lose_nothing(tmp_path: Path) -> None:
+    from tests.test_crash import ForkServer, _env, _kill_at_random, arrive_all
+
+    kit = make_kit(tmp_path / "home", participants=10)
+    staging = tmp_path / "staging"
+    waves: list[tuple[Path, Path]] = []
+    sent: dict[str, str] = {}  # sha256 -> login
+    for i, org in enumerate(kit.orgs):
+        name = f"{cut(f'{i:02d} ' + LONG_STEM, 250)}.xlsx" if i % 2 else f"отчёт {i}.xlsx"
+        data = kit.good(org)
+        staged = staging / org.login / name
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(data)
+        waves.append((staged, kit.settings.inbox / org.login / name))
+        sent[hashlib.sha256(data).hexdigest()] = org.login
+    nested = drop(kit, kit.orgs[0].login, "старое/отчёт.xlsx", kit.good(kit.orgs[0], seed=1))
+    (tmp_path / "logs").mkdir()
+    server = ForkServer(tmp_path / "logs", _env())
+    try:
+        argv = ["--home", str(kit.settings.home), "--now", NOW, "ingest", "--without-prefect"]
+        killed = _kill_at_random(server, argv, random.Random(1010), 14, 1.5, waves)
+        assert killed >= 5, "most runs must die mid-way, or this proves nothing"
+        arrive_all(waves)
+        assert server.wait(server.spawn(argv)) == 0
+    finally:
+        server.close()
+    wh = open_warehouse(kit.settings)
+    _, rows = wh.sql("SELECT sha256, login, outcome, id FROM submissions", max_rows=None)
+    assert sorted((r[0], r[1], r[2]) for r in rows) == sorted((s, login, "accepted") for s, login in sent.items())
+    answered = {int(p.name.split("-", 1)[0]) for p in kit.settings.feedback_dir.rglob("*.xlsx")}
+    assert {r[3] for r in rows} <= answered
+    assert all(len(p.name.encode()) <= 255 for p in kit.settings.feedback_dir.rglob("*"))
+    assert inbox_files(kit) == [nested] and claimed_files(kit) == []
+    left = json.loads(sbor(kit, "status", "--json").stdout)["inbox"]["left"]
+    assert [x["path"] for x in left] == [nested.relative_to(kit.settings.inbox).as_posix()]
