@@ -282,7 +282,8 @@ def test_claims_of_another_host_and_of_a_reused_pid_are_recovered_by_age(tmp_pat
         reused = kit.settings.processing / f"{socket.gethostname()}__{sleeper.pid}"
         _claim_in(kit, other_host, a.login, "отчёт.xlsx", kit.good(a))
         _claim_in(kit, reused, b.login, "отчёт.xlsx", kit.good(b))
-        lease = {"SBOR_LEASE_SECONDS": "30", "SBOR_QUIET_SECONDS": "0"}
+        # A lease far longer than a loaded machine needs to run the commands below.
+        lease = {"SBOR_LEASE_SECONDS": "600", "SBOR_QUIET_SECONDS": "0"}
 
         # Their owners may still hold them: nothing is taken, nothing is stale yet.
         fresh = sbor(kit, "ingest", "--json", "--without-prefect", **lease)
@@ -290,9 +291,9 @@ def test_claims_of_another_host_and_of_a_reused_pid_are_recovered_by_age(tmp_pat
         status = sbor(kit, "status", "--json", **lease)
         assert json.loads(status.stdout)["inbox"]["stale_claims"] == [], status.stderr
 
-        # Nobody renewed either lease for a minute: the next pass takes both over.
-        _backdate(other_host, 60)
-        _backdate(reused, 60)
+        # Nobody renewed either lease for 15 minutes: the next pass takes both over.
+        _backdate(other_host, 900)
+        _backdate(reused, 900)
         status = sbor(kit, "status", "--json", **lease)
         stale = json.loads(status.stdout)["inbox"]["stale_claims"]
         assert sorted(Path(s["path"]).parent.name for s in stale) == sorted([other_host.name, reused.name])
