@@ -200,7 +200,7 @@ def test_ingest_leaves_a_file_being_copied_until_it_is_whole(tmp_path: Path) -> 
     kit = make_kit(tmp_path, participants=2)
     a, b = kit.orgs
     drop(kit, b.login, "готов.xlsx", kit.good(b))
-    copy = SlowCopy(kit.settings.inbox / a.login / "копируется.xlsx", kit.good(a), chunks=30, pause=0.25)
+    copy = SlowCopy(kit.settings.inbox / a.login / "копируется.xlsx", kit.good(a), chunks=60, pause=0.25)
     copy.start()
     copy.written.wait(30)
     settings = _quiet(kit, quiet=1.0)
@@ -321,12 +321,12 @@ def test_a_running_owner_renews_its_lease(tmp_path: Path) -> None:
     folder = tmp_path / "processing" / "ingest-node-7.example__4242"
     folder.mkdir(parents=True)
     _backdate(folder, 60)
-    assert stale(folder, 1.0) is not None
-    with held(folder, 1.0):
-        time.sleep(1.5)  # longer than the lease: only the renewals keep it
-        assert stale(folder, 1.0) is None
-    time.sleep(1.2)
-    assert "not renewed" in str(stale(folder, 1.0))
+    assert stale(folder, 2.0) is not None
+    with held(folder, 2.0):
+        time.sleep(3.0)  # longer than the lease: only the renewals keep it
+        assert stale(folder, 2.0) is None
+    time.sleep(2.5)
+    assert "not renewed" in str(stale(folder, 2.0))
 
 
 def test_files_the_ingest_never_takes_are_listed_for_the_operator(tmp_path: Path) -> None:
