@@ -318,22 +318,31 @@ def print_reports(written: list[Any]) -> None:
 
 
 @cli.command()
-@click.argument("collection")
+@click.argument("collection", required=False)
 @click.option("--region", help="Only this region (two digits); the table is then per municipality.")
 @click.option("--json", "as_json", is_flag=True, help="Counts and the table as one JSON object.")
 @pass_ctx
-def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> None:
+def status(ctx: Context, collection: str | None, region: str | None, as_json: bool) -> None:
     """Print where a collection stands: the counts as the coordinators see them, and a table per
-    region (or per municipality of one region).
+    region (or per municipality of one region); then, for the operator, the files left in the
+    inbox and why, and the stale claims recovered (alone when no COLLECTION is given).
 
     Example: sbor status spo-specialities-2026 --region 77
     """
     from collections import Counter
 
+    from flows.leftover import inbox_report, print_inbox
     from flows.report import choose_collections
     from forms.status import COUNT_LABELS, is_closed, status_of, summarize
 
     settings = ctx.settings()
+    inbox = inbox_report(settings)
+    if collection is None:
+        if as_json:
+            click.echo(json.dumps({"inbox": inbox.as_json()}, ensure_ascii=False))
+        else:
+            print_inbox(inbox, console)
+        return
     wh = open_warehouse(settings)
     [coll] = choose_collections(wh, [collection])
     closed = is_closed(coll, settings.now())
@@ -346,7 +355,8 @@ def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> 
     labels = [label for label, _ in summary.lines()]
     if as_json:
         click.echo(json.dumps({"collection": coll.id, "closed": closed, "counts": dict(summary.lines()),
-                               "by_place": {p: dict(c) for p, c in by_place.items()}}, ensure_ascii=False))
+                               "by_place": {p: dict(c) for p, c in by_place.items()},
+                               "inbox": inbox.as_json()}, ensure_ascii=False))
         return
     state = "closed" if closed else "open"
     console.print(f"{coll.id} ({state}): " + "  ".join(f"{label}: {n}" for label, n in summary.lines()))
@@ -357,6 +367,7 @@ def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> 
     for place, counts in sorted(by_place.items()):
         table.add_row(place, *(str(counts.get(label, 0)) for label in labels[1:]))
     console.print(table)
+    print_inbox(inbox, console)
 
 
 # --- serve ----------------------------------------------------------------------------------

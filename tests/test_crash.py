@@ -63,7 +63,8 @@ for line in sys.stdin:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SBOR_")}
-    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4", **extra}
+    # Files arrive by rename, whole at once: no quiet period to wait for.
+    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4", "SBOR_QUIET_SECONDS": "0", **extra}
 
 
 class ForkServer:
