@@ -30,6 +30,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import resource
 import signal
 import statistics
@@ -181,17 +182,20 @@ def normal_workbook(kit: Kit, rows: int) -> bytes:
 
 
 def baseline_precheck(rev: str) -> ModuleType:
-    """``validators/safety.py`` as it was at ``rev``, importable next to today's: its
-    ``_xmlscan`` is loaded from the same revision under a name of its own."""
+    """``validators/safety.py`` as it was at ``rev``, importable next to today's: the private
+    modules it imports (``_xmlscan``, and later ``_xmltext``, ``_package``) are loaded from the same
+    revision under names of their own."""
     folder = Path(tempfile.mkdtemp(prefix="sbor-bench-baseline-"))
-    modules: dict[str, ModuleType] = {}
-    for name in ("_xmlscan", "safety"):
+
+    def load(name: str) -> ModuleType:
         try:
             text = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:validators/{name}.py"],
                                   capture_output=True, text=True, check=True).stdout
         except subprocess.CalledProcessError as exc:
             raise SystemExit(f"--against {rev}: {exc.stderr.strip() or 'git show failed'}") from exc
-        text = text.replace("from validators._xmlscan import", "from sbor_baseline_xmlscan import")
+        for private in sorted(set(re.findall(r"^from validators\.(_\w+) import", text, re.MULTILINE))):
+            load(private)
+            text = text.replace(f"from validators.{private} import", f"from sbor_baseline{private} import")
         path = folder / f"sbor_baseline_{name.lstrip('_')}.py"
         path.write_text(text)
         spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -199,8 +203,9 @@ def baseline_precheck(rev: str) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
         spec.loader.exec_module(module)
-        modules[name] = module
-    return modules["safety"]
+        return module
+
+    return load("safety")
 
 
 def bench_normal(rows: int, against: str | None, calls: int, blocks: int) -> int:

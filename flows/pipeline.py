@@ -186,7 +186,7 @@ def _submission(verdict: Verdict, claimed: Claim, received_at: datetime, archive
         outcome=verdict.outcome,  # type: ignore[arg-type]
         collection_id=ident.collection if ident else None, login=ident.login if ident else None,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
-        archive_path=archive_rel,
+        archive_path=archive_rel, saved_by=verdict.saved_by,
     )
 
 

@@ -20,6 +20,8 @@ from forms.spec import (
     FIELD_REF,
     FIELD_TYPES,
     MESSAGE_REF,
+    PLACEHOLDERS,
+    WORDING_REF,
     Check,
     ChoiceList,
     Field,
@@ -110,6 +112,15 @@ class _Reader:
                 raise self.fail(f"every entry of '{key}' must be a mapping, got {item!r}")
             yield _Reader(self.path, item)
 
+    def words(self, key: str, what: str, *, required: bool = False) -> Any:
+        """A text a school reads; its placeholders must be ones forms/wording.py fills."""
+        text = self.get(key, str, default=... if required else None, what=what)
+        for name in WORDING_REF.findall(text or ""):
+            if name not in PLACEHOLDERS:
+                raise self.fail(f"{what}: unknown placeholder {{{name}}} in '{key}' "
+                                f"(known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+        return text
+
     def unknown(self, allowed: set[str]) -> None:
         extra = sorted(set(self.data) - allowed - {_LINE})
         if extra:
@@ -162,14 +173,14 @@ def _load_field(r: _Reader, lists: dict[str, ChoiceList]) -> Field:
     return Field(
         number=number,
         name=name,
-        title=r.get("title", str, what=f"field {number}"),
+        title=r.words("title", f"field {number}", required=True),
         type=ftype,
         required=r.get("required", bool, default=False),
         minimum=r.get("min", (int, float), default=None),
         maximum=r.get("max", (int, float), default=None),
         max_length=r.get("max_length", int, default=None),
         choices=choices,
-        hint=r.get("hint", str, default=None),
+        hint=r.words("hint", f"field {number}"),
         width=r.get("width", (int, float), default=None),
         key=r.get("key", bool, default=False),
         within_period=within,
@@ -207,7 +218,7 @@ def _load_check(r: _Reader, kind: str, numbers: set[str], sheet: str) -> Check:
 
 def _load_sheet(r: _Reader, lists: dict[str, ChoiceList]) -> Sheet:
     r.unknown({"name", "table", "kind", "hint", "min_rows", "max_rows", "fields", "row_rules",
-               "group_rules", "prefill"})
+               "group_rules", "prefill", "when_empty"})
     name = r.get("name", str, what="a sheet")
     if len(name) > 31 or any(c in name for c in "[]:*?/\\"):
         raise r.fail(f"sheet name {name!r}: at most 31 characters and none of []:*?/\\")
@@ -241,17 +252,22 @@ def _load_sheet(r: _Reader, lists: dict[str, ChoiceList]) -> Sheet:
         if prefill_field not in numbers:
             raise pr.fail(f"prefill names field \"{prefill_field}\", which sheet '{name}' does not have")
     max_rows = r.get("max_rows", int, default=1 if kind == "card" else 500)
+    min_rows = r.get("min_rows", int, default=0)
+    when_empty = r.words("when_empty", f"sheet '{name}'")
+    if when_empty is not None and not (kind == "table" and min_rows > 0):
+        raise r.fail(f"sheet '{name}': when_empty needs a table sheet with min_rows of 1 or more")
     return Sheet(
         name=name,
         table=table,
         kind=kind,  # type: ignore[arg-type]
         fields=tuple(fields),
-        hint=r.get("hint", str, default=None),
-        min_rows=r.get("min_rows", int, default=0),
+        hint=r.words("hint", f"sheet '{name}'"),
+        min_rows=min_rows,
         max_rows=max_rows,
         checks=tuple(checks),
         prefill_field=prefill_field,
         prefill_from=prefill_from,
+        when_empty=when_empty,
     )
 
 
@@ -280,8 +296,8 @@ def load_form(path: Path | str) -> Form:
     return Form(
         id=form_id,
         version=r.get("version", int, what="a form"),
-        title=r.get("title", str, what="a form"),
-        description=r.get("description", str, default=None),
+        title=r.words("title", "a form", required=True),
+        description=r.words("description", "the form"),
         sheets=tuple(sheets),
         lists=tuple(lists.values()),
         needs_period=any(f.within_period for s in sheets for f in s.fields),

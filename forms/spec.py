@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 FieldType = Literal["text", "integer", "decimal", "date", "choice", "yesno"]
@@ -27,6 +28,10 @@ YES, NO = "Да", "Нет"
 FIELD_REF = re.compile(r'"([^"]+)"')
 # Message placeholders name a field by its number: {3.1}; {value} in a group rule's message.
 MESSAGE_REF = re.compile(r"\{([^{}]+)\}")
+# Titles and hints may name a word of the collection: {school_year} (see forms/wording.py).
+WORDING_REF = re.compile(r"\{([a-z_]+)\}")
+# Each placeholder and its words when no collection is known (the warehouse's comments).
+PLACEHOLDERS: dict[str, str] = {"school_year": "текущем"}
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Check:
 
     A row rule is an expression that must be true for every row (a null result passes: missing
     values are the business of ``required``). A group rule groups rows by ``by`` and evaluates an
-    aggregate expression per group, e.g. ``count("2") <= 5``.
+    aggregate expression per group, e.g. ``count(DISTINCT "2") <= 5`` (at most five days).
     """
 
     id: str
@@ -115,6 +120,9 @@ class Sheet:
     # organisation's attribute (e.g. field "1" ← the organisation's specialities).
     prefill_field: str | None = None
     prefill_from: str | None = None
+    # What a school must do instead of leaving the sheet empty (a sheet with min_rows): said in
+    # the refusal of an empty sheet and on the «Инструкция» sheet.
+    when_empty: str | None = None
 
     def field(self, number: str) -> Field:
         for f in self.fields:
@@ -157,6 +165,20 @@ class Form:
         if f.type == "choice" and f.choices is not None:
             return self.choice_list(f.choices).values
         return ()
+
+    @cached_property
+    def has_placeholders(self) -> bool:
+        """True when a title or hint names a word of the collection ({school_year}). Cached on
+        the object: hashing a form to look it up costs 10-20 µs, and this is asked per file."""
+        return any(WORDING_REF.search(t or "") for t in self.texts)
+
+    @property
+    def texts(self) -> tuple[str | None, ...]:
+        """Every text a school reads that may hold a placeholder."""
+        texts = [self.title, self.description]
+        for s in self.sheets:
+            texts += [s.hint, s.when_empty, *(t for f in s.fields for t in (f.title, f.hint))]
+        return tuple(texts)
 
     @property
     def fingerprint(self) -> str:

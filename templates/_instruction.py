@@ -58,6 +58,8 @@ def sheet_rules(sheet: Sheet, form: Form, collection: Collection) -> list[tuple[
         limits = f"Строки вводятся начиная с {layout.FIRST_ROW}-й, не более {sheet.max_rows} строк."
         if sheet.min_rows:
             limits += f" Нужна хотя бы {sheet.min_rows} строка."
+        if sheet.when_empty:
+            limits += f" Пустой лист не принимается. {sheet.when_empty}"
         rows.append(("", limits))
         if sheet.prefill_field:
             rows.append(("", f"Графа {sheet.prefill_field} частично заполнена по данным реестра: "

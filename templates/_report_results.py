@@ -18,6 +18,7 @@ from forms.collection import Collection
 from forms.coordinators import Coordinator
 from forms.organisations import Organisation
 from forms.spec import NO, YES, Field, FieldType, Form, Sheet
+from forms.wording import worded
 from templates._atomic import write_atomic
 from templates._report_style import Styles, local
 from templates._xlsxframe import append_frame
@@ -97,6 +98,7 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
     on «Лист (2)», «Лист (3)»…, and the description says so."""
     if row_limit < 2:
         raise ValueError(f"row_limit must leave room for a header and a row, got {row_limit}")
+    form = worded(form, collection)  # the headers as the school's template printed them
     book = Book()
     st = Styles.register(book)
     per_part = row_limit - 1

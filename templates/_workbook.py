@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.collection import Collection
 from forms.spec import Form
+from forms.wording import worded
 from templates._instruction import write_instruction
 from templates._sheets import protect, write_sheet
 from templates._personal import IDENTITY_ROWS
@@ -74,6 +75,7 @@ def write_personal(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, st
 
 def build_workbook(form: Form, collection: Collection, personal: Mapping[str, Mapping[str, str]] | None = None) -> Workbook:
     """The whole template; without ``personal`` the organisation's cells are left empty."""
+    form = worded(form, collection)  # «в 2026/2027 учебном году» wherever the spec says {school_year}
     wb = Workbook()
     title_ws = wb.active
     assert title_ws is not None

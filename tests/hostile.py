@@ -30,6 +30,7 @@ from flows.simulate import good_values
 from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, builtin_forms, layout, load_collection
 from forms.loader import DATA_DIR
+from tests.officezip import mac_zipped, utf16, with_custom_xml
 from tests.ole2 import encrypted_workbook, xls_workbook
 from templates import TemplateFactory
 from validators import limits_for
@@ -69,7 +70,7 @@ def _factory(form: Form, collection: Collection) -> TemplateFactory:
     return TemplateFactory(form, collection, SECRET)
 
 
-def make_kit(home: Path, *, participants: int = 64, now: str = NOW, database_url: str | None = None) -> Kit:
+def make_kit(home: Path, *, participants: int = 80, now: str = NOW, database_url: str | None = None) -> Kit:
     """A workspace in ``home`` with spo participants 1..``participants`` (region 77) and the
     specialities and schedule collections published."""
     settings = replace(load_settings(home, database_url, env={}), fixed_now=parse_moment(now, "now"),
@@ -503,6 +504,30 @@ def symlink_out(kit: Kit, inbox: Path, org: Organisation) -> Path:
     return path
 
 
+def sharepoint(kit: Kit, inbox: Path, org: Organisation) -> Path:
+    """A correct file kept in SharePoint or OneDrive: Excel adds a custom XML item in UTF-16."""
+    path = _folder(inbox, org.login) / "из-sharepoint.xlsx"
+    path.write_bytes(with_custom_xml(kit.good(org)))
+    return path
+
+
+def mac_packed(kit: Kit, inbox: Path, org: Organisation) -> Path:
+    """A correct file unpacked and packed again on a Mac: ``__MACOSX/`` twins and ``.DS_Store``."""
+    path = _folder(inbox, org.login) / "с-мака.xlsx"
+    path.write_bytes(mac_zipped(kit.good(org)))
+    return path
+
+
+def xxe_in_custom_xml(kit: Kit, inbox: Path, org: Organisation) -> Path:
+    """An external entity in the custom XML item, in UTF-16 as Office writes that item."""
+    item = utf16('<?xml version="1.0" encoding="utf-16"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 '<p:properties xmlns:p="http://schemas.microsoft.com/office/2006/metadata/properties">&x;'
+                 '</p:properties>')
+    path = _folder(inbox, org.login) / "xxe-customxml.xlsx"
+    path.write_bytes(with_custom_xml(kit.good(org), item))
+    return path
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -541,6 +566,10 @@ CASES = (
     Case("traversal-name", traversal_name, "", "accepted"),
     Case("control-name", control_name, "not-xlsx-csv", "unreadable"),
     Case("symlink", symlink_out, "not-a-file", "unreadable"),
+    # Real workbooks the pre-check used to refuse (issue 10, part 8), and the hole they must not open.
+    Case("sharepoint-custom-xml", sharepoint, "", "accepted"),
+    Case("mac-packed", mac_packed, "", "accepted"),
+    Case("xxe-utf16-custom-xml", xxe_in_custom_xml, "xml-entities", "unreadable"),
 )
 
 

@@ -379,3 +379,108 @@ def test_two_processes_on_one_inbox_never_take_a_file_twice(tmp_path: Path, serv
         assert sorted(taken) == sorted(s.path.name for s in sent) and set(taken.values()) == {1}
     else:
         assert set(taken.values()) <= {1}
+
+
+# 80 CJK characters and 61 emoji: each name just under the 255 bytes a Linux file name may take
+# (100 CJK characters would be 300 bytes, more than ext4 lets a school's file be called), and far
+# over what sbor may add to a name and still write it.
+LONG_NAMES = ("学校统计报告" * 14)[:80] + ".xlsx", "📊" * 61 + ".xlsx"
+
+
+def awkward_inbox(kit: Kit, rng: random.Random) -> tuple[list[Sent], dict[str, str | None], str]:
+    """A small mixed inbox (``mixed_inbox``) and the files issue 10 found stranded or misplaced:
+    correct files under long Unicode names, a correct file one folder deeper than the school's
+    (``inbox/<login>/a/x.xlsx``), and one school's folder holding another school's correct
+    template. Returns the files, each file's sender (its first folder, None in the flat inbox) by
+    SHA-256, and the login of the school whose template was sent by someone else (it sent nothing)."""
+    import hashlib
+
+    from flows.simulate import good_values
+
+    sent = mixed_inbox(kit, rng, good=8, bad=3, resent=2, copies=2)
+    form = kit.form_of(SPECIALITIES)
+    collection = kit.collections[SPECIALITIES]
+    orgs = list(kit.orgs)
+    victim = orgs[-3]
+
+    def filled(org_index: int) -> tuple[bytes, int]:
+        values = good_values(form, collection, orgs[org_index], rng)
+        return fill(kit.template(orgs[org_index]), values, form), len(values[form.sheets[0].name])
+
+    def put(relative: str, data: bytes, kind: str, login: str | None, rows: int) -> None:
+        path = kit.settings.inbox / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        sent.append(Sent(path, hashlib.sha256(data).hexdigest(), kind, login, rows))
+
+    for n, name in enumerate(LONG_NAMES):
+        data, rows = filled(20 + n)
+        put(f"{orgs[20 + n].login}/{name}", data, "long-name", orgs[20 + n].login, rows)
+    data, rows = filled(22)
+    put(f"{orgs[22].login}/a/x.xlsx", data, "nested", orgs[22].login, rows)
+    values = good_values(form, collection, victim, rng)
+    put(f"{orgs[23].login}/{victim.login}.xlsx", fill(kit.template(victim), values, form), "foreign",
+        orgs[23].login, 0)
+    senders = {s.sha256: (s.path.relative_to(kit.settings.inbox).parts[0] if len(s.path.relative_to(
+        kit.settings.inbox).parts) > 1 else None) for s in sent}
+    return sent, senders, victim.login
+
+
+def assert_nothing_lost_nor_miscredited(kit: Kit, sent: list[Sent], senders: dict[str, str | None],
+                                        victim: str) -> None:
+    settings = kit.settings
+    assert [p for p in settings.processing.rglob("*") if not p.is_dir()] == [], "a claim was left behind"
+    wh = open_warehouse(settings)
+    _, rows = wh.sql("SELECT id, sha256, outcome, collection_id, login FROM submissions", max_rows=None)
+    by_sha = {r[1]: r for r in rows}
+    waiting = {p for p in settings.inbox.rglob("*") if p.is_file()}
+    for s in sent:
+        archived = (settings.archive / s.sha256[:2] / f"{s.sha256}.bin").is_file() and s.sha256 in by_sha
+        assert archived or s.path in waiting, f"{s.path.name} was lost: neither recorded nor waiting"
+    for s in sent:
+        if s.kind == "long-name":  # a long name is no reason not to take the file
+            assert by_sha[s.sha256][2] == "accepted", (s.path.name, by_sha.get(s.sha256))
+    # A file is credited to its sender (or to nobody, when it says nothing of who it is).
+    for _, sha, _, _, login in rows:
+        assert login is None or login == senders[sha], (sha, login, senders[sha])
+    # The school whose template another school sent is untouched: no submission, no current
+    # data, no answer in its folder.
+    assert [r for r in rows if r[4] == victim] == []
+    _, current = wh.sql("SELECT c.login, s.sha256, s.outcome FROM current_submissions c "
+                        "JOIN submissions s ON s.id = c.submission_id", max_rows=None)
+    assert [r for r in current if r[0] == victim] == []
+    assert all(senders[sha] == login and outcome.startswith("accepted") for login, sha, outcome in current), current
+    assert not [p for p in settings.feedback_dir.rglob("*") if victim in p.parts]
+    # Every accepted file's rows loaded once, all of them; nothing loaded from any other file.
+    table = "data_spo_specialities_specialities"
+    _, counts = wh.sql(f"SELECT submission_id, count(*), count(DISTINCT row_number) FROM {table} GROUP BY submission_id",
+                       max_rows=None)
+    loaded = {r[0]: (r[1], r[2]) for r in counts}
+    for s in sent:
+        if s.sha256 in by_sha:
+            accepted = by_sha[s.sha256][2] == "accepted"
+            assert loaded.get(by_sha[s.sha256][0]) == ((s.rows, s.rows) if accepted else None), s.path.name
+    # Every recorded file got its answer.
+    assert {r[0] for r in rows} - feedback_ids(kit) == set()
+
+
+@pytest.mark.xfail(strict=False, reason="issue 10 parts 1, 2 and 6 (long names stop every pass, another "
+                                        "school's template is credited to that school, nested files are "
+                                        "stranded) are fixed on other branches; the lead un-xfails this after "
+                                        "merging them")
+def test_ingest_killed_while_awkward_files_arrive_loses_nothing_and_credits_no_one_else(
+        tmp_path: Path, server: ForkServer) -> None:
+    """The trial of issue 10 repeated: kill -9 at random moments while files arrive, among them
+    long Unicode names, a file in a nested folder and one school's folder holding another school's
+    template; then one clean run. Nothing is lost (every file recorded and archived, or still
+    waiting in the inbox), and nothing is credited or loaded for a school that did not send it."""
+    rng = random.Random(1010)
+    kit = make_kit(tmp_path / "home")
+    sent, senders, victim = awkward_inbox(kit, rng)
+    waves = stage(kit, sent, tmp_path / "staging")
+    rng.shuffle(waves)  # the awkward files arrive among the others, not last
+    killed = _kill_at_random(server, _cli(kit, "ingest", "--without-prefect"), rng, 24, 1.5, waves)
+    assert killed >= 10, "most runs must die mid-way, or this proves nothing"
+    arrive_all(waves)
+    _clean_run(kit)
+    assert_nothing_lost_nor_miscredited(kit, sent, senders, victim)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forms import Collection, Form, Identity, builtin_forms, layout
+from forms import Collection, Form, Identity, builtin_forms, layout, worded
 from templates import TemplateFactory
 from tests.workbooks import SECRET, org_for
 
@@ -62,8 +62,8 @@ def _rows(out: Path, form_id: str, sheet: str) -> list[list[str]]:
 @pytest.mark.parametrize("form_id", FORM_IDS)
 def test_libreoffice_reads_the_spliced_template(converted: Path, form_id: str, forms_by_id: dict[str, Form],
                                                collections_by_form: dict[str, Collection]) -> None:
-    form = forms_by_id[form_id]
     collection = collections_by_form[form_id]
+    form = worded(forms_by_id[form_id], collection)
     org = org_for(collection)
     title = [cell for row in _rows(converted, form_id, layout.TITLE_SHEET) for cell in row]
     assert collection.title in title and org.full_name in title and org.login in title

@@ -23,7 +23,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
-from forms import MOSCOW, Organisation, builtin_forms
+from forms import MOSCOW, Organisation, builtin_forms, school_year, worded
 from forms.collection import Collection, Participants
 from forms.coordinators import OPERATOR, Coordinator, coordinators_from_registry
 from forms.spec import Field, Form, Sheet
@@ -295,12 +295,13 @@ def test_results_workbook_has_typed_cells(registry: list[Organisation],
     header = values(ws)[0]
     assert header[:3] == ("Логин", "Наименование",
                           "1. Код и название профессии/ специальности")
-    assert header[2:] == tuple(f.label for f in form.sheets[0].fields)
+    assert header[2:] == tuple(f.label for f in worded(form, collection).sheets[0].fields)
+    assert header[6].endswith(f"курсе в {school_year(collection)} учебном году")
     first = values(ws)[1]
     assert first[:2] == ("spo770001", "Колледж spo770001")
     by_label = dict(zip(header, first, strict=True))
-    assert by_label["3. " + form.sheets[0].field("3").title] == 10
-    assert isinstance(by_label["3. " + form.sheets[0].field("3").title], int)
+    assert by_label[header[6]] == 10
+    assert isinstance(by_label[header[6]], int)
     assert by_label["6. " + form.sheets[0].field("6").title] == "Да"
     assert values(ws)[2][-1] == "Нет"
     assert [r[0] for r in values(ws)[1:]] == ["spo770001", "spo770001", "spo770002",

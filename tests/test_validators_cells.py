@@ -201,7 +201,7 @@ def test_a_group_rule_marks_every_row_of_the_group(good: dict[str, bytes], forms
                                                    collections_by_form: dict[str, Collection],
                                                    context: Context, tmp_path: Path) -> None:
     form, collection = forms_by_id["vpr_spo_schedule"], collections_by_form["vpr_spo_schedule"]
-    six = [{"1": "Математика", "2": date(2027, 3, day), "3": 1, "4": 10} for day in range(2, 8)]
+    six = [{"1": "Математика", "2": date(2027, 3, day), "3": 1, "4": 10, "7": 0} for day in range(2, 8)]
     data = fill(render_template(form, collection, org_for(collection), SECRET),
                 {PAPER: six, "МЕТАПРЕДМЕТ НА КОМПЬЮТЕРЕ": NOT_TAKING_PART,
                  "РАБОТЫ НА КОМПЬЮТЕРЕ": NOT_TAKING_PART}, form)
@@ -209,8 +209,8 @@ def test_a_group_rule_marks_every_row_of_the_group(good: dict[str, bytes], forms
     assert verdict.outcome == "rejected"
     assert [(f.code, f.cell) for f in verdict.findings] == [("rule:five-days-first", f"B{r}") for r in range(5, 11)]
     assert verdict.findings[0].message == (
-        f"{B} B5 (графа 2): по предмету «Математика» указано больше пяти дат для 1 курса. "
-        "Оставьте не больше пяти.")
+        f"{B} B5 (графа 2): по предмету «Математика» для 1 курса указано больше пяти разных дней. "
+        "Проводите работу не больше чем в пять дней: оставьте не больше пяти разных дат в графе 2.")
 
 
 def test_a_cell_that_cannot_be_read_is_reported_once(good: dict[str, bytes], context: Context,

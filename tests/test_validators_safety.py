@@ -20,11 +20,17 @@ from openpyxl.utils.cell import get_column_letter
 
 from forms import Collection, Form, Sheet, builtin_forms, layout
 from templates import render_template
+from tests.officezip import apple_double, ds_store, mac_zipped, utf16, with_custom_xml
 from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
 from validators._xmlscan import scan_sheet
 
-SAVE_AS = "Сохраните файл в формате .xlsx (Книга Excel) из полученного шаблона и отправьте снова."
+# What the school is told to do, word for word (validators/messages.py holds the same words).
+RESAVE = "Откройте файл в Excel, сохраните его как «Книга Excel (.xlsx)» (Файл → Сохранить как) и отправьте снова."
+NEW_TEMPLATE = ("Скачайте шаблон своей организации заново, перенесите в него данные (Копировать, затем "
+                "Специальная вставка → Значения), сохраните и отправьте снова.")
+SAVE_AS_XLSX = ("Откройте его в Excel, выберите Файл → Сохранить как, тип файла «Книга Excel (*.xlsx)», "
+                "и отправьте новый файл.")
 SHEET_PART = "xl/worksheets/sheet3.xml"  # «Специальности», the third sheet of the template
 
 
@@ -74,22 +80,26 @@ def test_a_real_template_passes(template: bytes, tmp_path: Path) -> None:
 
 def test_empty_file(tmp_path: Path) -> None:
     assert only(write(tmp_path, b"")) == (
-        "empty-file", f"Файл «отчёт.xlsx» не принят: файл пустой (0 байт). {SAVE_AS}")
+        "empty-file", "Файл «отчёт.xlsx» не принят: файл пустой (0 байт): вероятно, он не успел сохраниться "
+                      "или скопироваться. Откройте заполненный шаблон в Excel, сохраните его и отправьте снова.")
 
 
 def test_too_large_file_is_refused_without_reading_it(tmp_path: Path) -> None:
     path = tmp_path / "big.xlsx"
     with path.open("wb") as fh:
         fh.truncate(11 * 2**20)  # sparse: the pre-check must not read it
-    assert only(path) == ("too-large", "Файл «big.xlsx» не принят: файл слишком большой (11.0 МБ; "
-                                       f"допустимо не больше 10.0 МБ). {SAVE_AS}")
+    assert only(path) == ("too-large", "Файл «big.xlsx» не принят: файл слишком большой (11,0 МБ), а "
+                                       "принимаются файлы не больше 10,0 МБ. Обычно размер растёт от вставленных "
+                                       "картинок, лишних листов или оформления далеко за таблицей: удалите их или "
+                                       "перенесите данные в новый шаблон, сохраните и отправьте снова.")
 
 
 def test_xls_is_refused(tmp_path: Path) -> None:
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "Workbook".encode("utf-16-le") + bytes(1000)
     assert only(write(tmp_path, ole, "старый.xls")) == (
         "not-xlsx-xls",
-        f"Файл «старый.xls» не принят: файл в старом формате .xls (Excel 97–2003), а нужен .xlsx. {SAVE_AS}")
+        "Файл «старый.xls» не принят: файл сохранён в старом формате Excel 97–2003 (.xls), а принимается "
+        f"только «Книга Excel» (.xlsx). {SAVE_AS_XLSX}")
 
 
 def test_encrypted_workbook_is_refused(tmp_path: Path) -> None:
@@ -98,14 +108,17 @@ def test_encrypted_workbook_is_refused(tmp_path: Path) -> None:
            + bytes(100) + "EncryptedPackage".encode("utf-16-le") + bytes(1000))
     code, message = only(write(tmp_path, ole))
     assert code == "encrypted"
-    assert message.startswith("Файл «отчёт.xlsx» не принят: файл зашифрован паролем. Снимите пароль")
+    assert message == ("Файл «отчёт.xlsx» не принят: файл защищён паролем, и прочитать его невозможно. Снимите "
+                       "пароль (Файл → Сведения → Защитить книгу → Зашифровать с использованием пароля: очистите "
+                       "поле), сохраните файл и отправьте снова.")
 
 
 def test_csv_renamed_is_refused(tmp_path: Path) -> None:
     csv = "Код;Название\n38.02.01;Экономика\n".encode("cp1251")
     assert only(write(tmp_path, csv)) == (
         "not-xlsx-csv",
-        f"Файл «отчёт.xlsx» не принят: это текстовый файл (CSV или текст), переименованный в .xlsx. {SAVE_AS}")
+        "Файл «отчёт.xlsx» не принят: это текстовый файл (CSV), которому дали расширение .xlsx, а нужен "
+        "заполненный шаблон. Скачайте шаблон своей организации, перенесите в него данные и отправьте снова.")
 
 
 def test_ods_is_refused(tmp_path: Path) -> None:
@@ -113,13 +126,17 @@ def test_ods_is_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         z.writestr("content.xml", "<office:document-content/>")
-    assert only(write(tmp_path, out.getvalue()))[0] == "not-xlsx-ods"
+    assert only(write(tmp_path, out.getvalue())) == (
+        "not-xlsx-ods", "Файл «отчёт.xlsx» не принят: файл сохранён в формате OpenDocument (.ods), а нужна «Книга "
+                        "Excel» (.xlsx). В LibreOffice или «МойОфис» выберите Файл → Сохранить как, тип файла "
+                        "«Excel 2007–365 (.xlsx)», и отправьте новый файл.")
 
 
 def test_truncated_zip_is_refused(template: bytes, tmp_path: Path) -> None:
-    code, message = only(write(tmp_path, template[: len(template) // 2]))
-    assert code == "truncated"
-    assert message.startswith("Файл «отчёт.xlsx» не принят: файл повреждён или передан не полностью.")
+    assert only(write(tmp_path, template[: len(template) // 2])) == (
+        "truncated", "Файл «отчёт.xlsx» не принят: файл повреждён или сохранён не полностью. Откройте его в Excel, "
+                     "сохраните как «Книга Excel (.xlsx)» и отправьте снова; если Excel его не открывает, перенесите "
+                     "данные в новый шаблон.")
 
 
 def test_corrupted_part_is_refused(template: bytes, tmp_path: Path) -> None:
@@ -134,8 +151,9 @@ def test_corrupted_part_is_refused(template: bytes, tmp_path: Path) -> None:
 def test_macro_workbook_is_refused(template: bytes, tmp_path: Path) -> None:
     xlsm = rezip(template, add={"xl/vbaProject.bin": b"\x00" * 64})
     assert only(write(tmp_path, xlsm, "отчёт.xlsm")) == (
-        "macro", "Файл «отчёт.xlsm» не принят: книга содержит макросы (.xlsm). Сохраните книгу как "
-                 "«Книга Excel (*.xlsx)», без макросов, и отправьте снова.")
+        "macro", "Файл «отчёт.xlsm» не принят: в книге есть макросы (это книга .xlsm), а книги с макросами не "
+                 "принимаются. Сохраните её в Excel как «Книга Excel (*.xlsx)» (на вопрос о макросах ответьте, "
+                 "что их не нужно сохранять) и отправьте снова.")
 
 
 def test_macro_content_type_is_refused(template: bytes, tmp_path: Path) -> None:
@@ -146,14 +164,19 @@ def test_macro_content_type_is_refused(template: bytes, tmp_path: Path) -> None:
 
 
 def test_missing_workbook_part_is_refused(template: bytes, tmp_path: Path) -> None:
-    assert only(write(tmp_path, rezip(template, {"xl/workbook.xml": None})))[0] == "not-xlsx"
+    assert only(write(tmp_path, rezip(template, {"xl/workbook.xml": None}))) == (
+        "not-xlsx", "Файл «отчёт.xlsx» не принят: это не книга Excel, а файл другого вида (например, документ Word "
+                    "или архив ZIP), которому дали расширение .xlsx. Проверьте, тот ли файл вы прикрепили: нужен "
+                    "заполненный шаблон — книга Excel с расширением .xlsx. Для специалиста: в архиве нет "
+                    "[Content_Types].xml или xl/workbook.xml.")
 
 
 def test_external_links_are_refused(template: bytes, tmp_path: Path) -> None:
     linked = rezip(template, add={"xl/externalLinks/externalLink1.xml": b"<externalLink/>"})
-    code, message = only(write(tmp_path, linked))
-    assert code == "external-link"
-    assert "книга содержит связи с другими файлами (внешние ссылки)" in message
+    assert only(write(tmp_path, linked)) == (
+        "external-link", "Файл «отчёт.xlsx» не принят: в книге есть связи с другими файлами (формулы берут данные "
+                         "из других книг). Разорвите связи (Данные → Изменить связи → Разорвать связь), сохраните "
+                         "файл и отправьте снова.")
 
 
 def test_zip_bomb_by_declared_size(template: bytes, tmp_path: Path) -> None:
@@ -165,15 +188,18 @@ def test_zip_bomb_by_declared_size(template: bytes, tmp_path: Path) -> None:
             for _ in range(200):
                 member.write(zeros)
     code, message = only(write(tmp_path, out.getvalue()))
-    assert (code, message) == ("zip-bomb", "Файл «отчёт.xlsx» не принят: после распаковки файл занимает "
-                                           "слишком много места (часть xl/worksheets/sheet9.xml: 200.0 МБ). "
-                                           + SAVE_AS)
+    assert (code, message) == ("zip-bomb", "Файл «отчёт.xlsx» не принят: в распакованном виде файл слишком велик "
+                                           "— в книге с отчётом столько данных не бывает. " + NEW_TEMPLATE
+                                           + " Для специалиста: часть xl/worksheets/sheet9.xml распаковывается "
+                                             "в 200,0 МБ.")
 
 
 def test_zip_bomb_by_ratio(template: bytes, tmp_path: Path) -> None:
     bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b" " * (5 * 2**20)})
     code, message = only(write(tmp_path, bomb))
-    assert code == "zip-bomb" and "сжата в" in message
+    assert code == "zip-bomb" and message.startswith(
+        "Файл «отчёт.xlsx» не принят: файл сжат так сильно, как сжимаются только специально подготовленные "
+        "файлы, а не книги с отчётом.")
 
 
 def _lie_about_size(data: bytes, member: str, size: int) -> bytes:
@@ -199,8 +225,9 @@ def test_declared_sizes_are_not_trusted(template: bytes, tmp_path: Path) -> None
     bomb = rezip(template, add={"xl/worksheets/sheet9.xml": b"<a>" + digits + b"</a>"})
     liar = _lie_about_size(bomb, "xl/worksheets/sheet9.xml", 1024)
     assert only(write(tmp_path, liar)) == (
-        "zip-bomb", ("Файл «отчёт.xlsx» не принят: часть xl/worksheets/sheet9.xml распаковывается в "
-                     f"слишком большой объём. {SAVE_AS}"))
+        "zip-bomb", ("Файл «отчёт.xlsx» не принят: в распакованном виде файл слишком велик — в книге с отчётом "
+                     f"столько данных не бывает. {NEW_TEMPLATE} Для специалиста: часть xl/worksheets/sheet9.xml "
+                     "распаковывается в больший объём, чем указано в архиве."))
 
 
 def test_a_bomb_lying_about_its_size_is_refused_by_its_ratio(template: bytes, tmp_path: Path) -> None:
@@ -217,15 +244,19 @@ def test_a_bomb_lying_about_its_size_is_refused_by_its_ratio(template: bytes, tm
         member.write(b"</worksheet>")
     liar = _lie_about_size(out.getvalue(), "xl/worksheets/sheet9.xml", 10_000)
     code, message = only(write(tmp_path, liar))
-    found = re.fullmatch(r"Файл «отчёт\.xlsx» не принят: часть xl/worksheets/sheet9\.xml сжата в (\d+) раз — "
-                         r"так сжимается «zip-бомба», а не книга Excel\. (.*)", message)
+    found = re.fullmatch(r"Файл «отчёт\.xlsx» не принят: файл сжат так сильно, как сжимаются только специально "
+                         r"подготовленные файлы, а не книги с отчётом\. (.*) Для специалиста: часть "
+                         r"xl/worksheets/sheet9\.xml сжата в (\d+) раз, признак «zip-бомбы»\.", message)
     assert code == "zip-bomb" and found is not None, message
-    assert int(found.group(1)) > DEFAULT_LIMITS.max_ratio and found.group(2) == SAVE_AS
+    assert found.group(1) == NEW_TEMPLATE and int(found.group(2)) > DEFAULT_LIMITS.max_ratio
 
 
 def test_too_many_parts(template: bytes, tmp_path: Path) -> None:
     many = rezip(template, add={f"xl/media/image{i}.png": b"x" for i in range(300)})
-    assert only(write(tmp_path, many))[0] == "zip-bomb"
+    assert only(write(tmp_path, many)) == (
+        "zip-bomb", "Файл «отчёт.xlsx» не принят: в книге слишком много вложенных объектов (картинок, листов и т. п.): "
+                    "316, а допустимо не больше 200. Удалите лишние картинки и объекты или перенесите данные в новый "
+                    "шаблон, сохраните и отправьте снова.")
 
 
 BILLION_LAUGHS = (
@@ -237,13 +268,22 @@ BILLION_LAUGHS = (
 )
 
 
+def dtd_refusal(part: str) -> str:
+    return ("Файл «отчёт.xlsx» не принят: в файле есть служебные вставки, которых Excel никогда не делает (так "
+            f"устроены файлы для атак на серверы), поэтому он не читается. {NEW_TEMPLATE} Для специалиста: часть "
+            f"{part} содержит объявление DTD/ENTITY.")
+
+
+def encoding_refusal(part: str, encoding: str) -> str:
+    return ("Файл «отчёт.xlsx» не принят: файл записан не Excel, а программой, которая сохранила его текст в "
+            f"непривычной кодировке. {RESAVE} Для специалиста: часть {part} в кодировке {encoding}.")
+
+
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", SHEET_PART])
 def test_billion_laughs_is_refused(template: bytes, tmp_path: Path, part: str) -> None:
     data = rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART else rezip(template, add={part: BILLION_LAUGHS})
     assert data != template
-    code, message = only(write(tmp_path, data))
-    assert code == "xml-entities"
-    assert f"часть {part} содержит объявления DTD/ENTITY (так устроены «XML-бомбы»)" in message
+    assert only(write(tmp_path, data)) == ("xml-entities", dtd_refusal(part))
 
 
 def test_xxe_is_refused(template: bytes, tmp_path: Path) -> None:
@@ -252,22 +292,23 @@ def test_xxe_is_refused(template: bytes, tmp_path: Path) -> None:
     assert only(write(tmp_path, rezip(template, add={"xl/sharedStrings.xml": xxe})))[0] == "xml-entities"
 
 
-def test_utf16_part_is_refused(template: bytes, tmp_path: Path) -> None:
+def test_a_dtd_in_a_utf16_part_is_refused(template: bytes, tmp_path: Path) -> None:
+    """A byte search cannot see "<!DOCTYPE" in UTF-16: the part is decoded and the DTD found."""
     hidden = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE a []><a/>'.encode("utf-16")
-    assert only(write(tmp_path, rezip(template, add={"xl/sharedStrings.xml": hidden})))[0] == "xml-entities"
+    assert only(write(tmp_path, rezip(template, add={"xl/sharedStrings.xml": hidden}))) == (
+        "xml-entities", dtd_refusal("xl/sharedStrings.xml"))
 
 
 def test_cell_at_xfd1048576_is_refused(template: bytes, tmp_path: Path) -> None:
     """calamine aborts the process on this file; the pre-check refuses it first."""
     far = set_cells(template, "Специальности", {"XFD1048576": 1})
     assert only(write(tmp_path, far)) == (
-        "far-cell", "Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка XFD1048576, "
-                    "далеко за пределами таблицы шаблона. Очистите ячейки за пределами таблицы (или "
-                    "перенесите данные в новый шаблон), сохраните файл и отправьте снова.")
+        "far-cell", "Файл «отчёт.xlsx» не принят: на листе «Специальности» заполнена или оформлена ячейка "
+                    f"XFD1048576, далеко за пределами таблицы шаблона. {FAR_ADVICE}")
 
 
-FAR_ADVICE = ("Очистите ячейки за пределами таблицы (или перенесите данные в новый шаблон), сохраните "
-              "файл и отправьте снова.")
+FAR_ADVICE = ("Удалите всё, что ниже и правее таблицы (выделите лишние строки или столбцы, правая кнопка мыши → "
+              "Удалить), или перенесите данные в новый шаблон; сохраните файл и отправьте снова.")
 
 
 def _with_cell(template: bytes, address: str) -> bytes:
@@ -284,8 +325,8 @@ def test_far_addresses_in_any_spelling_are_refused(template: bytes, tmp_path: Pa
     lower-case xfd1048576 aborts it like the upper-case one), so those are parsed and refused."""
     limits = Limits(max_row=1304, max_column=60)
     assert only(write(tmp_path, _with_cell(template, address)), limits) == (
-        "far-cell", (f"Файл «отчёт.xlsx» не принят: на листе «Специальности» занята ячейка {address.upper()}, "
-                     f"далеко за пределами таблицы шаблона. {FAR_ADVICE}"))
+        "far-cell", ("Файл «отчёт.xlsx» не принят: на листе «Специальности» заполнена или оформлена ячейка "
+                     f"{address.upper()}, далеко за пределами таблицы шаблона. {FAR_ADVICE}"))
 
 
 @pytest.mark.parametrize("address", ["aa5", "BH1304", "a1000"])
@@ -317,8 +358,9 @@ def test_a_far_address_is_found_whatever_the_limits(max_row: int, max_column: in
 
 
 def test_an_address_no_reader_can_place_is_refused(template: bytes, tmp_path: Path) -> None:
-    code, message = only(write(tmp_path, _with_cell(template, "$A$1")))
-    assert code == "far-cell" and "на листе «Специальности» есть ячейки без адреса" in message
+    assert only(write(tmp_path, _with_cell(template, "$A$1"))) == (
+        "far-cell", "Файл «отчёт.xlsx» не принят: на листе «Специальности» есть ячейки без адреса: файл записан не "
+                    f"Excel, а программой, которая сохранила его с ошибками. {RESAVE}")
 
 
 def test_limits_follow_the_form(template: bytes, tmp_path: Path) -> None:
@@ -357,8 +399,8 @@ def test_a_sheet_over_the_cell_cap_is_refused(forms_by_id: dict[str, Form], temp
     full = fill(template, _every_entry_cell(sheet, sheet.max_rows), form)
     assert only(write(tmp_path, full), Limits(max_cells=2000)) == (
         "too-many-cells",
-        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много ячеек (заполненных или "
-        "оформленных): 3\u00a0022, а допустимо не больше 2\u00a0000. " + TOO_MANY_CELLS)
+        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много заполненных или оформленных ячеек: "
+        "3\u00a0022, а допустимо не больше 2\u00a0000. " + TOO_MANY_CELLS)
 
 
 @pytest.mark.parametrize("form_id", sorted(builtin_forms()))
@@ -385,17 +427,29 @@ def test_an_unusual_writers_cells_are_counted_up_to_the_cap(template: bytes, tmp
     bare = sheet.replace(b"<sheetData>", b"<sheetData><row>" + b'<c t="n"><v>1</v></c>' * 20000 + b"</row>", 1)
     assert only(write(tmp_path, rezip(template, {SHEET_PART: bare})), Limits(max_cells=1000)) == (
         "too-many-cells",
-        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много ячеек (заполненных или "
-        "оформленных): больше 1\u00a0000, а допустимо не больше 1\u00a0000. " + TOO_MANY_CELLS)
+        "Файл «отчёт.xlsx» не принят: на листе «Специальности» слишком много заполненных или оформленных ячеек: "
+        "больше 1\u00a0000, а допустимо не больше 1\u00a0000. " + TOO_MANY_CELLS)
 
 
-@pytest.mark.parametrize("make", [
-    lambda t: b"%PDF-1.7\n" + bytes(100),
-    lambda t: b"<html><body><table><tr><td>1</td></tr></table></body></html>",
-    lambda t: bytes(range(256)) * 4,
-])
-def test_other_formats_are_refused(template: bytes, tmp_path: Path, make: Callable[[bytes], bytes]) -> None:
-    assert only(write(tmp_path, make(template)))[0] == "not-xlsx"
+PICK_THE_FILE = "Проверьте, тот ли файл вы прикрепили: нужен заполненный шаблон — книга Excel с расширением .xlsx."
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b"%PDF-1.7\n" + bytes(100), "это файл PDF, а нужна книга Excel (.xlsx). Отправьте сам заполненный шаблон "
+                                 "(файл .xlsx), а не его копию в PDF."),
+    (b"<html><body><table><tr><td>1</td></tr></table></body></html>",
+     f"это не книга Excel, а веб-страница или файл XML, которому дали расширение книги Excel. {RESAVE}"),
+    (bytes(range(256)) * 4, f"это не книга Excel (.xlsx). {PICK_THE_FILE}"),
+], ids=["pdf", "html", "binary"])
+def test_other_formats_are_refused(tmp_path: Path, data: bytes, said: str) -> None:
+    assert only(write(tmp_path, data)) == ("not-xlsx", f"Файл «отчёт.xlsx» не принят: {said}")
+
+
+def test_an_xlsb_is_refused(template: bytes, tmp_path: Path) -> None:
+    xlsb = rezip(template, add={"xl/workbook.bin": bytes(64)})
+    assert only(write(tmp_path, xlsb, "отчёт.xlsb")) == (
+        "not-xlsx", "Файл «отчёт.xlsb» не принят: файл сохранён как «Двоичная книга Excel» (.xlsb), а нужна обычная "
+                    f"«Книга Excel» (.xlsx). {SAVE_AS_XLSX}")
 
 
 def test_facts_of_a_sheet(template: bytes, tmp_path: Path) -> None:
@@ -416,9 +470,114 @@ def test_a_sheet_under_an_unusual_name_is_still_scanned(template: bytes, tmp_pat
                         rels.replace(b"worksheets/sheet3.xml", b"media/picture.png")},
                   add={"xl/media/picture.png": sheet})
     code, message = only(write(tmp_path, moved))
-    assert code == "far-cell" and "на листе «Специальности» занята ячейка XFD1048576" in message
+    assert code == "far-cell" and "на листе «Специальности» заполнена или оформлена ячейка XFD1048576" in message
 
 
 def test_pictures_are_not_read_as_xml(template: bytes, tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(2000)
     assert precheck(write(tmp_path, rezip(template, add={"xl/media/image1.png": png}))) == []
+
+
+# -- real workbooks that were refused by mistake (issue 10, part 8) ------------------------------
+
+ITEM = "customXml/item1.xml"
+DTD_ITEM = ('<?xml version="1.0" encoding="{label}"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<p:properties xmlns:p="http://schemas.microsoft.com/office/2006/metadata/properties">&x;</p:properties>')
+
+
+def test_a_workbook_tied_to_sharepoint_passes(template: bytes, tmp_path: Path) -> None:
+    """Excel adds a custom XML item to a workbook kept in SharePoint or OneDrive, in UTF-16 LE with
+    a byte order mark, named by the workbook's relationships; it used to be refused as an XML bomb."""
+    tied = with_custom_xml(template)
+    with zipfile.ZipFile(io.BytesIO(tied)) as z:
+        assert z.read(ITEM).startswith(b"\xff\xfe<\x00?\x00x\x00m\x00l\x00")
+        assert b'Target="../customXml/item1.xml"' in z.read("xl/_rels/workbook.xml.rels")
+    inspection = inspect_file(write(tmp_path, tied))
+    assert inspection.passed, inspection.findings
+    assert set(inspection.sheets) == {"Титул", "Инструкция", "Специальности", "_lists", "_sbor"}
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["plain", "sharepoint"])
+def test_a_workbook_packed_again_on_a_mac_passes(template: bytes, tmp_path: Path, tied: bool) -> None:
+    """Unpacked and packed again in the Finder: a ``.DS_Store`` and an AppleDouble twin of every
+    file under ``__MACOSX/``, which nothing names and nobody reads; it used to be refused for
+    «необычная кодировка»."""
+    packed = mac_zipped(with_custom_xml(template) if tied else template)
+    with zipfile.ZipFile(io.BytesIO(packed)) as z:
+        assert {".DS_Store", "__MACOSX/xl/._workbook.xml", "__MACOSX/._[Content_Types].xml"} <= set(z.namelist())
+    inspection = inspect_file(write(tmp_path, packed))
+    assert inspection.passed, inspection.findings
+    assert inspection.sheets == inspect_file(write(tmp_path, template, "как-есть.xlsx")).sheets
+
+
+@pytest.mark.parametrize(("label", "encode"), [
+    ("utf-16", utf16),
+    ("UTF-16", lambda text: text.encode("utf-16-be").join([b"\xfe\xff", b""])),
+    ("UTF-16LE", lambda text: text.encode("utf-16-le")),
+    ("UTF-16BE", lambda text: text.encode("utf-16-be")),
+], ids=["le-bom", "be-bom", "le-declared", "be-declared"])
+def test_a_dtd_in_a_utf16_custom_xml_item_is_still_refused(template: bytes, tmp_path: Path, label: str,
+                                                            encode: Callable[[str], bytes]) -> None:
+    """The item is read in UTF-16 (by its byte order mark, or without one by its first bytes and
+    declaration) and its external entity found, as in a UTF-8 part."""
+    item = encode(DTD_ITEM.format(label=label))
+    assert b"<!DOCTYPE" not in item
+    assert only(write(tmp_path, with_custom_xml(template, item))) == ("xml-entities", dtd_refusal(ITEM))
+
+
+@pytest.mark.parametrize(("item", "encoding"), [
+    (DTD_ITEM.format(label="UTF-32").encode("utf-32"), "UTF-32"),
+    (b'<?xml version="1.0" encoding="UTF-7"?>+ADwAIQ-DOCTYPE p +AFsAPAAh-ENTITY x SYSTEM +ACI-file:///etc/passwd'
+     b'+ACIAPgBdAD4-<p>+ACY-x+ADs-</p>', "UTF-7"),
+    (b"\xff\xfe" + "<p>".encode("utf-16-le") + b"\x00\xd8" + "</p>".encode("utf-16-le"),
+     "UTF-16, записанной с ошибками"),
+], ids=["utf-32", "utf-7", "broken-utf-16"])
+def test_a_named_part_in_an_encoding_that_cannot_be_scanned_is_refused(template: bytes, tmp_path: Path,
+                                                                        item: bytes, encoding: str) -> None:
+    assert only(write(tmp_path, with_custom_xml(template, item))) == ("xml-entities", encoding_refusal(ITEM, encoding))
+
+
+def test_parts_nothing_names_are_not_judged(template: bytes, tmp_path: Path) -> None:
+    """No content type, relationship or reader's fixed path names them, so nothing ever parses
+    them: their content is not judged (the same billion laughs under a name a reader opens is
+    refused above)."""
+    odd = rezip(template, add={"__MACOSX/xl/._sharedStrings.xml": BILLION_LAUGHS,
+                               "notes/readme.txt": "Отчёт колледжа".encode("utf-32"),
+                               "xl/.DS_Store": ds_store(), "__MACOSX/xl/._styles.xml": apple_double()})
+    assert precheck(write(tmp_path, odd)) == []
+
+
+def _bomb(template: bytes, part: str, lying: bool) -> bytes:
+    """30 MB of spaces as ``part`` (30 KB packed), its size declared honestly or as 10 KB."""
+    out = io.BytesIO(rezip(template))
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z, z.open(part, "w") as member:
+        for _ in range(30):
+            member.write(b" " * 2**20)
+    return _lie_about_size(out.getvalue(), part, 10_000) if lying else out.getvalue()
+
+
+@pytest.mark.parametrize("lying", [False, True], ids=["honest", "lying"])
+@pytest.mark.parametrize("part", [".DS_Store", "__MACOSX/xl/._workbook.xml", "notes/readme.txt"])
+def test_a_bomb_is_refused_wherever_it_hides(template: bytes, tmp_path: Path, part: str, lying: bool) -> None:
+    """A part nobody reads still counts against the caps: an honest one by its declared size, a
+    lying one inflated (within the caps) until its ratio gives it away."""
+    code, message = only(write(tmp_path, _bomb(template, part, lying)))
+    assert code == "zip-bomb"
+    if lying:
+        assert re.fullmatch("Файл «отчёт.xlsx» не принят: файл сжат так сильно, как сжимаются только специально "
+                            f"подготовленные файлы, а не книги с отчётом. .* Для специалиста: часть {re.escape(part)} "
+                            r"сжата в \d+ раз, признак «zip-бомбы»\.", message), message
+    else:
+        assert message == ("Файл «отчёт.xlsx» не принят: в распакованном виде файл слишком велик — в книге с отчётом "
+                           f"столько данных не бывает. {NEW_TEMPLATE} Для специалиста: часть {part} распаковывается "
+                           "в 30,0 МБ.")
+
+
+def test_a_utf16_worksheet_is_scanned_like_any_other(template: bytes, tmp_path: Path) -> None:
+    """A worksheet in UTF-16 is scanned in its decoded form: the same facts, and a far cell found."""
+    with zipfile.ZipFile(io.BytesIO(template)) as z:
+        sheet = z.read(SHEET_PART).decode()
+    wide = utf16(sheet.replace("</sheetData>", '<row r="400"><c r="XFD400"><v>1</v></c></row></sheetData>'))
+    assert only(write(tmp_path, rezip(template, {SHEET_PART: wide})))[0] == "far-cell"
+    same = inspect_file(write(tmp_path, rezip(template, {SHEET_PART: utf16(sheet)})))
+    assert same.passed and same.sheets == inspect_file(write(tmp_path, template, "как-есть.xlsx")).sheets

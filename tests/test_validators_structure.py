@@ -129,7 +129,7 @@ def test_header_edited_is_a_warning(good: bytes, context: Context, tmp_path: Pat
     assert findings(verdict) == [(
         "warning", "header-changed", "E3",
         f"{P} E3 (графа 3): заголовок изменён: «Количество студентов» вместо «Количество обучающихся на "
-        f"указанном в предыдущем пункте курсе в текущем учебном году». {KEEP}")]
+        f"указанном в предыдущем пункте курсе в 2026/2027 учебном году». {KEEP}")]
 
 
 def test_more_rows_than_the_form_allows(good: bytes, context: Context, tmp_path: Path) -> None:

@@ -176,6 +176,31 @@ def test_create_restores_a_view_that_was_changed(wh: Warehouse, engine: Engine) 
                        *(f.name for f in SHEET.fields)]
 
 
+
+def test_a_database_from_before_saved_by_gains_the_column(engine: Engine) -> None:
+    """A warehouse made before submissions had ``saved_by`` (the column dropped here, as the
+    older code never made it) gets it from the next create(), keeps its rows, and records and
+    shows the program that saved each file."""
+    older = Warehouse(engine)
+    older.create(FORMS.values())
+    older.upsert_organisations(ORGS)
+    older.publish(collection(), SPO, [o.login for o in ORGS])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE submissions DROP COLUMN saved_by")
+        conn.exec_driver_sql(
+            "INSERT INTO submissions (sha256, file_name, received_at, outcome, error_count, "
+            "warning_count, processed_at) VALUES ('" + "e" * 64 + "', 'old.xlsx', '2026-11-02 09:00:00', "
+            "'unreadable', 1, 0, '2026-11-02 09:00:00')")
+    assert "saved_by" not in {c["name"] for c in sa.inspect(engine).get_columns("submissions")}
+    wh = Warehouse(engine)
+    wh.create(FORMS.values())
+    wh.create(FORMS.values())  # idempotent: the column is there now
+    row = wh.record(replace(submission("a", outcome="rejected"), saved_by="LibreOffice 7.4.7.2"))
+    assert row.saved_by == "LibreOffice 7.4.7.2"
+    assert wh.history("spo-2026", "spo770001")[0].saved_by == "LibreOffice 7.4.7.2"
+    assert wh.sql("SELECT file_name, saved_by FROM submissions ORDER BY id") == (
+        ["file_name", "saved_by"], [("old.xlsx", None), ("spo770001.xlsx", "LibreOffice 7.4.7.2")])
+
 def test_sqlite_connection_is_tuned(tmp_path: Path) -> None:
     eng = connect(sqlite_url(tmp_path / "sbor.db"))
     with eng.connect() as conn:

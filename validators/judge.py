@@ -37,6 +37,7 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.identity import Identity
 from forms.spec import Form, Sheet
+from forms.wording import worded
 from validators import messages as msg
 from validators.casting import cast_sheet, issue_findings
 from validators.cells import Located
@@ -46,6 +47,7 @@ from validators.rawframe import FILE, raw_frame
 from validators.reading import WorkbookRead, read_form
 from validators.rules import check_rules
 from validators.safety import load
+from validators.saving import dropped_note
 from validators.schema import REQUIRED, build_schema, failures_to_findings, validate
 from validators.verdict import Verdict, outcome_of
 
@@ -64,6 +66,7 @@ class _Prepared:
     form: Form | None = None
     collection: Collection | None = None
     read: WorkbookRead | None = None
+    saved_by: str | None = None  # the program that saved the file, as its properties name it
 
 
 def judge(path: Path, context: Context, *, sender: str | None = None, name: str | None = None) -> Verdict:
@@ -104,6 +107,7 @@ def judge_batch(paths: Sequence[Path], context: Context, senders: Sequence[str |
             findings=findings,
             frames=frames.get(i, {}),
             cells=item.read.cells if item.read is not None else {},
+            saved_by=item.saved_by,
         ))
     return verdicts
 
@@ -150,6 +154,12 @@ class _Refs:
                 self.objects[("sheet", form.id, sheet.name)] = sheet
         for collection in context.collections.values():
             self.objects[("collection", collection.id)] = collection
+            form = context.forms.get(collection.form_id)
+            if form is not None and form.has_placeholders:  # the worded form the workers read with
+                own = worded(form, collection)
+                self.objects[("worded", collection.id)] = own
+                for sheet in own.sheets:
+                    self.objects[("worded-sheet", collection.id, sheet.name)] = sheet
         self.keys = {id(obj): key for key, obj in self.objects.items()}
 
     def dumps(self, value: object) -> bytes:
@@ -171,6 +181,8 @@ def _prepare(path: Path, sender: str | None, name: str, context: Context, sha256
     if data is None or not inspection.passed:
         item.findings.extend(inspection.findings)
         return item
+    if inspection.saved is not None:
+        item.saved_by = inspection.saved.program
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
             identity, findings = identify_workbook(workbook, item.file, context, sender)
@@ -179,9 +191,13 @@ def _prepare(path: Path, sender: str | None, name: str, context: Context, sha256
             if identity is None or any(f.blocks for f in findings):
                 return item
             item.collection = context.collections[identity.collection]
-            item.form = context.forms[item.collection.form_id]
+            # Worded for the collection: the headers are compared with what its template printed.
+            item.form = worded(context.forms[item.collection.form_id], item.collection)
             item.read = read_form(workbook, item.form, item.file, inspection.sheets)
             item.findings.extend(item.read.findings)
+            note = dropped_note(inspection.saved, item.form, item.file) if inspection.saved else None
+            if note is not None:
+                item.findings.append(note)
     except CalamineFailure:
         item.findings.append(unreadable(item.file))
     return item

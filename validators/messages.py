@@ -13,31 +13,104 @@ from forms.collection import MOSCOW
 from forms.findings import place
 from forms.spec import Sheet
 
-SAVE_AS_XLSX = "Сохраните файл в формате .xlsx (Книга Excel) из полученного шаблона и отправьте снова."
 USE_TEMPLATE = ("Скачайте шаблон своей организации, перенесите в него данные и отправьте снова.")
 KEEP_STRUCTURE = ("Не переименовывайте, не удаляйте и не переставляйте листы, строки и столбцы "
                   "шаблона; верните их или перенесите данные в новый шаблон.")
 
-_ADVICE = {
-    "encrypted": "Снимите пароль (Файл → Сведения → Защитить книгу → Зашифровать с использованием "
-                 "пароля: очистите поле), сохраните файл и отправьте снова.",
-    "macro": "Сохраните книгу как «Книга Excel (*.xlsx)», без макросов, и отправьте снова.",
-    "external-link": "Разорвите связи (Данные → Изменить связи → Разорвать связь), сохраните файл "
-                     "в формате .xlsx и отправьте снова.",
-    "too-many-cells": "Удалите строки и столбцы за пределами таблицы шаблона (выделите их, правая кнопка "
-                      "мыши → Удалить: очистить содержимое мало, оформление остаётся) или перенесите данные "
-                      "в новый шаблон, сохраните файл и отправьте снова.",
-    "far-cell": "Очистите ячейки за пределами таблицы (или перенесите данные в новый шаблон), "
-                "сохраните файл и отправьте снова.",
-    "truncated": "Сохраните файл в Excel заново и отправьте снова; если ошибка повторится, "
-                 "перенесите данные в новый шаблон.",
-    "unreadable-file": "Отправьте файл снова.",
+# Whole-file refusals of the pre-check, in words for whoever sends the school's files: what is
+# wrong with the file as they see it in Excel, then what to do. Where a part of the file's zip or
+# a figure helps whoever looks into it further, it follows as «Для специалиста: …».
+RESAVE = "Откройте файл в Excel, сохраните его как «Книга Excel (.xlsx)» (Файл → Сохранить как) и отправьте снова."
+NEW_TEMPLATE = ("Скачайте шаблон своей организации заново, перенесите в него данные (Копировать, затем "
+                "Специальная вставка → Значения), сохраните и отправьте снова.")
+PICK_THE_FILE = "Проверьте, тот ли файл вы прикрепили: нужен заполненный шаблон — книга Excel с расширением .xlsx."
+SAVE_AS_XLSX = ("Откройте его в Excel, выберите Файл → Сохранить как, тип файла «Книга Excel (*.xlsx)», "
+                "и отправьте новый файл.")
+PASSWORD = ("Снимите пароль (Файл → Сведения → Защитить книгу → Зашифровать с использованием пароля: очистите "
+            "поле), сохраните файл и отправьте снова.")
+PRECHECK: dict[str, tuple[str, str]] = {
+    "empty": ("файл пустой (0 байт): вероятно, он не успел сохраниться или скопироваться",
+              "Откройте заполненный шаблон в Excel, сохраните его и отправьте снова."),
+    "too-large": ("файл слишком большой ({size}), а принимаются файлы не больше {cap}",
+                  "Обычно размер растёт от вставленных картинок, лишних листов или оформления далеко за "
+                  "таблицей: удалите их или перенесите данные в новый шаблон, сохраните и отправьте снова."),
+    "unreadable": ("файл не удалось прочитать на сервере",
+                   "Отправьте файл ещё раз; если ошибка повторится, сообщите координатору."),
+    "xls": ("файл сохранён в старом формате Excel 97–2003 (.xls), а принимается только «Книга Excel» (.xlsx)",
+            SAVE_AS_XLSX),
+    "password": ("файл защищён паролем, и прочитать его невозможно", PASSWORD),
+    "zip-password": ("файл упакован архиватором с паролем, и прочитать его невозможно", RESAVE),
+    "pdf": ("это файл PDF, а нужна книга Excel (.xlsx)",
+            "Отправьте сам заполненный шаблон (файл .xlsx), а не его копию в PDF."),
+    "html": ("это не книга Excel, а веб-страница или файл XML, которому дали расширение книги Excel", RESAVE),
+    "csv": ("это текстовый файл (CSV), которому дали расширение .xlsx, а нужен заполненный шаблон", USE_TEMPLATE),
+    "not-excel": ("это не книга Excel (.xlsx)", PICK_THE_FILE),
+    "ods": ("файл сохранён в формате OpenDocument (.ods), а нужна «Книга Excel» (.xlsx)",
+            "В LibreOffice или «МойОфис» выберите Файл → Сохранить как, тип файла «Excel 2007–365 (.xlsx)», "
+            "и отправьте новый файл."),
+    "xlsb": ("файл сохранён как «Двоичная книга Excel» (.xlsb), а нужна обычная «Книга Excel» (.xlsx)", SAVE_AS_XLSX),
+    "no-workbook": ("это не книга Excel, а файл другого вида (например, документ Word или архив ZIP), "
+                    "которому дали расширение .xlsx", PICK_THE_FILE),
+    "odd-compression": ("файл упакован не Excel, а другой программой, и прочитать его нельзя", RESAVE),
+    "macro": ("в книге есть макросы (это книга .xlsm), а книги с макросами не принимаются",
+              "Сохраните её в Excel как «Книга Excel (*.xlsx)» (на вопрос о макросах ответьте, что их не "
+              "нужно сохранять) и отправьте снова."),
+    "external-link": ("в книге есть связи с другими файлами (формулы берут данные из других книг)",
+                      "Разорвите связи (Данные → Изменить связи → Разорвать связь), сохраните файл и "
+                      "отправьте снова."),
+    "truncated": ("файл повреждён или сохранён не полностью",
+                  "Откройте его в Excel, сохраните как «Книга Excel (.xlsx)» и отправьте снова; если Excel "
+                  "его не открывает, перенесите данные в новый шаблон."),
+    "too-many-parts": ("в книге слишком много вложенных объектов (картинок, листов и т. п.): {count}, а "
+                       "допустимо не больше {cap}",
+                       "Удалите лишние картинки и объекты или перенесите данные в новый шаблон, сохраните и "
+                       "отправьте снова."),
+    "too-big-inside": ("в распакованном виде файл слишком велик — в книге с отчётом столько данных не бывает",
+                       NEW_TEMPLATE),
+    "squeezed": ("файл сжат так сильно, как сжимаются только специально подготовленные файлы, а не книги "
+                 "с отчётом", NEW_TEMPLATE),
+    "far-cell": ("на листе «{sheet}» заполнена или оформлена ячейка {cell}, далеко за пределами таблицы "
+                 "шаблона",
+                 "Удалите всё, что ниже и правее таблицы (выделите лишние строки или столбцы, правая кнопка "
+                 "мыши → Удалить), или перенесите данные в новый шаблон; сохраните файл и отправьте снова."),
+    "unaddressed": ("на листе «{sheet}» есть ячейки без адреса: файл записан не Excel, а программой, "
+                    "которая сохранила его с ошибками", RESAVE),
+    "too-many-cells": ("на листе «{sheet}» слишком много заполненных или оформленных ячеек: {found}, а "
+                       "допустимо не больше {cap}",
+                       "Удалите строки и столбцы за пределами таблицы шаблона (выделите их, правая кнопка "
+                       "мыши → Удалить: очистить содержимое мало, оформление остаётся) или перенесите данные "
+                       "в новый шаблон, сохраните файл и отправьте снова."),
+    "dtd": ("в файле есть служебные вставки, которых Excel никогда не делает (так устроены файлы для атак "
+            "на серверы), поэтому он не читается", NEW_TEMPLATE),
+    "encoding": ("файл записан не Excel, а программой, которая сохранила его текст в непривычной кодировке",
+                 RESAVE),
 }
+
+# The advice for a refusal given outside the pre-check, by its finding's code.
+_ADVICE = {"truncated": PRECHECK["truncated"][1], "encrypted": PASSWORD}
+
+
+def precheck(file: str, key: str, detail: str | None = None, **values: object) -> str:
+    """A whole file refused by the pre-check: «Файл «x.xlsx» не принят: <what is wrong>. <what to
+    do>» and, if given, «Для специалиста: <detail>.»"""
+    reason, advice = PRECHECK[key]
+    text = f"Файл «{file}» не принят: {reason.format(**values)}. {advice}"
+    return f"{text} Для специалиста: {detail}." if detail else text
 
 
 def refusal(file: str, code: str, reason: str) -> str:
-    """A whole file refused before reading: «Файл «x.xlsx» не принят: <reason>. <advice>»"""
-    return f"Файл «{file}» не принят: {reason}. {_ADVICE.get(code, SAVE_AS_XLSX)}"
+    """A whole file refused before reading, outside the pre-check (a file calamine cannot open)."""
+    return f"Файл «{file}» не принят: {reason}. {_ADVICE.get(code, RESAVE)}"
+
+
+def megabytes(size: int) -> str:
+    """12,3 МБ: with a decimal comma, as Russian text writes it."""
+    return f"{size / 2**20:.1f} МБ".replace(".", ",")
+
+
+def thousands(n: int) -> str:
+    """12 345 → «12 345», with a no-break space, as Russian text groups digits."""
+    return f"{n:,}".replace(",", "\u00a0")
 
 
 def moscow(moment: datetime) -> str:
@@ -138,7 +211,9 @@ def too_many_rows(sheet: Sheet, address: str, first: int, last: int) -> str:
             "обратитесь к координатору.")
 
 
-def too_few_rows(sheet: Sheet, found: int) -> str:
+def too_few_rows(sheet: Sheet, found: int, address: str | None = None) -> str:
+    if found == 0 and sheet.when_empty:
+        return f"{where(sheet, address, sheet.fields[0].number)}: лист не заполнен. {sheet.when_empty}"
     return (f"Лист «{sheet.name}»: заполнено строк: {found}, а нужно не меньше {sheet.min_rows}. "
             "Заполните недостающие строки.")
 
@@ -194,3 +269,28 @@ def too_many_findings(file: str, shown: int, total: int) -> str:
             "столбцы или данные не на своём листе — даёт сотни замечаний), сохраните файл и "
             "отправьте снова: остальные замечания, если останутся, придут в следующем ответе.")
 
+
+
+def _sheets(names: list[str]) -> str:
+    return ", ".join(f"«{n}»" for n in names)
+
+
+def dropped_by_program(file: str, program: str | None, *, dropdowns: list[str], dropdowns_lost: list[str],
+                       unlocked: bool, frozen_lost: list[str], identity_shown: bool) -> str:
+    """What the program that saved the file dropped of the template's settings; a note, so it
+    says the data are judged all the same and where the settings are back."""
+    who = f"в программе {program}" if program else "программой, не указавшей своё название"
+    lost: list[str] = []
+    if dropdowns_lost:
+        lost.append(f"выпадающие списки (листы {_sheets(dropdowns_lost)})")
+    if unlocked:
+        lost.append("защита структуры книги")
+    if frozen_lost:
+        lost.append(f"закрепление строк заголовка (листы {_sheets(frozen_lost)})")
+    if identity_shown:
+        lost.append("скрытие служебного листа «_sbor» (теперь его можно показать и случайно изменить)")
+    kept = "выпадающие списки сохранены; " if dropdowns and not dropdowns_lost else ""
+    listed = lost[0] if len(lost) == 1 else ", ".join(lost[:-1]) + " и " + lost[-1]
+    return (f"Файл «{file}» сохранён {who}: {kept}не сохранены: {listed}. На проверку данных это не "
+            "влияет. Книга с ошибками, которую присылает система, и шаблон, скачанный заново, выдаются "
+            "с исходными настройками: продолжайте работу в них.")

@@ -149,8 +149,11 @@ def _read_sheet(sheet: Sheet, rows: list[list[Any]], file: str, facts: SheetFact
     findings += _check_area(sheet, rows, file, facts)
     numbers, columns = _table_entries(sheet, rows) if sheet.kind == "table" else _card_entries(sheet, rows)
     if sheet.kind == "table" and len(numbers) < sheet.min_rows:
-        findings.append(Finding("too-few-rows", "error", msg.too_few_rows(sheet, len(numbers)), file=file,
-                                worksheet=sheet.name))
+        # An empty sheet that must say why is marked where the answer goes: the first entry cell.
+        first = sheet.fields[0].number
+        cell = layout.cell_of(sheet, first, 0).address if not numbers and sheet.when_empty else None
+        findings.append(Finding("too-few-rows", "error", msg.too_few_rows(sheet, len(numbers), cell), file=file,
+                                worksheet=sheet.name, cell=cell, field=first if cell else None))
     # Cell-level structure errors (merged cells, formulas, extra rows) reject the file but do not
     # stop the reading: the school sees every other finding of the sheet at once.
     return SheetRead(sheet, columns, numbers, tuple(findings))

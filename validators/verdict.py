@@ -28,6 +28,9 @@ class Verdict:
     frames: Mapping[str, pl.DataFrame] = field(default_factory=dict)
     # Raw values as the school typed them: worksheet → address → value (entry area only).
     cells: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The program that saved the file («LibreOffice 7.4.7.2»), from its document properties;
+    # None when they do not say, or the file could not be opened.
+    saved_by: str | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -96,7 +96,7 @@ def bulk_upsert(conn: Connection, table: sa.Table, key: str, columns: Sequence[s
 
 _SUBMISSION_COLUMNS = ("sha256", "file_name", "received_at", "collection_id", "login", "form_id",
                        "form_version", "outcome", "archive_path", "error_count",
-                       "warning_count", "processed_at")
+                       "warning_count", "processed_at", "saved_by")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def submission_row(row: Mapping[str, Any]) -> SubmissionRow:
         collection_id=row["collection_id"], login=row["login"], form_id=row["form_id"],
         form_version=row["form_version"], archive_path=row["archive_path"],
         error_count=row["error_count"], warning_count=row["warning_count"],
-        processed_at=row["processed_at"],
+        processed_at=row["processed_at"], saved_by=row["saved_by"],
     )
 
 
@@ -214,6 +214,7 @@ def record_in(
         "error_count": sum(1 for f in findings if f.severity == "error"),
         "warning_count": sum(1 for f in findings if f.severity == "warning"),
         "processed_at": processed_at,
+        "saved_by": sub.saved_by,
     }
     new_id = conn.execute(statements.insert_submission, values).scalar()
     if new_id is None:
@@ -235,7 +236,8 @@ def record_in(
                         file_name=sub.file_name, received_at=sub.received_at.astimezone(UTC),
                         outcome=sub.outcome, collection_id=sub.collection_id, login=sub.login,
                         form_id=sub.form_id, form_version=sub.form_version,
-                        archive_path=sub.archive_path, processed_at=processed_at.astimezone(UTC))
+                        archive_path=sub.archive_path, processed_at=processed_at.astimezone(UTC),
+                        saved_by=sub.saved_by)
     return row, True
 
 

@@ -35,6 +35,7 @@ class NewSubmission:
     form_version: int | None = None
     archive_path: str | None = None  # where the archived copy lies, relative to the runtime folder
     processed_at: datetime | None = None  # aware; None: the moment it is recorded
+    saved_by: str | None = None  # the program that saved the file («LibreOffice 7.4.7.2»)
 
     def __post_init__(self) -> None:
         # A naive time would be stored shifted by a guess; refuse it where it is made.
@@ -64,6 +65,7 @@ class SubmissionRow:
     error_count: int
     warning_count: int
     processed_at: datetime
+    saved_by: str | None = None
 
     @property
     def accepted(self) -> bool:

@@ -35,6 +35,7 @@ from warehouse.rows import CollectionRow, NewSubmission, OrgStatusRow, Submissio
 from warehouse.statuses import statuses_in
 from warehouse.views import ensure_view
 from warehouse.tables import (
+    add_missing_columns,
     build_tables,
     current_select,
     define_fixed_tables,
@@ -93,6 +94,7 @@ class Warehouse:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_DDL_LOCK)))
             self.metadata.create_all(conn)
+            add_missing_columns(conn)
             for ft in self._forms.values():
                 for sheet in ft.form.sheets:
                     ensure_view(conn, view_name(ft.form, sheet),

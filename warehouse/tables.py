@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 
 from forms import Form, Sheet
 from forms.spec import FieldType
+from forms.wording import worded
 from warehouse.rows import STORED_OUTCOMES
 
 
@@ -134,6 +135,9 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         Column("error_count", Integer, nullable=False),
         Column("warning_count", Integer, nullable=False),
         Column("processed_at", UtcDateTime, nullable=False),
+        # The program that saved the file, from its document properties («LibreOffice 7.4.7.2»).
+        # Added after the first release: ADDED_COLUMNS brings older databases up to date.
+        Column("saved_by", Text),
         CheckConstraint(f"outcome IN ({outcomes})", name="ck_submissions_outcome"),
         # Serves history(), statuses() and the "newer than current" comparison.
         Index("ix_submissions_school", "collection_id", "login", "received_at", "id"),
@@ -164,6 +168,24 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
     )
     return FixedTables(organisations, collections, participants, submissions, findings,
                        current_submissions)
+
+
+# Nullable columns added to a fixed table after databases holding it were made: create_all()
+# leaves an existing table as it is, so Warehouse.create() adds each one that is missing.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("submissions", "saved_by", "TEXT"),)
+
+
+def add_missing_columns(conn: sa.Connection) -> list[str]:
+    """ALTER TABLE … ADD COLUMN for every ``ADDED_COLUMNS`` entry the database lacks (the same
+    statement on SQLite and PostgreSQL; a nullable column costs no table rewrite on either).
+    Returns the columns added, as ``table.column``."""
+    inspector = sa.inspect(conn)
+    added = []
+    for table, column, kind in ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            added.append(f"{table}.{column}")
+    return added
 
 
 def _suffix(form: Form) -> str:
@@ -209,6 +231,7 @@ def build_tables(form: Form, metadata: MetaData) -> dict[str, Table]:
     """The typed tables of ``form``, keyed by ``sheet.table``, declared in ``metadata`` (which
     holds the fixed tables: rows point at their submission). Declaring a form twice returns the
     tables already declared."""
+    form = worded(form, None)  # one table serves every collection: generic words in its comments
     tables: dict[str, Table] = {}
     for sheet in form.sheets:
         name = table_name(form, sheet)
