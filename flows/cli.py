@@ -76,13 +76,17 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--database-url", help="Warehouse URL (default: $SBOR_DATABASE_URL or SQLite in HOME/var).")
 @click.option("--now", help="Pretend it is this Moscow time (ISO), for rehearsals: 2026-12-01T10:00.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Prefect's run logs.")
+@click.option("--trust-flat-inbox/--no-trust-flat-inbox", default=None,
+              help="Credit a file put straight into inbox/ (no login folder) to the login its template "
+                   "names (default: $SBOR_TRUST_FLAT_INBOX, off: such files are refused).")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, database_url: str | None, now: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, database_url: str | None, now: str | None, verbose: bool,
+        trust_flat_inbox: bool | None) -> None:
     """sbor: collect tabular reports from thousands of organisations through Excel.
 
     Example: sbor demo
     """
-    settings = load_settings(home, database_url, now=now)
+    settings = load_settings(home, database_url, now=now, trust_flat_inbox=trust_flat_inbox)
     prepare_prefect(settings, verbose)
     ctx.obj = Context(settings)
 
@@ -167,8 +171,9 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
-    from flows.publish import publish_flow
+    from flows.publish import check_publishable, publish_flow
 
+    check_publishable(settings, collection)  # one line for an operator's mistake, no traceback
     with progress_bar(f"templates {collection.id}") as bar:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
 

@@ -58,13 +58,13 @@ class Claim:
 
 def scan(inbox: Path) -> Iterator[Arrival]:
     """Files in ``inbox/`` and ``inbox/<login>/``, oldest first. Lock and temporary files are
-    skipped; other folder names are not senders and are looked at as flat files' parents."""
+    skipped. Every folder names its files' sender (``folder_sender``), a login or not."""
     found: list[tuple[float, Arrival]] = []
     if not inbox.is_dir():
         return iter(())
     for entry in os.scandir(inbox):
         if entry.is_dir(follow_symlinks=False):
-            sender = entry.name if _LOGIN.match(entry.name) else None
+            sender = folder_sender(entry.name)
             for sub in os.scandir(entry.path):
                 if not sub.is_dir(follow_symlinks=False) and not ignored(sub.name):
                     found.append((_mtime(sub), Arrival(Path(sub.path), sender, sub.name)))
@@ -72,6 +72,23 @@ def scan(inbox: Path) -> Iterator[Arrival]:
             found.append((_mtime(entry), Arrival(Path(entry.path), None, entry.name)))
     found.sort(key=lambda pair: (pair[0], str(pair[1].path)))
     return iter(a for _, a in found)
+
+
+# The bytes of a folder's name kept as a sender: a login is 9; a longer name only has to be
+# recognisable in the answer's folder, and must leave room for the file's name in a claim's.
+_FOLDER_MAX = 64
+
+
+def folder_sender(name: str) -> str:
+    """The sender an ``inbox/<name>/`` folder stands for. A login as it is; any other name (one
+    that is not exactly a login: ``EDU770001``, ``школа 1``) stays a sender too, so that its files
+    are refused as from an unknown sender rather than trusted by their signature; it is made safe
+    to travel in a claim's name (no dots) and to name the answer's folder."""
+    if _LOGIN.match(name):
+        return name
+    cleaned = _safe(name).replace(_SENDER, "_")
+    cleaned = cleaned.encode()[:_FOLDER_MAX].decode(errors="ignore")
+    return "_" if cleaned == _NO_SENDER else cleaned
 
 
 def listed(inbox: Path, paths: Iterable[Path]) -> Iterator[Arrival]:
@@ -85,7 +102,7 @@ def listed(inbox: Path, paths: Iterable[Path]) -> Iterator[Arrival]:
         if path.parent == root:
             sender = None
         elif path.parent.parent == root:
-            sender = path.parent.name if _LOGIN.match(path.parent.name) else None
+            sender = folder_sender(path.parent.name)
         else:
             continue
         try:

@@ -26,10 +26,11 @@ from flows.inbox import (
     Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
     sha256_of,
 )
+from flows.senders import Judged, judge_claims
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
-from validators import Context, Verdict, judge_batch
+from validators import Context, Verdict
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
 
 Progress = Callable[[int], None]
@@ -164,7 +165,9 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     target = _answer_path(settings, claimed, row)
     ident = verdict.identity
     collection = world.collections.get(ident.collection) if ident else None
-    org = world.orgs.get(ident.login) if ident else None
+    # Only the school a template was issued to gets it back refilled: a school that sent another
+    # school's template gets the refusal sheet, never a signed template of that school.
+    org = world.orgs.get(ident.login) if ident and ident.login == row.login else None
     form = world.forms.get(ident.form) if ident else None
     if row.accepted and collection and org:
         rows_loaded = {s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames} if form else {}
@@ -179,12 +182,13 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     return _write(target, data, settings.runtime / "tmp")
 
 
-def _submission(verdict: Verdict, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+    verdict = judged.verdict
     ident = verdict.identity
     return NewSubmission(
         sha256=verdict.sha256, file_name=claimed.name, received_at=received_at,
         outcome=verdict.outcome,  # type: ignore[arg-type]
-        collection_id=ident.collection if ident else None, login=ident.login if ident else None,
+        collection_id=ident.collection if ident else None, login=judged.login,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
         archive_path=archive_rel, saved_by=verdict.saved_by,
     )
@@ -240,20 +244,20 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         in_batch.add(sha)
         fresh.append((c, sha, str(archived.relative_to(settings.runtime))))
     with stage(timings, "judge"):
-        verdicts = judge_batch([c.path for c, _, _ in fresh], world.context,
-                               senders=[c.sender for c, _, _ in fresh], names=[c.name for c, _, _ in fresh],
-                               sha256s=[sha for _, sha, _ in fresh]) if fresh else []
+        verdicts = (judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in fresh])
+                    if fresh else [])
     refused: list[LoadError] = []
     judged = list(zip(fresh, verdicts, strict=True))
     for start in range(0, len(judged), RECORD_GROUP):
         group = judged[start:start + RECORD_GROUP]
         with stage(timings, "record"):
             rows = wh.record_many(
-                [(_submission(verdict, c, received_at, kept_at), verdict.findings,
-                  verdict.frames if verdict.accepted else None)
-                 for (c, _, kept_at), verdict in group],
+                [(_submission(one, c, received_at, kept_at), one.verdict.findings,
+                  one.verdict.frames if one.verdict.accepted else None)
+                 for (c, _, kept_at), one in group],
                 commit_every=RECORD_GROUP)
-        for ((c, sha, _), verdict), row in zip(group, rows, strict=True):
+        for ((c, sha, _), one), row in zip(group, rows, strict=True):
+            verdict = one.verdict
             if isinstance(row, LoadError):
                 refused.append(row)
                 continue
@@ -277,23 +281,21 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         outcomes.append(_duplicate(c, sha, first))
         with stage(timings, "release"):
             done(c)
-    outcomes += finish_unanswered(settings, world, unanswered)
+    outcomes += finish_unanswered(settings, wh, world, unanswered)
     if refused:
         raise refused[0]
     return outcomes
 
 
-def finish_unanswered(settings: Settings, world: World,
+def finish_unanswered(settings: Settings, wh: Warehouse, world: World,
                       unanswered: Sequence[tuple[Claim, str, SubmissionRow]]) -> list[FileOutcome]:
     """Files a dead process recorded but did not get to answer: judged again (the answer needs
     the school's values) and answered with the outcome already recorded, unless the answer is
     already there. Their one outcome stays the recorded one; nothing is recorded twice."""
     if not unanswered:
         return []
-    verdicts = judge_batch([c.path for c, _, _ in unanswered], world.context,
-                           senders=[c.sender for c, _, _ in unanswered],
-                           names=[c.name for c, _, _ in unanswered],
-                           sha256s=[sha for _, sha, _ in unanswered])
+    judged = judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in unanswered])
+    verdicts = [one.verdict for one in judged]
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)

@@ -40,17 +40,31 @@ def form_for(collection: Collection, forms: dict[str, Form] | None = None) -> Fo
         ) from None
 
 
-# Tasks here have side effects and take resources (callbacks, settings): never cache them.
-@task(name="register collection", cache_policy=NO_CACHE)
-def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
-    wh = open_warehouse(settings)
-    everyone = wh.organisations()
+def participants_of(settings: Settings, collection: Collection) -> list[Organisation]:
+    """The organisations of the registry that ``collection``'s participants rule chooses; an
+    operator error if there are none."""
+    everyone = open_warehouse(settings).organisations()
     if not everyone:
         raise OperatorError("the registry is empty: load one first with `sbor registry load FILE.csv`")
     chosen = collection.participants.select(everyone)
     if not chosen:
         raise OperatorError(f"collection {collection.id}: no organisation in the registry matches its participants")
-    wh.publish(collection, form, [o.login for o in chosen])
+    return chosen
+
+
+def check_publishable(settings: Settings, collection: Collection) -> None:
+    """The operator's mistakes a publish would meet (a form that does not exist, participants
+    that match nobody), raised before any flow runs: inside one, Prefect logs the failed run's
+    traceback before the command can print its one line. Costs one more read of the registry."""
+    form_for(collection)
+    participants_of(settings, collection)
+
+
+# Tasks here have side effects and take resources (callbacks, settings): never cache them.
+@task(name="register collection", cache_policy=NO_CACHE)
+def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
+    chosen = participants_of(settings, collection)
+    open_warehouse(settings).publish(collection, form, [o.login for o in chosen])
     return chosen
 
 

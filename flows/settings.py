@@ -33,6 +33,11 @@ class Settings:
     workers: int = 2
     parallel_from: int = 400
     keep_reports: int = 5
+    # Whether a file put straight into inbox/ (no login folder) is credited to the login its
+    # signature names. Off: nobody vouches for such a file (any school could have put it there),
+    # so it is refused and answered in outbox/feedback/_unidentified/. On for a workspace whose
+    # flat inbox only coordinators or a trusted channel write to.
+    trust_flat_inbox: bool = False
     # A fixed clock for demos and tests ("2026-12-01 10:00", Moscow time); None is the real one.
     fixed_now: datetime | None = None
     secret_override: bytes | None = field(default=None, repr=False)
@@ -93,6 +98,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), got {env.get(name)!r}")
+
+
 def parse_moment(raw: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
@@ -106,6 +120,7 @@ def load_settings(
     database_url: str | None = None,
     env: Mapping[str, str] | None = None,
     now: str | None = None,
+    trust_flat_inbox: bool | None = None,
 ) -> Settings:
     """Options win over ``SBOR_*`` variables, which win over the defaults (the current
     directory as the workspace, SQLite in its ``var/``)."""
@@ -120,5 +135,7 @@ def load_settings(
         workers=_int(env, "SBOR_WORKERS", Settings.workers),
         parallel_from=_int(env, "SBOR_PARALLEL_FROM", Settings.parallel_from),
         keep_reports=_int(env, "SBOR_KEEP_REPORTS", 5),
+        trust_flat_inbox=(_flag(env, "SBOR_TRUST_FLAT_INBOX") if trust_flat_inbox is None
+                          else trust_flat_inbox),
         fixed_now=parse_moment(raw_now, "SBOR_NOW / --now") if raw_now else None,
     )
