@@ -5,6 +5,7 @@ page lists every file. Real templates, real pipeline, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -94,6 +95,10 @@ def test_another_schools_template_is_refused_and_credited_to_the_uploader(upload
     assert "Вы ещё не отправляли файлов" in other.get(f"/collections/{COLLECTION}/history").text
     # B cannot fetch A's answer by its number.
     assert other.get(f"/submissions/{_submission_id(fragment)}/answer").status_code == 404
+    # Nor read A's outcome by the file's content: for B it is a file not received.
+    peek = other.get(f"/collections/{COLLECTION}/uploads/{hashlib.sha256(data).hexdigest()}",
+                     headers={"HX-Request": "true"}).text
+    assert "проверяется" in peek and "Не принят" not in peek and A not in peek
 
 
 def test_a_file_that_is_not_a_workbook_is_refused_in_russian(sqlite_upload_site: Site) -> None:
