@@ -91,12 +91,20 @@ class UploadWorker:
         self._world_at = 0.0
 
     def submit(self, job: Job) -> None:
+        self._start()
+        self._queue.put(job)
+
+    def warm(self) -> None:
+        """Start the thread now and have it read the world (the registry's participants: about
+        a second for 40,000), so that the first upload does not wait for it."""
+        self._start(warm=True)
+
+    def _start(self, warm: bool = False) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                # Started on first use, in the process that serves (never before a fork).
-                self._thread = threading.Thread(target=self._run, name="sbor-uploads", daemon=True)
+                # Started in the process that serves (never before a fork).
+                self._thread = threading.Thread(target=self._run, args=(warm,), name="sbor-uploads", daemon=True)
                 self._thread.start()
-        self._queue.put(job)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish what is queued, then end the thread."""
@@ -108,7 +116,13 @@ class UploadWorker:
         if self._wh is not None:
             self._wh.engine.dispose()
 
-    def _run(self) -> None:
+    def _run(self, warm: bool) -> None:
+        if warm:
+            try:
+                self._wh = self._wh or open_warehouse(self.settings)
+                self._world_for(self._wh, set())
+            except Exception:  # noqa: BLE001 - the first upload reads the world again
+                log.exception("could not read the world ahead of the first upload")
         while True:
             first = self._queue.get()
             if first is None:
@@ -143,7 +157,10 @@ class UploadWorker:
         if self._wh is None:
             self._wh = open_warehouse(self.settings)
         world = self._world_for(self._wh, {j.collection_id for j in jobs})
-        claims = claim_all(self.settings, [j.path for j in jobs])
+        # In the order of their school: two web processes recording batches that touch the same
+        # schools' current submissions then lock those rows in one order (in arrival order they
+        # deadlocked on PostgreSQL in the bench, and the later batch waited for a retry).
+        claims = sorted(claim_all(self.settings, [j.path for j in jobs]), key=lambda c: (c.sender or "", c.name))
         outcomes = process_batch(self.settings, self._wh, world, claims) if claims else []
         release_folder(claim_folder(self.settings.processing))
         return outcomes

@@ -80,4 +80,6 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
 
 
 def factory() -> FastAPI:
-    return create_app(load_web_settings())
+    app = create_app(load_web_settings())
+    app.state.uploads.warm()  # sbor web's process: the upload worker ready before the first upload
+    return app
