@@ -40,7 +40,7 @@ OUTCOMES = {"accepted": "Принят", "accepted_with_warnings": "Принят 
 class SchoolCollection:
     pub: Publication
     collection: CollectionRow
-    status: Status
+    status: Status | None  # None where the page does not show it
     closed: bool
 
 
@@ -49,9 +49,10 @@ def worker(c: Cab, request: Request) -> UploadWorker:
     return request.app.state.uploads  # type: ignore[no-any-return]
 
 
-def school_collection(c: Cab, user: Account, collection_id: str) -> SchoolCollection:
+def school_collection(c: Cab, user: Account, collection_id: str, with_status: bool = True) -> SchoolCollection:
     """The collection if ``user`` is a school taking part in it; 404 for anyone else (a
-    coordinator has no template and sends no file)."""
+    coordinator has no template and sends no file). ``with_status``: the school's status too
+    (its history read; the polls and the upload itself do without)."""
     if user.role != "school":
         raise not_found()
     pub = publication_for(c, user, collection_id)
@@ -59,11 +60,11 @@ def school_collection(c: Cab, user: Account, collection_id: str) -> SchoolCollec
     row = wh.collection(pub.collection_id) if pub.collection_id else None
     if row is None or not takes_part(wh.engine, wh.fixed, row.id, user.login):
         raise not_found()
+    closed = is_closed(row, c.web.settings.now())  # type: ignore[arg-type]
+    if not with_status:
+        return SchoolCollection(pub, row, None, closed)
     sent = school_history(wh.engine, wh.fixed, user.login, row.id)
-    now = c.web.settings.now()
-    closed = is_closed(row, now)  # type: ignore[arg-type]
-    status = lifecycle(len(sent), sum(s.row.accepted for s in sent), closed)
-    return SchoolCollection(pub, row, status, closed)
+    return SchoolCollection(pub, row, lifecycle(len(sent), sum(s.row.accepted for s in sent), closed), closed)
 
 
 @router.get("/collections/{collection_id}/excel")
@@ -91,7 +92,7 @@ def _refusal(request: Request, c: Cab, user: Account, sc: SchoolCollection, mess
 
 @router.post("/collections/{collection_id}/upload")
 async def upload(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str) -> Response:
-    sc = await run_in_threadpool(school_collection, c, user, collection_id)
+    sc = await run_in_threadpool(school_collection, c, user, collection_id, False)
     form = await request.form(max_files=1, max_fields=4)
     try:
         file = form.get("file")
@@ -133,8 +134,9 @@ def _outcome(request: Request, c: Cab, user: Account, sc: SchoolCollection, sha:
 
 @router.get("/collections/{collection_id}/uploads/{sha}")
 def outcome(request: Request, c: CabDep, user: UserDep, collection_id: str, sha: SHA, again: bool = False) -> Response:
-    sc = school_collection(c, user, collection_id)
-    return _outcome(request, c, user, sc, sha, again, page=request.headers.get("hx-request") != "true")
+    page = request.headers.get("hx-request") != "true"
+    sc = school_collection(c, user, collection_id, with_status=page)
+    return _outcome(request, c, user, sc, sha, again, page=page)
 
 
 @router.get("/submissions/{submission_id}/answer")
