@@ -19,7 +19,7 @@ from flows.uploads import TEMPLATE_TITLE, save_upload
 from tests.cabinet_site import A, B, Site, database_url  # noqa: F401
 from warehouse.own_files import own_file
 from tests.upload_site import (  # noqa: F401
-    COLLECTION, answered, filled, poll_url, sqlite_upload_site, upload, upload_site,
+    COLLECTION, answered, filled, sqlite_upload_site, upload, upload_site,
 )
 
 TEMPLATE = f"/collections/{COLLECTION}/template"

@@ -72,6 +72,12 @@ def test_a_school_downloads_its_template_uploads_it_filled_and_sees_the_outcome(
     template = Path(caught.value.path()).read_bytes()
     assert template == (site.settings.templates_dir / COLLECTION / f"{A}.xlsx").read_bytes()
 
+    big = tmp_path / "большой.xlsx"
+    big.write_bytes(b"0" * (11 * 2**20))
+    page.get_by_label("Файл Excel").set_input_files(big)
+    page.get_by_role("button", name="Загрузить файл").click()
+    expect(page.get_by_role("status")).to_contain_text("Файл слишком большой: принимаются файлы не больше 10 МБ")
+
     wrong = tmp_path / "чужой шаблон.xlsx"
     wrong.write_bytes(filled((site.settings.templates_dir / COLLECTION / f"{B}.xlsx").read_bytes(), B))
     page.get_by_label("Файл Excel").set_input_files(wrong)
