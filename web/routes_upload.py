@@ -44,7 +44,7 @@ class SchoolCollection:
     closed: bool
 
 
-def worker(c: Cab, request: Request) -> UploadWorker:
+def worker(request: Request) -> UploadWorker:
     """This process's one upload worker (made with the app; its thread starts on first use)."""
     return request.app.state.uploads  # type: ignore[no-any-return]
 
@@ -76,7 +76,7 @@ def excel_page(request: Request, c: CabDep, user: UserDep, collection_id: str) -
 
 @router.get("/collections/{collection_id}/template")
 def template(c: CabDep, user: UserDep, collection_id: str) -> Response:
-    sc = school_collection(c, user, collection_id)
+    sc = school_collection(c, user, collection_id, with_status=False)
     file_id = template_file(c.web.settings, c.cabinet, sc.collection.id, user.login)
     if file_id is None:
         raise Refused(404, "Шаблон для вашей организации ещё не подготовлен. Обратитесь к координатору.")
@@ -112,7 +112,7 @@ async def upload(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collect
     earlier = await run_in_threadpool(wh.find_sha, sha)
     # The login is the session's: the pipeline credits the file to the folder it lies in.
     path = await run_in_threadpool(save_upload, c.web.settings, user.login, name, data)
-    worker(c, request).submit(Job(path, sc.collection.id))
+    worker(request).submit(Job(path, sc.collection.id))
     target = f"/collections/{sc.collection.id}/uploads/{sha}" + ("?again=1" if earlier else "")
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(target, status_code=303)
