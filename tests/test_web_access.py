@@ -96,6 +96,26 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
         Probe("operator", "POST", "/accounts/nobody/unblock"),
     ],
+    # Excel through the cabinet and the history (issue 13): a school's own collection only; a
+    # coordinator has no template, sends no file and reads no school's answers.
+    **{("GET" if suffix != "upload" else "POST", f"/collections/{{collection_id}}/{suffix}"): (
+        lambda s, suffix=suffix: [
+            Probe("school", "GET" if suffix != "upload" else "POST",
+                  f"/collections/{pub}/{suffix}")
+            for pub in ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
+        ] + [Probe(role, "GET" if suffix != "upload" else "POST", f"/collections/vpr-org-info-2027/{suffix}")
+             for role in ("municipal", "regional", "operator")])
+       for suffix in ("excel", "template", "upload", "history")},
+    ("GET", "/collections/{collection_id}/uploads/{sha}"): lambda s: [
+        Probe("school", "GET", f"/collections/vpr-spo-schedule-2027/uploads/{'0' * 64}"),
+        Probe("school", "GET", "/collections/vpr-org-info-2027/uploads/not-a-sha"),
+        *[Probe(role, "GET", f"/collections/vpr-org-info-2027/uploads/{'0' * 64}")
+          for role in ("municipal", "regional", "operator")],
+    ],
+    # Another school's answer by its number: test_web_upload (B asks for A's); here no one's.
+    ("GET", "/submissions/{submission_id}/answer"): lambda s: [
+        Probe(role, "GET", f"/submissions/{n}/answer") for role in ROLES for n in (1, 2, 999999)
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 
@@ -155,7 +175,8 @@ def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, m
     for (m, path), _ in MATRIX.items():
         if m != method or path in ("/login", "/health"):
             continue
-        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A)
+        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A,
+                          collection_id="vpr-org-info-2027", sha="0" * 64, submission_id=1)
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
         if method == "GET":
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), url

@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
-from web import routes_auth, routes_files, routes_publications
+from flows.uploads import UploadWorker
+from web import routes_auth, routes_files, routes_history, routes_publications, routes_upload
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -33,7 +34,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     files_root.mkdir(parents=True, exist_ok=True)
     app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_publications, routes_files):
+    app.state.uploads = UploadWorker(settings)  # one per process; its thread starts on the first upload
+    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_history):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)
@@ -72,9 +74,12 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
         return app.state.cab.render(request, "error.html", status=404, user=None,
                                     message="Страница не найдена: проверьте адрес.")
 
-    app.add_middleware(SecurityHeaders, https=web.cookie_secure)
+    app.add_middleware(SecurityHeaders, https=web.cookie_secure,
+                       larger=[(routes_upload.UPLOAD_PATH, routes_upload.UPLOAD_CAP, routes_upload.TOO_LARGE)])
     return app
 
 
 def factory() -> FastAPI:
-    return create_app(load_web_settings())
+    app = create_app(load_web_settings())
+    app.state.uploads.warm()  # sbor web's process: the upload worker ready before the first upload
+    return app

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
+import re
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -33,25 +34,35 @@ _COMMON = [
 # the form parser buffers it (uploads of workbooks will get a limit of their own on their route).
 MAX_BODY = 64 * 1024
 _TOO_LARGE = "Запрос слишком велик.".encode()
+# A route that takes more (a workbook upload): its path, its cap, and what the refusal says.
+Larger = tuple[re.Pattern[str], int, str]
 
 
 class SecurityHeaders:
     """A plain ASGI middleware (not BaseHTTPMiddleware, which would buffer a file's stream): the
     headers on every answer, and the cap on request bodies."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, https: bool = False) -> None:
-        self.app, self.max_body = app, max_body
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, https: bool = False,
+                 larger: Sequence[Larger] = ()) -> None:
+        self.app, self.max_body, self.larger = app, max_body, tuple(larger)
         # Behind HTTPS (SBOR_COOKIE_SECURE=1) browsers are told to come back over HTTPS only.
         self.extra = [(b"strict-transport-security", b"max-age=31536000")] if https else []
+
+    def _cap(self, path: str) -> tuple[int, bytes]:
+        for pattern, cap, message in self.larger:
+            if pattern.fullmatch(path):
+                return cap, message.encode()
+        return self.max_body, _TOO_LARGE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
+        max_body, too_large = self._cap(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_body:
-            await _refuse(send)
+        if not declared.isdigit() or int(declared) > max_body:
+            await _refuse(send, too_large)
             return
         received = 0
         started = refused = False
@@ -61,10 +72,10 @@ class SecurityHeaders:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body and not refused:  # chunked, or more than it declared
+                if received > max_body and not refused:  # chunked, or more than it declared
                     refused = True
                     if not started:
-                        await _refuse(send)
+                        await _refuse(send, too_large)
                     # The app sees the client gone and stops; what it still sends is dropped.
                     return {"type": "http.disconnect"}
             return message
@@ -84,11 +95,11 @@ class SecurityHeaders:
         await self.app(scope, capped, with_headers)
 
 
-async def _refuse(send: Send) -> None:
+async def _refuse(send: Send, body: bytes = _TOO_LARGE) -> None:
     headers = [*_COMMON, (b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store"),
-               (b"content-length", str(len(_TOO_LARGE)).encode()), (b"connection", b"close")]
+               (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": _TOO_LARGE})
+    await send({"type": "http.response.body", "body": body})
 
 
 def anonymous_token(secret: bytes, pre_session: str) -> str:

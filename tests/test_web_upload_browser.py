@@ -1,0 +1,106 @@
+"""Excel through the cabinet in a real browser (Debian's Chromium): the school downloads its
+template, fills it as a spreadsheet program would, uploads it, and sees «Файл принят,
+проверяется…» turn into the outcome and the receipt; axe-core on each new page."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+
+from tests.cabinet_site import A, B, PASSWORD, Site, build_site, close
+from tests.test_web_browser import CHROMIUM, accessible, browser_type_launch_args, console_errors  # noqa: F401
+from tests.upload_site import COLLECTION, filled, publish
+
+TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
+    site = publish(build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the cabinet did not start"
+        time.sleep(0.05)
+    try:
+        yield site, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        site.app.state.uploads.stop()
+        close(site)
+
+
+def _sign_in(page: Page, base: str, login: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    expect(page.locator(".who")).to_contain_text(login)
+
+
+def test_a_school_downloads_its_template_uploads_it_filled_and_sees_the_outcome(
+        served: tuple[Site, str], page: Page, console_errors: list[str], tmp_path: Path) -> None:  # noqa: F811
+    site, base = served
+    _sign_in(page, base, A)
+    page.goto(base + f"/publications/{COLLECTION}")
+    page.get_by_role("link", name="Заполнить в Excel: скачать шаблон, загрузить файл").click()
+    expect(page.get_by_role("heading", name="Заполнение в Excel")).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Не приступал")
+    accessible(page)
+
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Скачать шаблон").click()
+    template = Path(caught.value.path()).read_bytes()
+    assert template == (site.settings.templates_dir / COLLECTION / f"{A}.xlsx").read_bytes()
+
+    big = tmp_path / "большой.xlsx"
+    big.write_bytes(b"0" * (11 * 2**20))
+    page.get_by_label("Файл Excel").set_input_files(big)
+    page.get_by_role("button", name="Загрузить файл").click()
+    expect(page.get_by_role("status")).to_contain_text("Файл слишком большой: принимаются файлы не больше 10 МБ")
+
+    wrong = tmp_path / "чужой шаблон.xlsx"
+    wrong.write_bytes(filled((site.settings.templates_dir / COLLECTION / f"{B}.xlsx").read_bytes(), B))
+    page.get_by_label("Файл Excel").set_input_files(wrong)
+    page.get_by_role("button", name="Загрузить файл").click()
+    expect(page.get_by_role("status")).to_contain_text("Не принят: есть ошибки", timeout=30_000)
+    expect(page.get_by_role("link", name="Скачать файл с отмеченными ошибками")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=B).first).to_be_visible()
+    accessible(page)
+
+    mine = tmp_path / "Информация об ОО.xlsx"
+    mine.write_bytes(filled(template, A))
+    page.get_by_label("Файл Excel").set_input_files(mine)
+    page.get_by_role("button", name="Загрузить файл").click()
+    expect(page.get_by_role("status")).to_contain_text("Принят", timeout=30_000)
+    with page.expect_download() as receipt:
+        page.get_by_role("link", name="Скачать квитанцию").click()
+    assert receipt.value.suggested_filename.endswith("квитанция.xlsx")
+    accessible(page)
+
+    page.get_by_role("link", name="История отправок").click()
+    expect(page.get_by_role("heading", name="История отправок")).to_be_visible()
+    expect(page.get_by_text("Статус: Сдано")).to_be_visible()
+    expect(page.get_by_role("heading").filter(has_text=mine.name)).to_be_visible()
+    expect(page.get_by_role("heading").filter(has_text=wrong.name)).to_be_visible()
+    accessible(page)
+    assert console_errors == []

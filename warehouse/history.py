@@ -1,0 +1,77 @@
+"""A school's own submissions, as the cabinet shows them to it: every query takes the signed-in
+school's login and filters by it in SQL, so a page cannot show another school's file by an id."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from forms import Finding
+from warehouse.engine import guarded
+from warehouse.loading import submission_row
+from warehouse.rows import SubmissionRow
+from warehouse.tables import FixedTables
+
+HISTORY_LIMIT = 500  # files a page lists (a school sends a handful; a runaway script, no more)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One file (or web submission) of the school and what it was told."""
+
+    row: SubmissionRow
+    findings: tuple[Finding, ...]
+
+
+def _findings(conn: sa.Connection, fixed: FixedTables, rows: Sequence[SubmissionRow]) -> dict[int, list[Finding]]:
+    f = fixed.findings
+    by_id: dict[int, list[Finding]] = defaultdict(list)
+    names = {r.id: r.file_name for r in rows}
+    if not names:
+        return by_id
+    query = sa.select(f).where(f.c.submission_id.in_(list(names))).order_by(f.c.submission_id, f.c.id)
+    for r in conn.execute(query).mappings():
+        by_id[r["submission_id"]].append(Finding(
+            code=r["code"], severity=r["severity"], message=r["message"], file=names[r["submission_id"]],
+            worksheet=r["worksheet"], cell=r["cell"], field=r["field"], value=r["value"]))
+    return by_id
+
+
+def school_history(engine: Engine, fixed: FixedTables, login: str, collection_id: str) -> list[Sent]:
+    """Every submission credited to ``login`` for ``collection_id``, newest first, with findings."""
+    s = fixed.submissions
+    query = (sa.select(s).where(s.c.login == login, s.c.collection_id == collection_id)
+             .order_by(s.c.received_at.desc(), s.c.id.desc()).limit(HISTORY_LIMIT))
+    with guarded(engine) as conn:
+        rows = [submission_row(r) for r in conn.execute(query).mappings()]
+        found = _findings(conn, fixed, rows)
+    return [Sent(r, tuple(found.get(r.id, ()))) for r in rows]
+
+
+def own_submission(engine: Engine, fixed: FixedTables, login: str, *, submission_id: int | None = None,
+                   sha256: str | None = None) -> Sent | None:
+    """The submission with this id or content if it is credited to ``login``; otherwise None."""
+    s = fixed.submissions
+    query = sa.select(s).where(s.c.login == login)
+    if submission_id is not None:
+        query = query.where(s.c.id == submission_id)
+    if sha256 is not None:
+        query = query.where(s.c.sha256 == sha256)
+    with guarded(engine) as conn:
+        found = conn.execute(query.limit(1)).mappings().first()
+        if found is None:
+            return None
+        row = submission_row(found)
+        return Sent(row, tuple(_findings(conn, fixed, [row]).get(row.id, ())))
+
+
+def takes_part(engine: Engine, fixed: FixedTables, collection_id: str, login: str) -> bool:
+    """Whether ``login`` is a participant of the published ``collection_id``."""
+    p = fixed.participants
+    query = sa.select(sa.exists().where(p.c.collection_id == collection_id, p.c.login == login))
+    with guarded(engine) as conn:
+        return bool(conn.execute(query).scalar())
