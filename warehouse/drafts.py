@@ -108,6 +108,13 @@ class Drafts:
         return self.save(login, collection_id, values, current.version if current else 0, based_on=based_on,
                          now=now)
 
+    def delete(self, login: str, collection_id: str, version: int) -> bool:
+        """Drop the draft if it is still at ``version`` (sent: a newer save elsewhere is kept)."""
+        t = self.table
+        with guarded(self.engine, write=True) as conn:
+            return conn.execute(sa.delete(t).where(t.c.login == login, t.c.collection_id == collection_id,
+                                                   t.c.version == version)).rowcount == 1
+
 
 def _draft(row: Any) -> Draft:
     return Draft(row["login"], row["collection_id"], json.loads(row["data"]), row["version"],

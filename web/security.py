@@ -32,6 +32,8 @@ _COMMON = [
 # The cabinet's forms are a few short fields: a larger body is refused while it streams, before
 # the form parser buffers it (uploads of workbooks will get a limit of their own on their route).
 MAX_BODY = 64 * 1024
+# A web form's grid is one field of JSON: 300 rows of specialities are about 100 KB.
+LARGE_BODIES = {"/collect/": 2 * 1024 * 1024}
 _TOO_LARGE = "Запрос слишком велик.".encode()
 
 
@@ -48,7 +50,9 @@ class SecurityHeaders:
             return
         static = scope["path"].startswith("/static/")
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_body:
+        cap = next((size for prefix, size in LARGE_BODIES.items() if scope["path"].startswith(prefix)),
+                   self.max_body)
+        if not declared.isdigit() or int(declared) > cap:
             await _refuse(send)
             return
         received = 0
@@ -59,7 +63,7 @@ class SecurityHeaders:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body and not refused:  # chunked, or more than it declared
+                if received > cap and not refused:  # chunked, or more than it declared
                     refused = True
                     if not started:
                         await _refuse(send)

@@ -1,0 +1,179 @@
+"""The school's «Сбор данных»: the block on a publication (status, window, «Заполнить» /
+«Редактировать», the last transfer), the form on a web page, its draft saved as the school
+types, a cell's own check, «Проверить» and «Сдать отчёт», and the receipt (manual 000, 3.3).
+
+Routes are thin: the judge, the recording and the receipt are ``flows.webform``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from flows.webform import (
+    WEB_FILE, accepted_values, cell_findings, judge_draft, prefilled, receipt_path, school_state, submit,
+)
+from forms.publications import Publication
+from warehouse.accounts import Account
+from warehouse.drafts import StaleDraft
+from web.collect import (
+    LONG_LIST, Collect, Problems, grid, list_id, moment_words, parse_values, school_collection,
+)
+from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, Refused
+
+router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONFLICT = ("Черновик уже изменён в другой вкладке или другим пользователем ({when} мск). Ваши последние "
+            "изменения не сохранены: обновите страницу, чтобы увидеть сохранённый черновик, и внесите их снова.")
+BAD_DATA = "Данные формы не прочитаны. Обновите страницу и повторите действие."
+Data = Annotated[str, Form(max_length=2_000_000)]
+Version = Annotated[int, Form(ge=0, le=2**31)]
+
+
+def collect_of(request: Request) -> Collect:
+    return request.app.state.collect  # type: ignore[no-any-return]
+
+
+def closed_message(c_closes: str) -> str:
+    return f"Сбор данных закрыт {c_closes} (мск). Форма доступна только для просмотра."
+
+
+def block(request: Request, user: Account, pub: Publication) -> Markup:
+    """The «Сбор данных» block of a publication card (a Jinja global: the card is rendered by
+    the publications' routes, which need not know about forms)."""
+    cab: Cab = request.app.state.cab
+    collect = collect_of(request)
+    collection = collect.collections.get(pub.collection_id or "")
+    if collection is None:
+        return Markup("")
+    now = cab.web.settings.now()
+    state = None
+    if user.role == "school":
+        state = school_state(cab.cabinet.warehouse, collect.drafts, collection, user.login, now)
+    html = cab.pages.get_template("collect_block.html").render(
+        collection=collection, state=state, open=collection.is_open(now), opens=moment_words(collection.opens),
+        closes=moment_words(collection.closes), web_file=WEB_FILE)
+    return Markup(html)  # noqa: S704 - rendered by the autoescaping environment
+
+
+def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values: dict | None = None,
+          version: int | None = None, verdict: object = None, notice: str = "", status: int = 200) -> Response:
+    collect = collect_of(request)
+    pub, collection, form = school_collection(c, collect, user, collection_id)
+    wh = c.cabinet.warehouse
+    now = c.web.settings.now()
+    state = school_state(wh, collect.drafts, collection, user.login, now)
+    if values is None:
+        if state.draft is not None:
+            values, version = state.draft.values, state.draft.version
+        elif state.current is not None:
+            values = accepted_values(wh, form, collection.id, user.login)
+        else:
+            [org] = wh.organisations([user.login]) or [None]
+            if org is None:
+                raise not_found()
+            values = prefilled(form, collection, org, c.secret)
+    problems = Problems.of(form, verdict.findings) if verdict is not None else None  # type: ignore[attr-defined]
+    receipt = None
+    if state.current is not None and state.current.file_name == WEB_FILE:
+        receipt = state.current.id
+    return c.render(request, "collect_form.html", status=status, user=user, csrf=request.state.session.csrf,
+                    pub=pub, collection=collection, form=form, state=state, sheets=grid(form, values),
+                    version=version if version is not None else (state.draft.version if state.draft else 0),
+                    problems=problems, notice=notice, notice_error=status >= 400, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
+                    opens=moment_words(collection.opens), closes=moment_words(collection.closes),
+                    closed=closed_message(moment_words(collection.closes)) if not state.open else "")
+
+
+@router.get("/collect/{collection_id}")
+def form_page(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
+    return _page(request, c, user, collection_id)
+
+
+def _writable(request: Request, c: Cab, user: Account, collection_id: str):  # type: ignore[no-untyped-def]
+    collect = collect_of(request)
+    pub, collection, form = school_collection(c, collect, user, collection_id)
+    if not collection.is_open(c.web.settings.now()):
+        raise Refused(403, closed_message(moment_words(collection.closes)))
+    return collect, collection, form
+
+
+@router.post("/collect/{collection_id}/draft")
+def save_draft(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
+               data: Data, version: Version) -> Response:
+    """Autosave (the page's script, debounced): JSON with the new version and time, or 409."""
+    collect, collection, form = _writable(request, c, user, collection_id)
+    values = parse_values(form, data)
+    if values is None:
+        return JSONResponse({"message": BAD_DATA}, status_code=400)
+    try:
+        draft = collect.drafts.save(user.login, collection.id, values, version)
+    except StaleDraft as stale:
+        return JSONResponse({"message": CONFLICT.format(when=moment_words(stale.current.updated_at)),
+                             "version": stale.current.version}, status_code=409)
+    return JSONResponse({"version": draft.version, "updated": draft.updated_at.astimezone().isoformat(),
+                         "shown": f"Последнее изменение: {moment_words(draft.updated_at)} (мск)"})
+
+
+@router.post("/collect/{collection_id}/cell")
+def check_cell(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
+               sheet: Annotated[str, Form(max_length=64)], row: Annotated[int, Form(ge=0, le=100_000)],
+               field: Annotated[str, Form(max_length=16)], value: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    """A cell's own check as the school leaves it: its messages (type, bounds, list) or none."""
+    collect = collect_of(request)
+    _, collection, form = school_collection(c, collect, user, collection_id)
+    target = next((s for s in form.sheets if s.table == sheet), None)
+    if target is None or field not in {f.number for f in target.fields} or row >= target.max_rows:
+        raise not_found()
+    found = cell_findings(form, collection, user.login, target, row, field, value)
+    return JSONResponse({"messages": [f.message for f in found]})
+
+
+@router.post("/collect/{collection_id}")
+def act(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str, data: Data,
+        version: Version, action: Annotated[str, Form(max_length=16)]) -> Response:
+    """«Сохранить черновик», «Проверить» and «Сдать отчёт»: the draft is saved first (a stale
+    one refused with 409), then judged; sent when accepted."""
+    collect, collection, form = _writable(request, c, user, collection_id)
+    values = parse_values(form, data)
+    if values is None or action not in ("save", "check", "submit"):
+        raise Refused(400, BAD_DATA)
+    try:
+        draft = collect.drafts.save(user.login, collection.id, values, version)
+    except StaleDraft as stale:
+        return _page(request, c, user, collection_id, values=values, version=version, status=409,
+                     notice=CONFLICT.format(when=moment_words(stale.current.updated_at)))
+    if action == "save":
+        return _page(request, c, user, collection_id, notice="Черновик сохранён.")
+    if action == "check":
+        verdict = judge_draft(form, collection, user.login, values)
+        return _page(request, c, user, collection_id, verdict=verdict,
+                     notice="" if verdict.errors else "Ошибок не найдено. Отчёт можно сдать.")
+    [org] = c.cabinet.warehouse.organisations([user.login]) or [None]
+    if org is None:
+        raise not_found()
+    sent = submit(c.web.settings, c.cabinet.warehouse, form, collection, org, values, c.web.settings.now())
+    if sent.row is None:
+        return _page(request, c, user, collection_id, verdict=sent.verdict, status=422,
+                     notice="Отчёт не сдан: исправьте ошибки и нажмите «Сдать отчёт» снова.")
+    # Sent: the draft is done with; «Редактировать» opens the accepted data as a new draft.
+    collect.drafts.delete(user.login, collection.id, draft.version)
+    return RedirectResponse(f"/collect/{collection_id}?sent={sent.row.id}", status_code=303)
+
+
+@router.get("/collect/{collection_id}/receipts/{submission_id}")
+def receipt(request: Request, c: CabDep, user: UserDep, collection_id: str,
+            submission_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    collect = collect_of(request)
+    _, collection, _ = school_collection(c, collect, user, collection_id)
+    row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login)
+                if h.id == submission_id and h.accepted and h.file_name == WEB_FILE), None)
+    if row is None:
+        raise not_found()
+    path = receipt_path(c.web.settings, row)
+    if not path.is_file():
+        raise not_found()
+    return FileResponse(path, media_type=XLSX, filename=f"квитанция-{row.id:06d}.xlsx")
