@@ -96,6 +96,21 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
         Probe("operator", "POST", "/accounts/nobody/unblock"),
     ],
+    # The web form is the participating school's own: others, coordinators included, get 404.
+    ("GET", "/collect/{collection_id}"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026") for role in ROLES],  # no SPO school signs in
+        Probe("school", "GET", "/collect/no-such-collection"),
+    ],
+    ("POST", "/collect/{collection_id}"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026") for role in ROLES],
+    ("POST", "/collect/{collection_id}/draft"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/draft") for role in ROLES],
+    ("POST", "/collect/{collection_id}/cell"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/cell") for role in ROLES],
+    ("GET", "/collect/{collection_id}/receipts/{submission_id}"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/receipts/1") for role in ROLES],
+        Probe("school", "GET", "/collect/vpr-org-info-2027/receipts/1"),  # its own collection, nothing sent
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 
@@ -155,7 +170,8 @@ def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, m
     for (m, path), _ in MATRIX.items():
         if m != method or path in ("/login", "/health"):
             continue
-        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A)
+        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A,
+                          collection_id="vpr-org-info-2027", submission_id=1)
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
         if method == "GET":
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), url

@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-from markupsafe import Markup
 
 from forms import MOSCOW, Collection, Finding, Form, builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR, Publication
@@ -126,11 +123,3 @@ def grid(form: Form, values: DraftValues) -> list[dict[str, Any]]:
 
 def list_id(form: Form, sheet: Sheet, position: int) -> str:
     return f"l-{sheet.table}-{position}"
-
-
-def render_block(c: Cab, html: str) -> Markup:
-    return Markup(html)  # noqa: S704 - rendered by our autoescaping environment
-
-
-def receipt_exists(path: Path) -> bool:
-    return path.is_file()

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from flows.webform import (
     WEB_FILE, accepted_values, cell_findings, judge_draft, prefilled, receipt_path, school_state, submit,
 )
+from forms import MOSCOW
 from forms.publications import Publication
 from warehouse.accounts import Account
 from warehouse.drafts import StaleDraft
@@ -110,12 +111,12 @@ def save_draft(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collectio
     if values is None:
         return JSONResponse({"message": BAD_DATA}, status_code=400)
     try:
-        draft = collect.drafts.save(user.login, collection.id, values, version)
+        draft = collect.drafts.save(user.login, collection.id, values, version, now=c.web.settings.now())
     except StaleDraft as stale:
         return JSONResponse({"message": CONFLICT.format(when=moment_words(stale.current.updated_at)),
                              "version": stale.current.version}, status_code=409)
     return JSONResponse({"version": draft.version, "updated": draft.updated_at.astimezone().isoformat(),
-                         "shown": f"Последнее изменение: {moment_words(draft.updated_at)} (мск)"})
+                         "shown": f"Последнее изменение: {draft.updated_at.astimezone(MOSCOW):%d.%m.%Y %H:%M} (мск)"})
 
 
 @router.post("/collect/{collection_id}/cell")
@@ -142,7 +143,7 @@ def act(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: s
     if values is None or action not in ("save", "check", "submit"):
         raise Refused(400, BAD_DATA)
     try:
-        draft = collect.drafts.save(user.login, collection.id, values, version)
+        draft = collect.drafts.save(user.login, collection.id, values, version, now=c.web.settings.now())
     except StaleDraft as stale:
         return _page(request, c, user, collection_id, values=values, version=version, status=409,
                      notice=CONFLICT.format(when=moment_words(stale.current.updated_at)))

@@ -1,0 +1,184 @@
+"""The school's «Сбор данных» in the cabinet: the block, drafts (versions, conflicts, a server
+restart), a cell's own check, «Сдать отчёт» refused at the right cell and then accepted, the
+receipt, «Редактировать» after sending, a closed window, and one form two ways: the same rows
+sent on the web page and in the filled template load identical warehouse rows."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from flows.webform import WEB_FILE
+from forms import builtin_forms, load_collection, worded
+from forms.publications import COLLECTIONS_DIR
+from templates import render_template
+from tests.cabinet_site import A, Site, csrf_of
+from tests.collect_site import CLOSED, COLLEGE, NAMES, OPEN, SPO, SPECIALITIES, at, college_site, example_rows  # noqa: F401
+from tests.workbooks import fill
+from validators import Context, judge
+from warehouse import NewSubmission
+
+FORM = builtin_forms()["spo_specialities"]
+COLLECTION = load_collection(COLLECTIONS_DIR / "spo_specialities_2026.yaml")
+
+
+def _page(client, url: str = f"/collect/{SPO}") -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    version = int(re.search(r'name="version" value="(\d+)"', page.text).group(1))  # type: ignore[union-attr]
+    return page.text, csrf_of(page.text), version
+
+
+def _save(client, csrf: str, rows: list[dict[str, str]], version: int):  # type: ignore[no-untyped-def]
+    return client.post(f"/collect/{SPO}/draft", data={"csrf": csrf, "version": str(version),
+                                                      "data": json.dumps({"specialities": rows})})
+
+
+def _act(client, csrf: str, rows: list[dict[str, str]], version: int, action: str):  # type: ignore[no-untyped-def]
+    return client.post(f"/collect/{SPO}", data={"csrf": csrf, "version": str(version), "action": action,
+                                                "data": json.dumps({"specialities": rows})})
+
+
+def test_the_block_shows_the_window_status_and_what_to_press(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    block = client.get(f"/publications/{SPO}").text
+    assert "Открыт" in block and "1 ноября 2026, 12:00 – 25 декабря 2026, 18:00 (мск)" in block
+    assert "Статус: <strong>Не приступал</strong>" in block and ">Заполнить</a>" in block
+    text, csrf, version = _page(client)
+    assert version == 0
+    # A new draft holds the template's prefilled rows: the college's five specialities.
+    for i, name in enumerate(NAMES):
+        assert f'id="c-specialities-{i}-0" data-field="1" value="{name}"' in text
+    assert _save(client, csrf, example_rows(), 0).status_code == 200
+    block = client.get(f"/publications/{SPO}").text
+    assert "Статус: <strong>В работе</strong>" in block and ">Редактировать</a>" in block
+
+
+def test_drafts_keep_versions_refuse_a_stale_save_and_survive_a_restart(college_site: Site) -> None:
+    first = college_site.signed_in(COLLEGE)
+    second = college_site.signed_in(COLLEGE, "10.0.0.2")  # another tab, or a colleague
+    _, csrf1, v1 = _page(first)
+    _, csrf2, v2 = _page(second)
+    rows = example_rows()
+    saved = _save(first, csrf1, rows, v1)
+    assert saved.status_code == 200 and saved.json()["version"] == 1
+    assert saved.json()["shown"] == "Последнее изменение: 01.12.2026 10:00 (мск)"
+    stale = _save(second, csrf2, [{"1": NAMES[0], "3": "999"}], v2)
+    assert stale.status_code == 409
+    assert stale.json()["message"].startswith("Черновик уже изменён в другой вкладке или другим пользователем")
+    # The stale save changed nothing; a save on the current version goes on.
+    rows[0]["3"] = "30"
+    assert _save(first, csrf1, rows, 1).json()["version"] == 2
+    # The page's own buttons are refused the same way.
+    assert _act(second, csrf2, rows, 1, "save").status_code == 409
+
+    restarted = at(college_site, college_site.settings.now())  # a new app on the same database
+    client = restarted.signed_in(COLLEGE, "10.0.0.3")
+    text, _, version = _page(client)
+    assert version == 2
+    assert 'id="c-specialities-0-4" data-field="3" value="30"' in text
+    assert "Последнее изменение: 01.12.2026 10:00 (мск)" in text
+
+
+def test_a_cell_is_checked_as_the_school_leaves_it(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, _ = _page(client)
+
+    def check(row: int, field: str, value: str) -> list[str]:
+        answer = client.post(f"/collect/{SPO}/cell", data={"csrf": csrf, "sheet": "specialities", "row": str(row),
+                                                            "field": field, "value": value})
+        assert answer.status_code == 200
+        return answer.json()["messages"]
+
+    assert check(2, "2", "7") == [
+        "Лист «Специальности», ячейка D7 (графа 2): значение 7 больше допустимого. Введите число не больше 4."]
+    assert check(0, "3", "двадцать") == ["Лист «Специальности», ячейка E5 (графа 3): «двадцать» — не число. "
+                                         "Введите число цифрами, например 25 или 12,5."]
+    assert check(0, "1.1", "Астрономия")[0].startswith("Лист «Специальности», ячейка B5 (графа 1.1): значения «Астрономия» нет")
+    assert check(0, "2", "3") == [] and check(0, "1.1", "") == []  # an empty cell waits for «Проверить»
+
+
+def test_a_sum_error_refuses_the_report_at_its_cell_then_the_fixed_one_is_accepted(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    rows[1]["3"] = "34"  # 24 + 0 ≠ 34
+    refused = _act(client, csrf, rows, version, "submit")
+    assert refused.status_code == 422
+    assert "<summary>Ошибки (1)</summary>" in refused.text
+    assert ('<a href="#c-specialities-1-4">Лист «Специальности», ячейка E6 (графа 3): сумма граф 3.1 и 3.2 '
+            '(24 + 0) не равна графе 3 (34).') in refused.text
+    assert 'id="c-specialities-1-4" data-field="3" value="34"' in refused.text
+    assert college_site.cabinet.warehouse.history(SPO, COLLEGE) == []  # nothing sent
+
+    _, csrf, version = _page(client)
+    rows[1]["3"] = "24"
+    sent = _act(client, csrf, rows, version, "submit")
+    assert sent.status_code == 303
+    [row] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
+    assert row.outcome == "accepted" and row.file_name == WEB_FILE
+    page, _, version = _page(client, sent.headers["location"])
+    assert version == 0  # the draft is done with: «Редактировать» opens the accepted data
+    assert 'id="c-specialities-1-4" data-field="3" value="24"' in page
+    assert "Статус: <strong id=\"school-status\">Сдано</strong>" in page
+    receipt = client.get(f"/collect/{SPO}/receipts/{row.id}")
+    assert receipt.status_code == 200
+    sheet = load_workbook(io.BytesIO(receipt.content)).active
+    cells = {str(r[0]): r[1] for r in sheet.iter_rows(values_only=True) if r and r[0]}
+    assert cells["Статус"] == "Принят" and cells["Номер приёма"] == row.id and cells["Файл"] == WEB_FILE
+    assert cells["Лист «Специальности»"] == "5 строк"
+    block = client.get(f"/publications/{SPO}").text
+    assert "Вы заполнили форму 01.12.2026 10:00 (мск)." in block and "Статус: <strong>Сдано</strong>" in block
+
+
+def test_a_closed_window_is_read_only(college_site: Site) -> None:
+    closed = at(college_site, CLOSED)
+    client = closed.signed_in(COLLEGE)
+    text, csrf, _ = _page(client)
+    assert "Сбор данных закрыт 25 декабря 2026, 18:00 (мск). Форма доступна только для просмотра." in text
+    assert "Сдать отчёт" not in text and "Добавить строку" not in text
+    assert _save(client, csrf, example_rows(), 0).status_code == 403
+    assert _act(client, csrf, example_rows(), 0, "submit").status_code == 403
+    block = client.get(f"/publications/{SPO}").text
+    assert "Закрыт" in block and ">Посмотреть</a>" in block and "Статус: <strong>Не приступало</strong>" in block
+
+
+def test_only_the_participating_school_opens_the_form(college_site: Site) -> None:
+    for login in (A, "mun7702", "reg77", "operator"):
+        client = college_site.signed_in(login, "10.0.0.9")
+        assert client.get(f"/collect/{SPO}").status_code == 404, login
+
+
+def test_the_web_and_the_workbook_load_identical_rows(college_site: Site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    assert _act(client, csrf, rows, version, "submit").status_code == 303
+    wh = college_site.cabinet.warehouse
+    [web] = wh.history(SPO, COLLEGE)
+
+    settings = college_site.settings
+    [college] = wh.organisations([COLLEGE])
+    template = render_template(FORM, COLLECTION, college, settings.secret())
+    path = tmp_path / "filled.xlsx"
+    path.write_bytes(fill(template, {"Специальности": [
+        {k: (int(v) if k in ("2", "3", "3.1", "3.2", "4", "5") else v) for k, v in r.items()} for r in rows]},
+        worded(FORM, COLLECTION)))
+    context = Context.build([COLLECTION], [FORM], {SPO: [COLLEGE]}, settings.secret(), OPEN)
+    verdict = judge(path, context, sender=COLLEGE)
+    assert verdict.outcome == "accepted", verdict.findings
+    book = wh.record(NewSubmission(verdict.sha256, "filled.xlsx", OPEN, verdict.outcome, SPO, COLLEGE,  # type: ignore[arg-type]
+                                   FORM.id, FORM.version), verdict.findings, verdict.frames)
+    table = wh.tables(FORM)["specialities"]
+    with wh.engine.connect() as conn:
+        def loaded(submission: int) -> list[tuple[object, ...]]:
+            query = sa.select(*[c for c in table.c if c.name != "submission_id"]).where(
+                table.c.submission_id == submission).order_by(table.c.row_number)
+            return [tuple(r) for r in conn.execute(query)]
+        from_web, from_book = loaded(web.id), loaded(book.id)
+    assert len(from_web) == 5 and from_web == from_book
+    assert from_web[0][1] == NAMES[0]
