@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from forms import MOSCOW
-from tests.cabinet_site import ORGS, PUBLICATIONS, Site, build_site, close
+from tests.cabinet_site import ORGS, PUBLICATIONS, Site, build_site, close, database_url  # noqa: F401
 from web.app import create_app
 from web.config import WebSettings
 
@@ -51,11 +51,17 @@ def collect_site(home: Path, url: str) -> Site:
     site = build_site(home, url)
     college = next(o for o in ORGS if o.login == COLLEGE)
     site.cabinet.warehouse.upsert_organisations([replace(college, specialities=SPECIALITIES)])
+    stop(site)
     return at(site, OPEN)
 
 
+def stop(site: Site) -> None:
+    """Close the connections of ``site``'s app (a stopped server)."""
+    site.app.state.cab.cabinet.warehouse.engine.dispose()
+
+
 @pytest.fixture()
-def college_site(tmp_path: Path) -> Iterator[Site]:
-    built = collect_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+def college_site(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
+    built = collect_site(tmp_path, database_url)
     yield built
     close(built)

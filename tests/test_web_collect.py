@@ -17,7 +17,7 @@ from forms import builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR
 from templates import render_template
 from tests.cabinet_site import A, Site, csrf_of
-from tests.collect_site import CLOSED, COLLEGE, NAMES, OPEN, SPO, SPECIALITIES, at, college_site, example_rows  # noqa: F401
+from tests.collect_site import CLOSED, COLLEGE, NAMES, OPEN, SPO, at, college_site, database_url, example_rows, stop  # noqa: F401
 from tests.workbooks import fill
 from validators import Context, judge
 from warehouse import NewSubmission
@@ -76,9 +76,11 @@ def test_drafts_keep_versions_refuse_a_stale_save_and_survive_a_restart(college_
     # The page's own buttons are refused the same way.
     assert _act(second, csrf2, rows, 1, "save").status_code == 409
 
+    stop(college_site)
     restarted = at(college_site, college_site.settings.now())  # a new app on the same database
     client = restarted.signed_in(COLLEGE, "10.0.0.3")
     text, _, version = _page(client)
+    stop(restarted)
     assert version == 2
     assert 'id="c-specialities-0-4" data-field="3" value="30"' in text
     assert "Последнее изменение: 01.12.2026 10:00 (мск)" in text
@@ -144,6 +146,7 @@ def test_a_closed_window_is_read_only(college_site: Site) -> None:
     assert _save(client, csrf, example_rows(), 0).status_code == 403
     assert _act(client, csrf, example_rows(), 0, "submit").status_code == 403
     block = client.get(f"/publications/{SPO}").text
+    stop(closed)
     assert "Закрыт" in block and ">Посмотреть</a>" in block and "Статус: <strong>Не приступало</strong>" in block
 
 

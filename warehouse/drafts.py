@@ -84,14 +84,17 @@ class Drafts:
                 inserted = conn.execute(
                     dialect_insert(conn.dialect.name, t).values(
                         login=login, collection_id=collection_id, data=data, version=1,
-                        updated_at=moment, based_on=based_on).on_conflict_do_nothing()).rowcount
-                done = inserted == 1
+                        updated_at=moment, based_on=based_on).on_conflict_do_nothing()
+                    .returning(t.c.version)).scalar()
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+                done = inserted is not None
             else:
                 done = conn.execute(
                     sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
                                        t.c.version == based_on_version)
                     .values(data=data, version=based_on_version + 1, updated_at=moment,
-                            **({"based_on": based_on} if based_on is not None else {}))).rowcount == 1
+                            **({"based_on": based_on} if based_on is not None else {}))
+                    .returning(t.c.version)).scalar() is not None
             row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
                                ).mappings().first()
         assert row is not None  # inserted, updated, or the newer version that refused us
@@ -113,7 +116,8 @@ class Drafts:
         t = self.table
         with guarded(self.engine, write=True) as conn:
             return conn.execute(sa.delete(t).where(t.c.login == login, t.c.collection_id == collection_id,
-                                                   t.c.version == version)).rowcount == 1
+                                                   t.c.version == version)
+                                .returning(t.c.version)).scalar() is not None
 
 
 def _draft(row: Any) -> Draft:
