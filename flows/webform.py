@@ -25,7 +25,8 @@ from forms.spec import NO, YES, Field, Sheet
 from forms.status import Status, lifecycle
 from templates import render_receipt
 from templates._personal import personal_cells
-from validators.entries import Values, form_entries, sheet_entries
+from templates.draft_book import render_with_values
+from validators.entries import Values, form_entries, raw_value, sheet_entries
 from validators.judge import judge_entries
 from validators.verdict import Verdict
 from warehouse import NewSubmission, SubmissionRow, Warehouse
@@ -143,6 +144,21 @@ def _write(path: Path, data: bytes, scratch: Path) -> Path:
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
+
+
+def draft_workbook(form: Form, collection: Collection, org: Organisation, secret: bytes, values: Values) -> bytes:
+    """«Скачать в Excel»: the school's template holding ``values``, each typed as a spreadsheet
+    holds what was typed (the web judge's own reading of them)."""
+    own = worded(form, collection)
+    cells: dict[str, dict[str, Any]] = {}
+    for sheet in own.sheets:
+        placed = cells.setdefault(sheet.name, {})
+        for i, row in enumerate(values.get(sheet.table, [])[: sheet.max_rows if sheet.kind == "table" else 1]):
+            for f in sheet.fields:
+                value = raw_value(f, row.get(f.number))
+                if value != "":
+                    placed[layout.cell_of(sheet, f.number, i).address] = value
+    return render_with_values(form, collection, org, secret, cells)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import re
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from flows.webform import WEB_FILE
+from flows.webform import WEB_FILE, judge_draft
 from forms import builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR
 from templates import render_template
@@ -185,3 +185,24 @@ def test_the_web_and_the_workbook_load_identical_rows(college_site: Site, tmp_pa
         from_web, from_book = loaded(web.id), loaded(book.id)
     assert len(from_web) == 5 and from_web == from_book
     assert from_web[0][1] == NAMES[0]
+
+
+def test_the_draft_downloaded_in_excel_is_the_same_form(college_site: Site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    rows[4]["1"] = "=HYPERLINK(\"http://example.com\")"  # typed text stays text in the workbook
+    assert _save(client, csrf, rows, version).status_code == 200
+    answer = client.get(f"/collect/{SPO}/excel")
+    assert answer.status_code == 200
+    path = tmp_path / "draft.xlsx"
+    path.write_bytes(answer.content)
+    settings = college_site.settings
+    context = Context.build([COLLECTION], [FORM], {SPO: [COLLEGE]}, settings.secret(), OPEN)
+    from_book = judge(path, context, sender=COLLEGE)
+    from_web = judge_draft(FORM, COLLECTION, COLLEGE, {"specialities": rows})
+    assert from_book.identity is not None and from_book.identity.login == COLLEGE  # signed, the school's own
+    assert [(f.code, f.cell, f.message) for f in from_book.findings if f.severity != "note"] == [
+        (f.code, f.cell, f.message) for f in from_web.findings if f.severity != "note"]
+    assert [f.code for f in from_book.findings if f.severity == "error"] == ["not-in-list"]
+    assert from_book.frames["specialities"].equals(from_web.frames["specialities"])

@@ -14,7 +14,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from flows.webform import (
-    WEB_FILE, accepted_values, cell_findings, judge_draft, prefilled, receipt_path, school_state, submit,
+    WEB_FILE, accepted_values, cell_findings, draft_workbook, judge_draft, prefilled, receipt_path, school_state,
+    submit,
 )
 from forms import MOSCOW
 from forms.publications import Publication
@@ -163,6 +164,28 @@ def act(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: s
     # Sent: the draft is done with; «Редактировать» opens the accepted data as a new draft.
     collect.drafts.delete(user.login, collection.id, draft.version)
     return RedirectResponse(f"/collect/{collection_id}?sent={sent.row.id}", status_code=303)
+
+
+@router.get("/collect/{collection_id}/excel")
+def excel(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
+    """«Скачать в Excel»: the school's signed template holding the form as the page shows it
+    (the draft, else the accepted data, else the prefilled rows)."""
+    collect = collect_of(request)
+    _, collection, form = school_collection(c, collect, user, collection_id)
+    wh = c.cabinet.warehouse
+    [org] = wh.organisations([user.login]) or [None]
+    if org is None:
+        raise not_found()
+    draft = collect.drafts.get(user.login, collection.id)
+    if draft is not None:
+        values = draft.values
+    elif wh.current(collection.id, user.login) is not None:
+        values = accepted_values(wh, form, collection.id, user.login)
+    else:
+        values = prefilled(form, collection, org, c.secret)
+    body = draft_workbook(collect.forms[collection.form_id], collection, org, c.secret, values)
+    name = f"{collection.id}-{user.login}.xlsx"
+    return Response(body, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/collect/{collection_id}/receipts/{submission_id}")
