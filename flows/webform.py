@@ -31,9 +31,22 @@ from validators.judge import judge_entries
 from validators.verdict import Verdict
 from warehouse import NewSubmission, SubmissionRow, Warehouse
 from warehouse.drafts import Draft, DraftValues, Drafts
+from warehouse.explanations import Explanation, Explanations
 
 WEB_FILE = "Веб-форма"  # what the school's history and the receipt call a web submission
 WEB_PROGRAM = "Личный кабинет (веб-форма)"  # saved_by: the channel, as a file's program is recorded
+# The draft's answers to warnings: {EXPLAIN: [{warning_key(finding): text}]} beside the sheets.
+EXPLAIN = "_explanations"
+
+
+def warning_key(finding: Finding) -> str:
+    """A warning's name in a draft's answers: where it is and what it says."""
+    return f"{finding.worksheet or ''}!{finding.cell or ''}:{finding.code}"
+
+
+def answers_of(values: Values) -> dict[str, str]:
+    given = values.get(EXPLAIN) or [{}]
+    return {k: v for k, v in given[0].items() if v.strip()}
 
 
 def prefilled(form: Form, collection: Collection, org: Organisation, secret: bytes) -> DraftValues:
@@ -112,10 +125,11 @@ class WebSubmission:
 
 
 def submit(settings: Settings, wh: Warehouse, form: Form, collection: Collection, org: Organisation,
-           values: Values, now: datetime) -> WebSubmission:
+           values: Values, now: datetime, explanations: Explanations | None = None) -> WebSubmission:
     """«Сдать отчёт»: judged as a workbook is; refused with errors (nothing recorded: the draft
     keeps the values and the page the errors); else recorded, loaded and answered as an
-    accepted workbook is: the school's current data, a receipt."""
+    accepted workbook is: the school's current data, a receipt; the school's answers to its
+    warnings are kept with the submission."""
     blob = json.dumps([collection.id, org.login, now.isoformat(), values], ensure_ascii=False, sort_keys=True)
     sha = hashlib.sha256(blob.encode()).hexdigest()
     verdict = judge_draft(form, collection, org.login, values, sha)
@@ -125,6 +139,13 @@ def submit(settings: Settings, wh: Warehouse, form: Form, collection: Collection
                         collection_id=collection.id, login=org.login, form_id=form.id,
                         form_version=form.version, saved_by=WEB_PROGRAM)
     row = wh.record(sub, verdict.findings, verdict.frames)
+    answers = answers_of(values)
+    kept = [Explanation(f.worksheet, f.cell, f.code, answers[warning_key(f)])
+            for f in verdict.findings if f.severity == "warning" and warning_key(f) in answers]
+    if explanations is not None and kept:
+        # After the submission's own transaction: an explanation lost to a crash here costs the
+        # school a sentence, never its data.
+        explanations.add(row.id, kept)
     rows_loaded = {s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames}
     data = render_receipt(collection, org, submission_id=row.id, file_name=WEB_FILE, sha256=sha,
                           received_at=row.received_at, rows_loaded=rows_loaded, findings=verdict.findings)

@@ -206,3 +206,25 @@ def test_the_draft_downloaded_in_excel_is_the_same_form(college_site: Site, tmp_
         (f.code, f.cell, f.message) for f in from_web.findings if f.severity != "note"]
     assert [f.code for f in from_book.findings if f.severity == "error"] == ["not-in-list"]
     assert from_book.frames["specialities"].equals(from_web.frames["specialities"])
+
+
+def test_a_warning_answered_is_kept_with_the_submission(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    rows[0]["5"] = "20"  # fewer applications than budget places: a warning, not an error
+    checked = _act(client, csrf, rows, version, "check")
+    key = "Специальности!I5:rule:applications-vs-quota"
+    assert "<summary>Предупреждения (1)</summary>" in checked.text and "Ошибки (" not in checked.text
+    assert f'data-key="{key}" value=""' in checked.text
+    _, csrf, version = _page(client)
+    answer = "Набор 2025 года: часть мест отдана по целевому приёму"
+    sent = client.post(f"/collect/{SPO}", data={
+        "csrf": csrf, "version": str(version), "action": "submit",
+        "data": json.dumps({"specialities": rows, "_explanations": {key: answer, "made-up!Z9:x": "ignored"}})})
+    assert sent.status_code == 303
+    [row] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
+    assert row.outcome == "accepted_with_warnings"
+    kept = college_site.app.state.collect.explanations.of(row.id)
+    assert [(e.worksheet, e.cell, e.code, e.text) for e in kept] == [
+        ("Специальности", "I5", "rule:applications-vs-quota", answer)]

@@ -14,11 +14,14 @@ from forms.publications import COLLECTIONS_DIR, Publication
 from forms.spec import Sheet
 from validators.entries import input_id, input_of
 from warehouse.accounts import Account
+from flows.webform import EXPLAIN
 from warehouse.drafts import DraftValues, Drafts
+from warehouse.explanations import MAX_EXPLANATION, Explanations
 from web.deps import Cab, not_found
 
 # A datalist (type to search) instead of a select above this many values: the 111 specialities.
 LONG_LIST = 20
+MAX_ANSWERS = 300  # answers to warnings: as many as a file's findings are capped at
 MAX_TEXT = 1000  # a cell's text as kept in a draft: more is no answer to any field of ours
 MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
           "октября", "ноября", "декабря")
@@ -27,6 +30,7 @@ MONTHS = ("января", "февраля", "марта", "апреля", "ма�
 @dataclass(frozen=True)
 class Collect:
     drafts: Drafts
+    explanations: Explanations
     collections: dict[str, Collection]
     forms: dict[str, Form]
 
@@ -34,8 +38,10 @@ class Collect:
 def collect_state(cab: Cab) -> Collect:
     drafts = Drafts(cab.cabinet.warehouse.engine)
     drafts.create()
+    explanations = Explanations(cab.cabinet.warehouse.engine)
+    explanations.create()
     collections = {c.id: c for c in (load_collection(p) for p in sorted(COLLECTIONS_DIR.glob("*.yaml")))}
-    return Collect(drafts, collections, builtin_forms())
+    return Collect(drafts, explanations, collections, builtin_forms())
 
 
 def moment_words(moment: datetime) -> str:
@@ -59,8 +65,9 @@ def school_collection(c: Cab, collect: Collect, user: Account, collection_id: st
 
 
 def parse_values(form: Form, raw: str) -> DraftValues | None:
-    """The grid the page sent (JSON: sheet.table → rows → field number → text), kept to the
-    form's own sheets, fields and row limits; None when it is not that shape at all."""
+    """The grid the page sent (JSON: sheet.table → rows → field number → text, and the answers
+    to warnings under ``EXPLAIN``: key → text), kept to the form's own sheets, fields and row
+    limits; None when it is not that shape at all."""
     try:
         data = json.loads(raw)
     except ValueError:
@@ -80,6 +87,13 @@ def parse_values(form: Form, raw: str) -> DraftValues | None:
                 return None
             kept.append({k: v[:MAX_TEXT] for k, v in row.items() if k in numbers and isinstance(v, str) and v})
         values[sheet.table] = kept
+    answers = data.get(EXPLAIN, {})
+    if not isinstance(answers, dict):
+        return None
+    kept_answers = {k[:200]: v[:MAX_EXPLANATION] for k, v in list(answers.items())[:MAX_ANSWERS]
+                    if isinstance(k, str) and isinstance(v, str) and v.strip()}
+    if kept_answers:
+        values[EXPLAIN] = [kept_answers]
     return values
 
 

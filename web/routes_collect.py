@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from flows.webform import (
-    WEB_FILE, accepted_values, cell_findings, draft_workbook, judge_draft, prefilled, receipt_path, school_state,
+    WEB_FILE, accepted_values, answers_of, warning_key, cell_findings, draft_workbook, judge_draft, prefilled, receipt_path, school_state,
     submit,
 )
 from forms import MOSCOW
@@ -79,13 +79,14 @@ def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values
                 raise not_found()
             values = prefilled(form, collection, org, c.secret)
     problems = Problems.of(form, verdict.findings) if verdict is not None else None  # type: ignore[attr-defined]
+    answers = answers_of(values)
     receipt = None
     if state.current is not None and state.current.file_name == WEB_FILE:
         receipt = state.current.id
     return c.render(request, "collect_form.html", status=status, user=user, csrf=request.state.session.csrf,
                     pub=pub, collection=collection, form=form, state=state, sheets=grid(form, values),
                     version=version if version is not None else (state.draft.version if state.draft else 0),
-                    problems=problems, notice=notice, notice_error=status >= 400, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
+                    problems=problems, notice=notice, notice_error=status >= 400, answers=answers, warning_key=warning_key, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
                     opens=moment_words(collection.opens), closes=moment_words(collection.closes),
                     closed=closed_message(moment_words(collection.closes)) if not state.open else "")
 
@@ -157,7 +158,8 @@ def act(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: s
     [org] = c.cabinet.warehouse.organisations([user.login]) or [None]
     if org is None:
         raise not_found()
-    sent = submit(c.web.settings, c.cabinet.warehouse, form, collection, org, values, c.web.settings.now())
+    sent = submit(c.web.settings, c.cabinet.warehouse, form, collection, org, values, c.web.settings.now(),
+                  collect.explanations)
     if sent.row is None:
         return _page(request, c, user, collection_id, verdict=sent.verdict, status=422,
                      notice="Отчёт не сдан: исправьте ошибки и нажмите «Сдать отчёт» снова.")

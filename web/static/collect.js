@@ -32,6 +32,11 @@
     form.querySelectorAll("section.sheet").forEach(function (section) {
       data[section.dataset.table] = rowsOf(section);
     });
+    var answers = {};
+    document.querySelectorAll("input.explain").forEach(function (input) {
+      if (input.value.trim() !== "") { answers[input.dataset.key] = input.value; }
+    });
+    data._explanations = answers;
     return JSON.stringify(data);
   }
 
@@ -166,6 +171,10 @@
   });
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
+  // The answers to warnings live above the form (form="collect"), and are saved with the draft.
+  document.querySelectorAll("input.explain").forEach(function (input) {
+    input.addEventListener("input", changed);
+  });
   form.addEventListener("focusout", function (event) {
     if (event.target.matches("[data-field]")) { checkCell(event.target); }
   });
