@@ -157,6 +157,14 @@ def receipt_path(settings: Settings, row: SubmissionRow) -> Path:
     return settings.feedback_dir / str(row.collection_id) / str(row.login) / f"{row.id:06d}-веб-форма-квитанция.xlsx"
 
 
+def answer_path(settings: Settings, row: SubmissionRow) -> Path | None:
+    """The answer workbook of a submission (a file's, written by ``flows.pipeline``, or a web
+    submission's receipt): both lie in the school's folder under the submission's number."""
+    folder = settings.feedback_dir / str(row.collection_id) / str(row.login)
+    found = sorted(folder.glob(f"{row.id:06d}-*.xlsx")) if row.collection_id and row.login else []
+    return found[0] if found else None
+
+
 def _write(path: Path, data: bytes, scratch: Path) -> Path:
     """Whole or not at all, as every answer is written."""
     scratch.mkdir(parents=True, exist_ok=True)

@@ -111,9 +111,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "GET", "/collect/spo-specialities-2026/excel") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/excel") for role in ROLES if role != "school"],
     ],
-    ("GET", "/collect/{collection_id}/receipts/{submission_id}"): lambda s: [
-        *[Probe(role, "GET", "/collect/spo-specialities-2026/receipts/1") for role in ROLES],
-        Probe("school", "GET", "/collect/vpr-org-info-2027/receipts/1"),  # its own collection, nothing sent
+    ("GET", "/collect/{collection_id}/history"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/history") for role in ROLES],
+        *[Probe(role, "GET", "/collect/vpr-org-info-2027/history") for role in ROLES if role != "school"],
+    ],
+    ("GET", "/collect/{collection_id}/answers/{submission_id}"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/answers/1") for role in ROLES],
+        Probe("school", "GET", "/collect/vpr-org-info-2027/answers/1"),  # its own collection, nothing sent
     ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data

@@ -127,7 +127,7 @@ def test_a_sum_error_refuses_the_report_at_its_cell_then_the_fixed_one_is_accept
     assert version == 0  # the draft is done with: «Редактировать» opens the accepted data
     assert 'id="c-specialities-1-4" data-field="3" value="24"' in page
     assert "Статус: <strong id=\"school-status\">Сдано</strong>" in page
-    receipt = client.get(f"/collect/{SPO}/receipts/{row.id}")
+    receipt = client.get(f"/collect/{SPO}/answers/{row.id}")
     assert receipt.status_code == 200
     sheet = load_workbook(io.BytesIO(receipt.content)).active
     cells = {str(r[0]): r[1] for r in sheet.iter_rows(values_only=True) if r and r[0]}
@@ -228,3 +228,24 @@ def test_a_warning_answered_is_kept_with_the_submission(college_site: Site) -> N
     kept = college_site.app.state.collect.explanations.of(row.id)
     assert [(e.worksheet, e.cell, e.code, e.text) for e in kept] == [
         ("Специальности", "I5", "rule:applications-vs-quota", answer)]
+
+
+def test_the_history_lists_every_transfer_with_its_answer_to_its_school_only(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    assert "Вы ещё ничего не отправляли" in client.get(f"/collect/{SPO}/history").text
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    rows[1]["3"] = "34"
+    assert _act(client, csrf, rows, version, "submit").status_code == 422  # refused: not a transfer
+    _, csrf, version = _page(client)
+    rows[1]["3"] = "24"
+    assert _act(client, csrf, rows, version, "submit").status_code == 303
+    [row] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
+    page = client.get(f"/collect/{SPO}/history").text
+    assert "01.12.2026 10:00 (мск) — веб-форма" in page and "<strong>Принят</strong>" in page
+    assert f'href="/collect/{SPO}/answers/{row.id}"' in page
+    # Another school reaches neither the page nor the answer, by any collection.
+    other = college_site.signed_in(A, "10.0.0.7")
+    assert other.get(f"/collect/{SPO}/answers/{row.id}").status_code == 404
+    assert other.get(f"/collect/vpr-org-info-2027/answers/{row.id}").status_code == 404
+    assert other.get(f"/collect/{SPO}/history").status_code == 404

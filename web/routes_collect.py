@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from flows.webform import (
-    WEB_FILE, accepted_values, answers_of, warning_key, cell_findings, draft_workbook, judge_draft, prefilled, receipt_path, school_state,
+    WEB_FILE, accepted_values, answers_of, warning_key, cell_findings, draft_workbook, judge_draft, prefilled, answer_path, school_state,
     submit,
 )
 from forms import MOSCOW
@@ -28,6 +28,8 @@ from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, Refused
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OUTCOMES = {"accepted": "Принят", "accepted_with_warnings": "Принят с предупреждениями",
+            "rejected": "Не принят: есть ошибки", "unreadable": "Не принят: файл не прочитан"}
 CONFLICT = ("Черновик уже изменён в другой вкладке или другим пользователем ({when} мск). Ваши последние "
             "изменения не сохранены: обновите страницу, чтобы увидеть сохранённый черновик, и внесите их снова.")
 BAD_DATA = "Данные формы не прочитаны. Обновите страницу и повторите действие."
@@ -190,16 +192,32 @@ def excel(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Res
     return Response(body, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/collect/{collection_id}/receipts/{submission_id}")
-def receipt(request: Request, c: CabDep, user: UserDep, collection_id: str,
-            submission_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+@router.get("/collect/{collection_id}/history")
+def history(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
+    """Every file and web submission of the school for the collection, newest first: its
+    outcome, its findings, its answer workbook."""
+    collect = collect_of(request)
+    pub, collection, form = school_collection(c, collect, user, collection_id)
+    wh = c.cabinet.warehouse
+    items = []
+    for row in reversed(wh.history(collection.id, user.login)):
+        items.append({"row": row, "findings": wh.findings(row.id) if row.error_count or row.warning_count else [],
+                      "answer": answer_path(c.web.settings, row) is not None,
+                      "explanations": collect.explanations.of(row.id) if row.warning_count else []})
+    return c.render(request, "collect_history.html", user=user, csrf=request.state.session.csrf, pub=pub,
+                    collection=collection, form=form, items=items, outcomes=OUTCOMES, web_file=WEB_FILE)
+
+
+@router.get("/collect/{collection_id}/answers/{submission_id}")
+def answer(request: Request, c: CabDep, user: UserDep, collection_id: str,
+           submission_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """The answer to one of the school's own submissions: the receipt, or its workbook with
+    every error marked."""
     collect = collect_of(request)
     _, collection, _ = school_collection(c, collect, user, collection_id)
-    row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login)
-                if h.id == submission_id and h.accepted and h.file_name == WEB_FILE), None)
-    if row is None:
+    row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login) if h.id == submission_id), None)
+    path = answer_path(c.web.settings, row) if row is not None else None
+    if row is None or path is None:
         raise not_found()
-    path = receipt_path(c.web.settings, row)
-    if not path.is_file():
-        raise not_found()
-    return FileResponse(path, media_type=XLSX, filename=f"квитанция-{row.id:06d}.xlsx")
+    kind = "квитанция" if row.accepted else "ошибки"
+    return FileResponse(path, media_type=XLSX, filename=f"{kind}-{row.id:06d}.xlsx")
