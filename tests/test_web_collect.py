@@ -249,3 +249,40 @@ def test_the_history_lists_every_transfer_with_its_answer_to_its_school_only(col
     assert other.get(f"/collect/{SPO}/answers/{row.id}").status_code == 404
     assert other.get(f"/collect/vpr-org-info-2027/answers/{row.id}").status_code == 404
     assert other.get(f"/collect/{SPO}/history").status_code == 404
+
+
+SCHEDULE = "vpr-spo-schedule-2027"
+
+
+def test_the_schedule_forms_own_rules_on_the_web(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    page = client.get(f"/collect/{SCHEDULE}")
+    assert page.status_code == 200
+    for tab in ("РАБОТЫ НА БЛАНКЕ", "МЕТАПРЕДМЕТ НА КОМПЬЮТЕРЕ", "РАБОТЫ НА КОМПЬЮТЕРЕ"):
+        assert f'role="tab" class="tab"' in page.text and f">{tab}</button>" in page.text
+    csrf = csrf_of(page.text)
+
+    def day(d: int, subject: str = "Математика") -> dict[str, str]:
+        return {"1": subject, "2": f"2027-02-{d:02d}", "3": "1", "4": "20", "5": f"2027-03-{d:02d}", "6": "1", "7": "15"}
+
+    paper = [day(d) for d in (1, 2, 3, 4, 5, 8)]  # six days of one subject
+    paper[0]["2"] = "31.01.2027"  # typed by hand, the day before the period
+    values = {"paper": paper, "meta_computer": [{"1": "не участвует"}], "computer": []}
+    checked = client.post(f"/collect/{SCHEDULE}", data={"csrf": csrf, "version": "0", "action": "check",
+                                                        "data": json.dumps(values)})
+    text = checked.text
+    assert "<summary>Ошибки (" in text
+    assert ("по предмету «Математика» для категории «Завершившие» указано больше пяти разных дней. Проводите работу "
+            "не больше чем в пять дней: оставьте не больше пяти разных дат в графе 5.") in text
+    assert re.search(r'<a href="#c-paper-\d-4">Лист «РАБОТЫ НА БЛАНКЕ», ячейка E\d', text)
+    assert '<a href="#c-paper-0-1">Лист «РАБОТЫ НА БЛАНКЕ», ячейка B5 (графа 2)' in text  # outside the period
+    assert '<a href="#c-computer-0-0">Лист «РАБОТЫ НА КОМПЬЮТЕРЕ», ячейка A5' in text  # an empty sheet must say why
+
+    values = {"paper": [day(d) for d in (1, 2, 3, 4, 5)], "meta_computer": [{"1": "не участвует"}],
+              "computer": [{"1": "не участвует"}]}
+    version = int(re.search(r'name="version" value="(\d+)"', text).group(1))  # type: ignore[union-attr]
+    sent = client.post(f"/collect/{SCHEDULE}", data={"csrf": csrf, "version": str(version), "action": "submit",
+                                                     "data": json.dumps(values)})
+    assert sent.status_code == 303, sent.text
+    [row] = college_site.cabinet.warehouse.history(SCHEDULE, COLLEGE)
+    assert row.outcome == "accepted"
