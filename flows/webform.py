@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable, Mapping
 
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
@@ -27,7 +28,8 @@ from templates import render_receipt
 from templates._personal import personal_cells
 from templates.draft_book import render_with_values
 from validators.entries import Values, form_entries, raw_value, sheet_entries
-from validators.judge import judge_entries
+from validators.context import Context
+from validators.judge import judge, judge_entries
 from validators.verdict import Verdict
 from warehouse import NewSubmission, SubmissionRow, Warehouse
 from warehouse.drafts import Draft, DraftValues, Drafts
@@ -53,10 +55,15 @@ def prefilled(form: Form, collection: Collection, org: Organisation, secret: byt
     """A new draft holding what the school's template is prefilled with (its specialities, its
     name on a card): the same ``personal_cells`` the template writes."""
     cells = personal_cells(form, collection, org, secret)
+    return _from_cells(form, {title: dict(given) for title, given in cells.items()}, lambda f, text: text)
+
+
+def _from_cells(form: Form, cells: Mapping[str, Mapping[str, Any]], text: Callable[[Field, Any], str]) -> DraftValues:
+    """Draft values from a workbook's entry cells (worksheet → address → value)."""
     values: DraftValues = {}
     for sheet in form.sheets:
         rows: dict[int, dict[str, str]] = {}
-        for address, text in cells.get(sheet.name, {}).items():
+        for address, value in (cells.get(sheet.name) or {}).items():
             letter, row = coordinate_from_string(address)
             column = column_index_from_string(letter)
             if sheet.kind == "table":
@@ -64,10 +71,41 @@ def prefilled(form: Form, collection: Collection, org: Organisation, secret: byt
             else:
                 index, position = 0, row - layout.CARD_FIRST_ROW
             if index >= 0 and 0 <= position < len(sheet.fields):
-                rows.setdefault(index, {})[sheet.fields[position].number] = text
+                f = sheet.fields[position]
+                rows.setdefault(index, {})[f.number] = text(f, value)
         size = max(rows) + 1 if rows else (1 if sheet.kind == "card" else 0)
         values[sheet.table] = [rows.get(i, {}) for i in range(size)]
     return values
+
+
+def _typed_text(field: Field, value: Any) -> str:
+    """A cell of a returned workbook as the web form's input shows it."""
+    if isinstance(value, bool):
+        return YES if value else NO
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date) and field.type != "date":
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, int):
+        value = float(value)
+    return text_of(field, value)
+
+
+def values_from_file(settings: Settings, form: Form, collection: Collection, login: str,
+                     row: SubmissionRow) -> tuple[DraftValues, Verdict] | None:
+    """A file the school sent (its archived copy), read again by the judge: its values as a
+    draft, so that it can finish in the browser what it started in Excel; None when the copy is
+    gone or it is not the school's template of this collection."""
+    if row.archive_path is None or row.login != login or row.collection_id != collection.id:
+        return None
+    path = settings.runtime / row.archive_path
+    if not path.is_file():
+        return None
+    context = Context.build([collection], [form], {collection.id: [login]}, settings.secret(), settings.now())
+    verdict = judge(path, context, sender=login, name=row.file_name)
+    if verdict.identity is None or verdict.identity.version != form.version:
+        return None
+    return _from_cells(worded(form, collection), verdict.cells, _typed_text), verdict
 
 
 def text_of(field: Field, value: Any) -> str:

@@ -107,6 +107,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Probe(role, "POST", "/collect/spo-specialities-2026/draft") for role in ROLES],
     ("POST", "/collect/{collection_id}/cell"): lambda s: [
         Probe(role, "POST", "/collect/spo-specialities-2026/cell") for role in ROLES],
+    ("POST", "/collect/{collection_id}/from-file/{submission_id}"): lambda s: [
+        *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
+        Probe("school", "POST", "/collect/vpr-org-info-2027/from-file/1"),  # nothing of its own sent
+    ],
     ("GET", "/collect/{collection_id}/excel"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/excel") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/excel") for role in ROLES if role != "school"],

@@ -286,3 +286,47 @@ def test_the_schedule_forms_own_rules_on_the_web(college_site: Site) -> None:
     assert sent.status_code == 303, sent.text
     [row] = college_site.cabinet.warehouse.history(SCHEDULE, COLLEGE)
     assert row.outcome == "accepted"
+
+
+def test_started_in_the_browser_continued_in_excel_finished_in_the_browser(college_site: Site) -> None:
+    from flows.pipeline import claim_all, load_world, process_batch
+    from tests.workbooks import set_cells
+
+    settings = college_site.settings
+    college_site.cabinet.warehouse.publish(COLLECTION, FORM, [COLLEGE])
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    assert _save(client, csrf, example_rows()[:3], version).status_code == 200  # three rows typed on the web
+    book = client.get(f"/collect/{SPO}/excel").content
+    # In Excel: the last two rows typed, and a slip: 3.1 of the second row 30 (30 + 0 ≠ 24).
+    rows = example_rows()
+    cells: dict[str, object] = {"F6": 30}
+    for i in (3, 4):
+        for j, number in enumerate(("1", "1.1", "1.2", "2", "3", "3.1", "3.2", "4", "5", "6")):
+            value = rows[i][number]
+            cells[f"{'ABCDEFGHIJ'[j]}{5 + i}"] = int(value) if number in ("2", "3", "3.1", "3.2", "4", "5") else value
+    (settings.inbox / COLLEGE).mkdir(parents=True, exist_ok=True)
+    (settings.inbox / COLLEGE / "специальности.xlsx").write_bytes(set_cells(book, "Специальности", cells))
+    # The inbox's own pipeline (what `sbor ingest` runs), on the cabinet's warehouse.
+    wh = college_site.cabinet.warehouse
+    [sent] = process_batch(settings, wh, load_world(wh, settings), claim_all(settings))
+    assert sent.outcome == "rejected" and [f.cell for f in sent.findings if f.severity == "error"] == ["E6"]
+
+    page = client.get(f"/collect/{SPO}").text
+    assert "Файл «специальности.xlsx»" in page and "Перенести значения файла в форму" in page
+    [row] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
+    moved = client.post(f"/collect/{SPO}/from-file/{row.id}", data={"csrf": csrf})
+    assert moved.status_code == 200
+    assert "Значения файла «специальности.xlsx» перенесены в форму." in moved.text
+    assert "<summary>Ошибки (1)</summary>" in moved.text
+    assert ('<a href="#c-specialities-1-4">Лист «Специальности», ячейка E6 (графа 3): сумма граф 3.1 и 3.2 '
+            '(30 + 0) не равна графе 3 (24).') in moved.text
+    assert 'id="c-specialities-1-5" data-field="3.1" value="30"' in moved.text
+    assert 'id="c-specialities-4-0" data-field="1" value="43.02.17 Технологии индустрии красоты"' in moved.text
+
+    _, csrf, version = _page(client)
+    rows[1]["3.1"] = "24"
+    assert _act(client, csrf, rows, version, "submit").status_code == 303
+    outcomes = [h.outcome for h in college_site.cabinet.warehouse.history(SPO, COLLEGE)]
+    assert outcomes == ["rejected", "accepted"]
+    assert "Статус: <strong id=\"school-status\">Сдано</strong>" in client.get(f"/collect/{SPO}").text

@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from flows.webform import (
-    WEB_FILE, accepted_values, answers_of, warning_key, cell_findings, draft_workbook, judge_draft, prefilled, answer_path, school_state,
-    submit,
+    WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
+    school_state, submit, values_from_file, warning_key,
 )
 from forms import MOSCOW
 from forms.publications import Publication
@@ -85,10 +85,16 @@ def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values
     receipt = None
     if state.current is not None and state.current.file_name == WEB_FILE:
         receipt = state.current.id
+    # A refused file newer than the draft: offer its values as the draft.
+    refused_file = None
+    last = state.last
+    if (state.open and last is not None and last.file_name != WEB_FILE and last.outcome == "rejected"
+            and last.archive_path and (state.draft is None or state.draft.updated_at <= last.received_at)):
+        refused_file = last
     return c.render(request, "collect_form.html", status=status, user=user, csrf=request.state.session.csrf,
                     pub=pub, collection=collection, form=form, state=state, sheets=grid(form, values),
                     version=version if version is not None else (state.draft.version if state.draft else 0),
-                    problems=problems, notice=notice, notice_error=status >= 400, answers=answers, warning_key=warning_key, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
+                    problems=problems, refused_file=refused_file, notice=notice, notice_error=status >= 400, answers=answers, warning_key=warning_key, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
                     opens=moment_words(collection.opens), closes=moment_words(collection.closes),
                     closed=closed_message(moment_words(collection.closes)) if not state.open else "")
 
@@ -168,6 +174,25 @@ def act(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: s
     # Sent: the draft is done with; «Редактировать» opens the accepted data as a new draft.
     collect.drafts.delete(user.login, collection.id, draft.version)
     return RedirectResponse(f"/collect/{collection_id}?sent={sent.row.id}", status_code=303)
+
+
+@router.post("/collect/{collection_id}/from-file/{submission_id}")
+def from_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
+              submission_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    """A file the school sent becomes its draft, its findings shown at their inputs: what was
+    started in Excel is finished in the browser."""
+    collect, collection, form = _writable(request, c, user, collection_id)
+    row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login) if h.id == submission_id), None)
+    found = values_from_file(c.web.settings, collect.forms[collection.form_id], collection, user.login, row) \
+        if row is not None and row.file_name != WEB_FILE else None
+    if found is None:
+        raise not_found()
+    values, _verdict = found
+    collect.drafts.replace(user.login, collection.id, values, based_on=None, now=c.web.settings.now())
+    # Judged again as the web form it now is: the same judge, so the same findings at the same cells.
+    verdict = judge_draft(form, collection, user.login, values)
+    return _page(request, c, user, collection_id, verdict=verdict,
+                 notice=f"Значения файла «{row.file_name}» перенесены в форму.")  # type: ignore[union-attr]
 
 
 @router.get("/collect/{collection_id}/excel")
