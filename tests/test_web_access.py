@@ -111,6 +111,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
         Probe("school", "POST", "/collect/vpr-org-info-2027/from-file/1"),  # nothing of its own sent
     ],
+    ("POST", "/collect/{collection_id}/upload"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
     ("GET", "/collect/{collection_id}/excel"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/excel") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/excel") for role in ROLES if role != "school"],

@@ -330,3 +330,33 @@ def test_started_in_the_browser_continued_in_excel_finished_in_the_browser(colle
     outcomes = [h.outcome for h in college_site.cabinet.warehouse.history(SPO, COLLEGE)]
     assert outcomes == ["rejected", "accepted"]
     assert "Статус: <strong id=\"school-status\">Сдано</strong>" in client.get(f"/collect/{SPO}").text
+
+
+def test_a_workbook_uploaded_in_the_cabinet_goes_through_the_inbox_pipeline(college_site: Site) -> None:
+    from tests.workbooks import set_cells
+
+    college_site.cabinet.warehouse.publish(COLLECTION, FORM, [COLLEGE])
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    assert _save(client, csrf, example_rows(), version).status_code == 200
+    book = client.get(f"/collect/{SPO}/excel").content
+    wrong = set_cells(book, "Специальности", {"F6": 30})
+
+    def send(name: str, data: bytes) -> str:
+        answer = client.post(f"/collect/{SPO}/upload", data={"csrf": csrf}, files={"file": (name, data, "application/octet-stream")})
+        assert answer.status_code == 303, answer.text
+        return client.get(answer.headers["location"]).text
+
+    page = send("C:\\Users\\школа\\отчёт.xlsx", wrong)
+    assert "Файл «отчёт.xlsx»: Не принят: есть ошибки." in page
+    [refused] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
+    assert refused.login == COLLEGE  # credited to the signed-in sender
+    marked = client.get(f"/collect/{SPO}/answers/{refused.id}")
+    assert marked.status_code == 200 and marked.headers["content-disposition"].startswith("attachment")
+    assert "сумма граф 3.1 и 3.2 (30 + 0) не равна графе 3 (24)" in page  # the findings, on the page
+
+    page = send("отчёт.xlsx", book)
+    assert "Файл «отчёт.xlsx»: Принят." in page
+    assert [h.outcome for h in college_site.cabinet.warehouse.history(SPO, COLLEGE)] == ["rejected", "accepted"]
+    assert "Статус: <strong>Сдано</strong>" in client.get(f"/publications/{SPO}").text
+    assert list((college_site.settings.inbox / COLLEGE).iterdir()) == []  # nothing left waiting

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -17,6 +20,7 @@ from flows.webform import (
     WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
     school_state, submit, values_from_file, warning_key,
 )
+from flows.upload import MAX_UPLOAD, safe_name, upload
 from forms import MOSCOW
 from forms.publications import Publication
 from warehouse.accounts import Account
@@ -195,6 +199,23 @@ def from_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection
                  notice=f"Значения файла «{row.file_name}» перенесены в форму.")  # type: ignore[union-attr]
 
 
+@router.post("/collect/{collection_id}/upload")
+async def upload_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
+                      file: UploadFile) -> Response:
+    """«Загрузить файл»: the workbook into the same pipeline as the inbox, sent by the signed-in
+    login; the page shows its outcome and findings, the answer to download."""
+    _writable(request, c, user, collection_id)
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Refused(413, f"Файл больше {MAX_UPLOAD // 1024 // 1024} МБ. Проверьте, что выбран заполненный шаблон.")
+    name = safe_name(file.filename)
+    outcome = await run_in_threadpool(upload, c.web.settings, c.cabinet.warehouse, user.login, name, data)
+    # The outcome is read back from the history by its number: nothing the page says comes
+    # from the address.
+    done = outcome.submission_id if outcome is not None and outcome.submission_id is not None else 0
+    return RedirectResponse(f"/collect/{collection_id}/history?uploaded={done}", status_code=303)
+
+
 @router.get("/collect/{collection_id}/excel")
 def excel(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
     """«Скачать в Excel»: the school's signed template holding the form as the page shows it
@@ -218,19 +239,29 @@ def excel(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Res
 
 
 @router.get("/collect/{collection_id}/history")
-def history(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
+def history(request: Request, c: CabDep, user: UserDep, collection_id: str,
+            uploaded: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> Response:
     """Every file and web submission of the school for the collection, newest first: its
     outcome, its findings, its answer workbook."""
     collect = collect_of(request)
     pub, collection, form = school_collection(c, collect, user, collection_id)
     wh = c.cabinet.warehouse
     items = []
-    for row in reversed(wh.history(collection.id, user.login)):
+    rows = wh.history(collection.id, user.login)
+    note = ""
+    if uploaded == 0:
+        note = "Файл принят в обработку: результат появится в истории отправок."
+    elif uploaded is not None:
+        sent = next((r for r in rows if r.id == uploaded), None)
+        if sent is not None:
+            note = f"Файл «{sent.file_name}»: {OUTCOMES.get(sent.outcome, sent.outcome)}."
+    for row in reversed(rows):
         items.append({"row": row, "findings": wh.findings(row.id) if row.error_count or row.warning_count else [],
                       "answer": answer_path(c.web.settings, row) is not None,
                       "explanations": collect.explanations.of(row.id) if row.warning_count else []})
     return c.render(request, "collect_history.html", user=user, csrf=request.state.session.csrf, pub=pub,
-                    collection=collection, form=form, items=items, outcomes=OUTCOMES, web_file=WEB_FILE)
+                    collection=collection, form=form, items=items, outcomes=OUTCOMES, web_file=WEB_FILE,
+                    note=note, open=collection.is_open(c.web.settings.now()))
 
 
 @router.get("/collect/{collection_id}/answers/{submission_id}")

@@ -32,8 +32,15 @@ _COMMON = [
 # The cabinet's forms are a few short fields: a larger body is refused while it streams, before
 # the form parser buffers it (uploads of workbooks will get a limit of their own on their route).
 MAX_BODY = 64 * 1024
-# A web form's grid is one field of JSON: 300 rows of specialities are about 100 KB.
-LARGE_BODIES = {"/collect/": 2 * 1024 * 1024}
+# A web form's grid is one field of JSON (300 rows of specialities are about 100 KB); a workbook
+# uploaded into the collection is refused by the pre-check above 20 MB.
+UPLOAD_BODY, FORM_BODY = 21 * 1024 * 1024, 2 * 1024 * 1024
+
+
+def body_cap(path: str, default: int) -> int:
+    if path.startswith("/collect/"):
+        return UPLOAD_BODY if path.endswith("/upload") else FORM_BODY
+    return default
 _TOO_LARGE = "Запрос слишком велик.".encode()
 
 
@@ -50,8 +57,7 @@ class SecurityHeaders:
             return
         static = scope["path"].startswith("/static/")
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        cap = next((size for prefix, size in LARGE_BODIES.items() if scope["path"].startswith(prefix)),
-                   self.max_body)
+        cap = body_cap(scope["path"], self.max_body)
         if not declared.isdigit() or int(declared) > cap:
             await _refuse(send)
             return
