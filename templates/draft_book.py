@@ -16,7 +16,6 @@ from datetime import date
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from forms import layout
 from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form

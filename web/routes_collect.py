@@ -9,26 +9,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from flows.upload import MAX_UPLOAD, safe_name, upload
 from flows.webform import (
     WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
     school_state, submit, values_from_file, warning_key,
 )
-from flows.upload import MAX_UPLOAD, safe_name, upload
-from forms import MOSCOW
+from forms import MOSCOW, Collection
+from forms import Form as FormSpec
 from forms.publications import Publication
+from validators.verdict import Verdict
 from warehouse.accounts import Account
-from warehouse.drafts import StaleDraft
+from warehouse.drafts import DraftValues, StaleDraft
 from web.collect import (
     LONG_LIST, Collect, Problems, grid, list_id, moment_words, parse_values, school_collection,
 )
-from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, Refused
+from web.deps import Cab, CabDep, CsrfDep, Refused, UserDep, not_found
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,8 +67,9 @@ def block(request: Request, user: Account, pub: Publication) -> Markup:
     return Markup(html)  # noqa: S704 - rendered by the autoescaping environment
 
 
-def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values: dict | None = None,
-          version: int | None = None, verdict: object = None, notice: str = "", status: int = 200) -> Response:
+def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values: DraftValues | None = None,
+          version: int | None = None, verdict: Verdict | None = None, notice: str = "",
+          status: int = 200) -> Response:
     collect = collect_of(request)
     pub, collection, form = school_collection(c, collect, user, collection_id)
     wh = c.cabinet.warehouse
@@ -84,7 +85,7 @@ def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values
             if org is None:
                 raise not_found()
             values = prefilled(form, collection, org, c.secret)
-    problems = Problems.of(form, verdict.findings) if verdict is not None else None  # type: ignore[attr-defined]
+    problems = Problems.of(form, verdict.findings) if verdict is not None else None
     answers = answers_of(values)
     receipt = None
     if state.current is not None and state.current.file_name == WEB_FILE:
@@ -108,7 +109,7 @@ def form_page(request: Request, c: CabDep, user: UserDep, collection_id: str) ->
     return _page(request, c, user, collection_id)
 
 
-def _writable(request: Request, c: Cab, user: Account, collection_id: str):  # type: ignore[no-untyped-def]
+def _writable(request: Request, c: Cab, user: Account, collection_id: str) -> tuple[Collect, Collection, FormSpec]:
     collect = collect_of(request)
     pub, collection, form = school_collection(c, collect, user, collection_id)
     if not collection.is_open(c.web.settings.now()):
@@ -187,8 +188,9 @@ def from_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection
     started in Excel is finished in the browser."""
     collect, collection, form = _writable(request, c, user, collection_id)
     row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login) if h.id == submission_id), None)
-    found = values_from_file(c.web.settings, collect.forms[collection.form_id], collection, user.login, row) \
-        if row is not None and row.file_name != WEB_FILE else None
+    if row is None or row.file_name == WEB_FILE:
+        raise not_found()
+    found = values_from_file(c.web.settings, collect.forms[collection.form_id], collection, user.login, row)
     if found is None:
         raise not_found()
     values, _verdict = found
@@ -196,7 +198,7 @@ def from_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection
     # Judged again as the web form it now is: the same judge, so the same findings at the same cells.
     verdict = judge_draft(form, collection, user.login, values)
     return _page(request, c, user, collection_id, verdict=verdict,
-                 notice=f"Значения файла «{row.file_name}» перенесены в форму.")  # type: ignore[union-attr]
+                 notice=f"Значения файла «{row.file_name}» перенесены в форму.")
 
 
 @router.post("/collect/{collection_id}/upload")
