@@ -119,3 +119,62 @@ def test_the_specialities_form_from_the_manual(served: tuple[Site, str], page: P
     [sent] = site.cabinet.warehouse.history(SPO, COLLEGE)
     assert sent.accepted and pairs["Номер приёма"] == sent.id
     assert console_errors == []
+
+
+def sign_in(page: Page, base: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Логин").fill(COLLEGE)
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+
+
+def test_two_tabs_conflict_visibly(served: tuple[Site, str], page: Page) -> None:
+    site, base = served
+    sign_in(page, base)
+    page.goto(base + f"/collect/{SPO}")
+    other = page.context.new_page()
+    other.goto(base + f"/collect/{SPO}")
+    cell(page, 0, 3).fill("1")
+    expect(page.locator("#last-change")).to_contain_text("Последнее изменение:")
+    cell(other, 0, 3).fill("2")
+    conflict = other.get_by_role("alert").filter(has_text="Черновик уже изменён")
+    expect(conflict).to_be_visible()
+    expect(conflict).to_contain_text("Ваши последние изменения не сохранены")
+    # The first tab's value stands.
+    draft = site.app.state.collect.drafts.get(COLLEGE, SPO)
+    assert draft is not None and draft.values["specialities"][0]["2"] == "1"
+
+
+def test_the_three_sheet_schedule_form(served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
+    site, base = served
+    sign_in(page, base)
+    page.goto(base + "/collect/vpr-spo-schedule-2027")
+    tabs = page.get_by_role("tab")
+    expect(tabs).to_have_count(3)
+    expect(page.locator("#sheet-paper")).to_be_visible()
+    expect(page.locator("#sheet-computer")).to_be_hidden()
+    accessible(page)
+    page.locator("#c-paper-0-0").select_option("Математика")
+    page.locator("#c-paper-0-1").fill("2027-02-10")
+    for position, value in ((2, "2"), (3, "40"), (5, "1"), (6, "12")):
+        page.locator(f"#c-paper-0-{position}").fill(value)
+    page.locator("#c-paper-0-4").fill("2027-03-10")
+    page.get_by_role("tab", name="МЕТАПРЕДМЕТ НА КОМПЬЮТЕРЕ").click()
+    page.locator("#c-meta_computer-0-0").select_option("не участвует")
+    page.get_by_role("button", name="Проверить").click()
+
+    # The one error is on the third sheet: its link opens that tab at the cell.
+    link = page.locator("details.errors").get_by_role("link")
+    expect(link).to_have_count(1)
+    expect(link).to_contain_text("Лист «РАБОТЫ НА КОМПЬЮТЕРЕ», ячейка A5")
+    accessible(page)
+    link.click()
+    expect(page.get_by_role("tab", name="РАБОТЫ НА КОМПЬЮТЕРЕ")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#c-computer-0-0")).to_be_focused()
+    page.locator("#c-computer-0-0").select_option("не участвует")
+    page.get_by_role("button", name="Сдать отчёт").click()
+    expect(page.locator("#school-status")).to_have_text("Сдано")
+    [sent] = site.cabinet.warehouse.history("vpr-spo-schedule-2027", COLLEGE)
+    assert sent.outcome == "accepted"
+    assert console_errors == []
