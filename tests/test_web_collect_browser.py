@@ -178,3 +178,16 @@ def test_the_three_sheet_schedule_form(served: tuple[Site, str], page: Page, con
     [sent] = site.cabinet.warehouse.history("vpr-spo-schedule-2027", COLLEGE)
     assert sent.outcome == "accepted"
     assert console_errors == []
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
+def test_the_form_pages_fit_the_screen(served: tuple[Site, str], page: Page, width: int, height: int) -> None:
+    _, base = served
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, base)
+    for url in (f"/publications/{SPO}", f"/collect/{SPO}", f"/collect/{SPO}/history",
+                "/collect/vpr-spo-schedule-2027"):
+        page.goto(base + url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} is {overflow}px wider than a {width}px screen"
+        accessible(page)
