@@ -18,7 +18,7 @@ from flows.pipeline import FileOutcome, load_world, process_batch
 from flows.settings import Settings
 from warehouse import Warehouse
 
-MAX_UPLOAD = 20 * 1024 * 1024  # the pre-check refuses larger workbooks anyway
+MAX_UPLOAD = 20 * 1024 * 1024  # a larger body is abuse; up to it the pre-check answers (over 10 MB: too-large)
 
 
 def safe_name(raw: str | None) -> str:

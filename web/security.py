@@ -33,7 +33,7 @@ _COMMON = [
 # the form parser buffers it (uploads of workbooks will get a limit of their own on their route).
 MAX_BODY = 64 * 1024
 # A web form's grid is one field of JSON (300 rows of specialities are about 100 KB); a workbook
-# uploaded into the collection is refused by the pre-check above 20 MB.
+# uploaded is taken up to 20 MB and left to the pre-check (which refuses more than 10 MB in words).
 UPLOAD_BODY, FORM_BODY = 21 * 1024 * 1024, 2 * 1024 * 1024
 
 
