@@ -35,6 +35,7 @@ def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> Non
         kept = drafts.get("spo770004", "c1")
         assert kept is not None and kept.values == {"specialities": [{"1": "b", "3": "24"}]}
         assert drafts.save("spo770004", "c2", {}, 0).version == 1  # another collection: its own draft
+        assert drafts.logins("c1") == {"spo770004"} and drafts.logins("c3") == frozenset()
         replaced = drafts.replace("spo770004", "c1", {"specialities": [{"1": "sent"}]}, based_on=7)
         assert (replaced.version, replaced.based_on) == (3, 7)
         assert drafts.delete("spo770004", "c1", 2) is False  # a newer version is kept

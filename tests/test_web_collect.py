@@ -360,3 +360,25 @@ def test_a_workbook_uploaded_in_the_cabinet_goes_through_the_inbox_pipeline(coll
     assert [h.outcome for h in college_site.cabinet.warehouse.history(SPO, COLLEGE)] == ["rejected", "accepted"]
     assert "Статус: <strong>Сдано</strong>" in client.get(f"/publications/{SPO}").text
     assert list((college_site.settings.inbox / COLLEGE).iterdir()) == []  # nothing left waiting
+
+
+def test_an_accepted_file_newer_than_the_draft_is_what_the_form_shows(college_site: Site) -> None:
+    from datetime import timedelta
+
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, version = _page(client)
+    rows = example_rows()
+    assert _save(client, csrf, rows[:2], version).status_code == 200  # an old draft of two rows
+    later = at(college_site, OPEN + timedelta(hours=1))
+    other = later.signed_in(COLLEGE, "10.0.0.5")
+    _, csrf2, version2 = _page(other)
+    assert version2 == 1
+    assert _act(other, csrf2, rows, version2, "submit").status_code == 303  # all five rows, an hour later
+    # The draft went with the submission; a draft older than an accepted report is not shown.
+    college_site.app.state.collect.drafts.save(COLLEGE, SPO, {"specialities": rows[:1]}, 0,
+                                                now=OPEN - timedelta(hours=1))
+    text, _, version3 = _page(other)
+    stop(later)
+    assert "Показаны данные последнего принятого отчёта: он новее вашего черновика." in text
+    assert 'id="c-specialities-4-0" data-field="1" value="43.02.17 Технологии индустрии красоты"' in text
+    assert version3 == 1  # the next save replaces the older draft

@@ -111,6 +111,13 @@ class Drafts:
         return self.save(login, collection_id, values, current.version if current else 0, based_on=based_on,
                          now=now)
 
+    def logins(self, collection_id: str) -> frozenset[str]:
+        """Schools with a draft of the collection: «В работе» starts with the first draft (for
+        the coordinators' counts)."""
+        t = self.table
+        with guarded(self.engine) as conn:
+            return frozenset(conn.execute(sa.select(t.c.login).where(t.c.collection_id == collection_id)).scalars())
+
     def delete(self, login: str, collection_id: str, version: int) -> bool:
         """Drop the draft if it is still at ``version`` (sent: a newer save elsewhere is kept)."""
         t = self.table

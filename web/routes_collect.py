@@ -76,10 +76,17 @@ def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values
     now = c.web.settings.now()
     state = school_state(wh, collect.drafts, collection, user.login, now)
     if values is None:
-        if state.draft is not None:
+        newer = (state.current is not None and state.draft is not None
+                 and state.current.received_at > state.draft.updated_at)
+        if state.draft is not None and not newer:
             values, version = state.draft.values, state.draft.version
         elif state.current is not None:
+            # An accepted report newer than the draft (a file sent meanwhile) is what counts now:
+            # shown, and the next save replaces the older draft.
             values = accepted_values(wh, form, collection.id, user.login)
+            version = state.draft.version if state.draft is not None else 0
+            if newer and not notice:
+                notice = "Показаны данные последнего принятого отчёта: он новее вашего черновика."
         else:
             [org] = wh.organisations([user.login]) or [None]
             if org is None:
