@@ -20,11 +20,12 @@ from collections.abc import Callable, Mapping
 
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
+from flows.cabinet import _store as store_file
 from flows.settings import Settings
 from forms import Collection, Finding, Form, Organisation, layout, worded
 from forms.spec import NO, YES, Field, Sheet
 from forms.status import Status, lifecycle
-from templates import render_receipt
+from templates import render_receipt, render_template
 from templates._personal import personal_cells
 from templates.draft_book import render_with_values
 from validators.entries import Values, form_entries, raw_value, sheet_entries
@@ -32,8 +33,11 @@ from validators.context import Context
 from validators.judge import judge, judge_entries
 from validators.verdict import Verdict
 from warehouse import NewSubmission, SubmissionRow, Warehouse
+from warehouse.accounts import Account
+from warehouse.cabinet import Cabinet
 from warehouse.drafts import Draft, DraftValues, Drafts
 from warehouse.explanations import Explanation, Explanations
+from warehouse.storage import NewFile
 
 WEB_FILE = "Веб-форма"  # what the school's history and the receipt call a web submission
 WEB_PROGRAM = "Личный кабинет (веб-форма)"  # saved_by: the channel, as a file's program is recorded
@@ -226,6 +230,34 @@ def draft_workbook(form: Form, collection: Collection, org: Organisation, secret
                 if value != "":
                     placed[layout.cell_of(sheet, f.number, i).address] = value
     return render_with_values(form, collection, org, secret, cells)
+
+
+TEMPLATE_TITLE = "Шаблон формы для заполнения"
+
+
+def stored_template(settings: Settings, cabinet: Cabinet, user: Account, publication_id: str, form: Form,
+                    collection: Collection, org: Organisation) -> int:
+    """«Скачать шаблон»: the school's personalised template as its own file in the publication's
+    storage (made on the first request), so that its downloads are recorded like any file's and
+    the coordinator's download report lists them. Returns the stored file's id."""
+    for f in cabinet.storage.visible(user, publication_id):
+        if f.owner_login == user.login and f.title == TEMPLATE_TITLE:
+            return f.id
+    data = render_template(form, collection, org, settings.secret())
+    scratch = settings.runtime / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    temp = scratch / f"template-{uuid.uuid4().hex}.xlsx"
+    temp.write_bytes(data)
+    try:
+        relative, size, sha = store_file(settings.runtime / "files", temp)
+    finally:
+        temp.unlink(missing_ok=True)
+    name = f"{collection.id}-{user.login}.xlsx"
+    cabinet.storage.add([NewFile(publication_id, TEMPLATE_TITLE, user.login, name, relative, size, sha)])
+    for f in cabinet.storage.visible(user, publication_id):
+        if f.owner_login == user.login and f.title == TEMPLATE_TITLE:
+            return f.id
+    raise LookupError(f"the template of {user.login} for {publication_id} was stored but is not visible")
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ],
     ("POST", "/collect/{collection_id}/upload"): lambda s: [
         Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+    ("GET", "/collect/{collection_id}/template"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/template") for role in ROLES],
+        *[Probe(role, "GET", "/collect/vpr-org-info-2027/template") for role in ROLES if role != "school"],
+    ],
     ("GET", "/collect/{collection_id}/excel"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/excel") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/excel") for role in ROLES if role != "school"],

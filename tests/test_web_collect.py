@@ -382,3 +382,19 @@ def test_an_accepted_file_newer_than_the_draft_is_what_the_form_shows(college_si
     assert "Показаны данные последнего принятого отчёта: он новее вашего черновика." in text
     assert 'id="c-specialities-4-0" data-field="1" value="43.02.17 Технологии индустрии красоты"' in text
     assert version3 == 1  # the next save replaces the older draft
+
+
+def test_the_template_is_the_schools_own_file_and_its_download_is_recorded(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    first = client.get(f"/collect/{SPO}/template")
+    assert first.status_code == 303 and first.headers["location"].startswith("/files/")
+    assert client.get(f"/collect/{SPO}/template").headers["location"] == first.headers["location"]  # made once
+    book = client.get(first.headers["location"])
+    assert book.status_code == 200
+    wb = load_workbook(io.BytesIO(book.content))
+    assert [c.value for c in wb["Специальности"]["A"][4:9]] == list(NAMES)  # its prefilled rows
+    card = client.get(f"/publications/{SPO}").text
+    assert f">Шаблон формы для заполнения ({COLLEGE})</a>" in card  # in the publication's file storage
+    college = college_site.cabinet.accounts.get(COLLEGE)
+    [stored] = [f for f in college_site.cabinet.storage.visible(college, SPO) if f.owner_login == COLLEGE]
+    assert stored.last_download is not None  # recorded, as every download of the storage

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from flows.upload import MAX_UPLOAD, safe_name, upload
 from flows.webform import (
     WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
-    school_state, submit, values_from_file, warning_key,
+    school_state, stored_template, submit, values_from_file, warning_key,
 )
 from forms import MOSCOW, Collection
 from forms import Form as FormSpec
@@ -223,6 +223,20 @@ async def upload_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, co
     # from the address.
     done = outcome.submission_id if outcome is not None and outcome.submission_id is not None else 0
     return RedirectResponse(f"/collect/{collection_id}/history?uploaded={done}", status_code=303)
+
+
+@router.get("/collect/{collection_id}/template")
+def template(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
+    """«Скачать шаблон»: the school's own template, a file of the publication's storage (its
+    download recorded)."""
+    collect = collect_of(request)
+    pub, collection, _ = school_collection(c, collect, user, collection_id)
+    [org] = c.cabinet.warehouse.organisations([user.login]) or [None]
+    if org is None:
+        raise not_found()
+    file_id = stored_template(c.web.settings, c.cabinet, user, pub.id, collect.forms[collection.form_id],
+                              collection, org)
+    return RedirectResponse(f"/files/{file_id}", status_code=303)
 
 
 @router.get("/collect/{collection_id}/excel")
