@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from flows.inbox import Arrival, claim, claim_folder
+from flows.lease import held
 from flows.pipeline import FileOutcome, load_world, process_batch
 from flows.settings import Settings
 from warehouse import Warehouse
@@ -39,8 +40,11 @@ def upload(settings: Settings, wh: Warehouse, login: str, name: str, data: bytes
     if target.exists():
         target = folder / f"{Path(name).stem}-{uuid.uuid4().hex[:6]}{Path(name).suffix}"
     os.replace(temp, target)
-    claimed = claim(Arrival(target, login, name), claim_folder(settings.processing))
-    if claimed is None:
-        return None
-    [outcome] = process_batch(settings, wh, load_world(wh, settings), [claimed])
+    # The claim folder's lease is held while the file is processed, as an ingest pass holds it:
+    # a web process's folder may be old, and a lapsed one is anyone's to take over.
+    with held(claim_folder(settings.processing), settings.lease_seconds) as mine:
+        claimed = claim(Arrival(target, login, name), mine)
+        if claimed is None:
+            return None
+        [outcome] = process_batch(settings, wh, load_world(wh, settings), [claimed])
     return outcome

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from forms import MOSCOW
-from tests.cabinet_site import ORGS, PUBLICATIONS, Site, build_site, close, database_url  # noqa: F401
+from tests.cabinet_site import ORGS, PUBLICATIONS, Site, build_site, close
 from web.app import create_app
 from web.config import WebSettings
 
@@ -61,7 +61,7 @@ def stop(site: Site) -> None:
 
 
 @pytest.fixture()
-def college_site(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
+def college_site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     built = collect_site(tmp_path, database_url)
     yield built
     close(built)

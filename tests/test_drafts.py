@@ -10,12 +10,11 @@ import pytest
 
 from warehouse import connect
 from warehouse.drafts import Drafts, StaleDraft
-from tests.cabinet_site import database_url  # noqa: F401
 
 MOMENT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 
 
-def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "var").mkdir(exist_ok=True)  # where the SQLite variant's file goes
     engine = connect(database_url)
     try:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from tests.cabinet_site import A, B, C, ROLES, Site, database_url, site, sqlite_site, token  # noqa: F401
+from tests.cabinet_site import A, B, C, ROLES, Site, token
 
 
 @dataclass(frozen=True)

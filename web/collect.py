@@ -56,7 +56,7 @@ def school_collection(c: Cab, collect: Collect, user: Account, collection_id: st
     if user.role != "school":
         raise not_found()
     for p in c.publications:
-        if p.collection_id == collection_id and c.cabinet.storage.sees(user, p.participants):
+        if p.collection_id == collection_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
             collection = collect.collections.get(collection_id)
             if collection is None or collection.form_id not in collect.forms:
                 raise not_found()
