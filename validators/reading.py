@@ -148,15 +148,21 @@ def _read_sheet(sheet: Sheet, rows: list[list[Any]], file: str, facts: SheetFact
         return SheetRead(sheet, None, [], tuple(findings))
     findings += _check_area(sheet, rows, file, facts)
     numbers, columns = _table_entries(sheet, rows) if sheet.kind == "table" else _card_entries(sheet, rows)
-    if sheet.kind == "table" and len(numbers) < sheet.min_rows:
-        # An empty sheet that must say why is marked where the answer goes: the first entry cell.
-        first = sheet.fields[0].number
-        cell = layout.cell_of(sheet, first, 0).address if not numbers and sheet.when_empty else None
-        findings.append(Finding("too-few-rows", "error", msg.too_few_rows(sheet, len(numbers), cell), file=file,
-                                worksheet=sheet.name, cell=cell, field=first if cell else None))
+    findings += too_few_rows(sheet, len(numbers), file)
     # Cell-level structure errors (merged cells, formulas, extra rows) reject the file but do not
     # stop the reading: the school sees every other finding of the sheet at once.
     return SheetRead(sheet, columns, numbers, tuple(findings))
+
+
+def too_few_rows(sheet: Sheet, count: int, file: str) -> list[Finding]:
+    """A table sheet with fewer than ``min_rows`` rows (a workbook's or a web form's)."""
+    if sheet.kind != "table" or count >= sheet.min_rows:
+        return []
+    # An empty sheet that must say why is marked where the answer goes: the first entry cell.
+    first = sheet.fields[0].number
+    cell = layout.cell_of(sheet, first, 0).address if not count and sheet.when_empty else None
+    return [Finding("too-few-rows", "error", msg.too_few_rows(sheet, count, cell), file=file,
+                    worksheet=sheet.name, cell=cell, field=first if cell else None)]
 
 
 def _check_table_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[Finding]:
