@@ -7,17 +7,12 @@ there and its ``SAMPLES`` row here, and then these tests say which stage does no
 from __future__ import annotations
 
 import io
-import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.engine import Engine
@@ -28,9 +23,10 @@ from forms.spec import FIELD_TYPES, FieldType
 from forms.types import TYPES, web_attributes
 from templates import TemplateFactory, render_template
 from templates.reports import render_results
+from tests.test_warehouse import engine  # noqa: F401  (the SQLite and PostgreSQL engines)
 from tests.workbooks import SECRET, Value, fill, sample_org
 from validators import Context, Verdict, judge
-from warehouse import NewSubmission, Warehouse, connect, sqlite_url
+from warehouse import NewSubmission, Warehouse
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=MOSCOW)
 TABLE, CARD = "Графы", "Анкета"
@@ -135,31 +131,6 @@ def template(request: pytest.FixtureRequest) -> bytes:
     return TemplateFactory(FORM, COLLECTION, SECRET).render(ORG)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = connect(sqlite_url(tmp_path / "sbor.db"))
-        yield eng
-        eng.dispose()
-        return
-    base = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
-    schema = f"ft_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
-    eng = connect(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 def test_every_type_has_one_entry_and_one_sample() -> None:
     assert FIELD_TYPES == get_args(FieldType)
     assert list(TYPES) == list(FIELD_TYPES)
@@ -206,7 +177,7 @@ def test_a_wrong_value_of_every_type_is_refused_at_its_cell(template: bytes, tmp
 
 
 @pytest.mark.parametrize("template", ["factory"], indirect=True)
-def test_every_type_is_stored_and_exported(accepted: Verdict, engine: Engine) -> None:
+def test_every_type_is_stored_and_exported(accepted: Verdict, engine: Engine) -> None:  # noqa: F811
     wh = Warehouse(engine)
     wh.create([FORM])
     wh.upsert_organisations([ORG])
