@@ -12,18 +12,22 @@ what to type. Every consumer reads that here instead of spelling a map of its ow
 - ``templates/_validation.py`` and ``_rules.py`` validate and describe by ``excel``, ``limit``,
   ``values`` and ``hint``; ``_styles.py`` formats by ``number_format``;
 - ``templates/_report_results.py`` lays out results by ``dtype``, ``result_width`` and
-  ``result_style``;
+  ``result_style``; ``validators/saving.py`` finds the dropdowns by ``excel``;
 - the cabinet's web form may render an input from ``web`` and ``web_attributes()``.
 
 ``tests/test_field_types.py`` checks that each of them handles every type in ``FIELD_TYPES``,
-with a form holding one field of each type taken through render → fill → judge → load.
+with a form holding one field of each type taken through render → fill → judge → load →
+results.
 
-Adding a type (a time, a phone number): add its name to ``FieldType`` in ``forms/spec.py`` and
-its entry here. When it reuses a cast, a limit, an Excel validation and a results style that
-exist, that is all; otherwise add the new one where it is read: a cast is a ``_Plan`` builder
-in ``validators/casting.py`` (in ``_CASTS``), a limit is a branch in ``validators/schema.py``,
-``templates/_rules.py`` and ``templates/_validation.py``, a results style is a field of
-``templates/_report_style.Styles``. The test then fails until every consumer knows it.
+Adding a type (a time, a phone number): add its name to ``FieldType`` in ``forms/spec.py``
+(``FIELD_TYPES`` follows), its entry here and its row in ``SAMPLES`` of
+``tests/test_field_types.py`` (a value typed, the value kept, a wrong value and its finding).
+When it reuses a cast, a limit, an Excel validation and a results style that exist, that is
+all. Otherwise add the new one where it is read: a cast is a ``_Plan`` builder chosen in
+``validators/casting._plan``, a limit a branch in ``validators/schema.field_checks``,
+``templates/_rules.kind_text`` and ``templates/_validation.field_validation``, a results style a
+field of ``templates/_report_style.Styles``; the type-coverage tests fail until each is there.
+The web entry is plain data (an element and fixed attributes) for the cabinet's form to render.
 """
 
 from __future__ import annotations
