@@ -109,7 +109,9 @@ TYPES: dict[FieldType, TypeInfo] = {
         name="integer", polars_type="Int64", sql_type="BigInteger", cast="number", whole=True,
         limit="bounds", values=(), excel="whole", number_format="0", result_width=12,
         result_style="integer",
-        web=WebInput("input", (("type", "number"), ("step", "1"), ("inputmode", "numeric"))),
+        # Text with a numeric keyboard, as for decimals: the judge's Russian message at the cell,
+        # not the browser's own (in the browser's language) refusing what was typed.
+        web=WebInput("input", (("type", "text"), ("inputmode", "numeric"))),
         hint="целое число"),
     "decimal": TypeInfo(
         # Double, not Numeric(18,4): the values come from Excel cells, which are IEEE doubles
