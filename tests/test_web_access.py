@@ -4,14 +4,24 @@ an entry here fails ``test_every_route_has_an_entry``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from tests.cabinet_site import A, B, C, ROLES, Site, database_url, site, sqlite_site, token  # noqa: F401
+from tests.cabinet_site import A, B, C, ROLES, Site, close, database_url, sqlite_site, token  # noqa: F401
+from tests.monitor_site import build_monitored_site
+
+
+@pytest.fixture()
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
+    """The cabinet with a collection under way, so the monitoring probes ask for real data."""
+    built = build_monitored_site(tmp_path, database_url)
+    yield built
+    close(built)
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,7 @@ class Probe:
 # Per route: the foreign requests to try, from each role. Routes that take no id of a school,
 # municipality or region say why instead (their own behaviour is tested in test_web_auth).
 Entry = Callable[[Site], list[Probe]] | str
+MONITORED = "vpr-org-info-2027"  # published by tests.monitor_site
 FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/login"): "the sign-in form: no ids, no data",
@@ -96,6 +107,24 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
         Probe("operator", "POST", "/accounts/nobody/unblock"),
     ],
+    # Monitoring (issue 14): a school has none; a coordinator gets nothing of another territory.
+    ("GET", "/monitor"): lambda s: [Probe("school", "GET", "/monitor")],
+    ("GET", "/monitor/{collection_id}"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}"),
+        Probe("operator", "GET", "/monitor/no-such-collection"),
+    ],
+    ("GET", "/monitor/{collection_id}/participants"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}/participants"),
+        Probe("operator", "GET", "/monitor/no-such-collection/participants"),
+    ],
+    ("GET", "/monitor/{collection_id}/schools/{login}"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}/schools/{A}"),  # not even its own here
+        Probe("municipal", "GET", f"/monitor/{MONITORED}/schools/{B}"),
+        Probe("municipal", "GET", f"/monitor/{MONITORED}/schools/{C}"),
+        Probe("regional", "GET", f"/monitor/{MONITORED}/schools/{C}"),
+        Probe("operator", "GET", f"/monitor/{MONITORED}/schools/spo770004"),  # not a participant
+        Probe("operator", "GET", f"/monitor/{MONITORED}/schools/nobody"),
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 
@@ -155,7 +184,8 @@ def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, m
     for (m, path), _ in MATRIX.items():
         if m != method or path in ("/login", "/health"):
             continue
-        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A)
+        url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A,
+                          collection_id=MONITORED)
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
         if method == "GET":
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), url

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
-from web import routes_auth, routes_files, routes_publications
+from web import routes_auth, routes_files, routes_monitor, routes_publications
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -33,7 +33,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     files_root.mkdir(parents=True, exist_ok=True)
     app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_publications, routes_files):
+    for module in (routes_auth, routes_publications, routes_files, routes_monitor):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)
