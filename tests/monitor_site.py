@@ -10,19 +10,27 @@ ksh500002 sent nothing.
 
 from __future__ import annotations
 
+import socket
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from flows.pipeline import claim_all, load_world, process_batch
 from flows.publish import form_for
+from flows.serve import prefect_server
+from flows.settings import load_settings
 from flows.workspace import open_warehouse
 from forms import load_collection
 from templates.factory import TemplateFactory
 from tests.cabinet_site import Site, build_site, org
 from tests.conftest import COLLECTIONS_DIR
 from tests.workbooks import fill
+from warehouse.report_requests import ReportRequest
 
 COLLECTION_ID = "vpr-org-info-2027"
 SHEET = "Сведения об ОО"
@@ -61,3 +69,29 @@ def build_monitored_site(home: Path, url: str) -> Site:
     outcomes = {o.login: o.outcome for o in done}
     assert outcomes == {**dict.fromkeys(SUBMITTED, "accepted"), **dict.fromkeys(IN_WORK, "rejected")}, outcomes
     return site
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server in a child process for the report runs (as tests/test_flows.py starts
+    one, for the same reasons); ``prefect_server`` sets PREFECT_API_URL in the environment, which
+    the web process's report threads read."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    with prefect_server(load_settings(home), port, startup_timeout=300) as server:
+        yield server.api_url
+
+
+def wait_finished(site: Site, request_id: int, seconds: float = 240) -> ReportRequest:
+    """The request once its run has ended (the deadline only stops a hung test; no time is
+    asserted)."""
+    requests = site.app.state.reports.requests
+    deadline = time.monotonic() + seconds
+    while True:
+        req = requests.get(request_id)
+        assert req is not None
+        if req.finished or time.monotonic() > deadline:
+            return req
+        time.sleep(0.2)

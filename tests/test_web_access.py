@@ -20,6 +20,12 @@ from tests.monitor_site import build_monitored_site
 def site(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
     """The cabinet with a collection under way, so the monitoring probes ask for real data."""
     built = build_monitored_site(tmp_path, database_url)
+    # reg77's own report request (its row: no run needed to be refused to others) and a scheduled
+    # workbook in its folder.
+    built.report = built.app.state.reports.requests.ask("reg77", "statuses", {"collection": MONITORED})[0].id
+    built.app.state.reports.requests.fail(built.report, "left failed for the matrix")
+    (built.settings.reports_dir / "reg77").mkdir(parents=True, exist_ok=True)
+    (built.settings.reports_dir / "reg77" / "status.xlsx").write_bytes(b"PK")
     yield built
     close(built)
 
@@ -125,6 +131,21 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Probe("operator", "GET", f"/monitor/{MONITORED}/schools/spo770004"),  # not a participant
         Probe("operator", "GET", f"/monitor/{MONITORED}/schools/nobody"),
     ],
+    # Reports made in the background (issue 14): the caller's own requests only.
+    ("POST", "/reports"): "asks for a report of the caller's own territory; a foreign or unknown "
+                          "collection is refused (test_reports_refuse_foreign_collections)",
+    ("GET", "/reports"): lambda s: [Probe("school", "GET", "/reports")],
+    ("GET", "/reports/bell"): lambda s: [Probe("school", "GET", "/reports/bell")],
+    ("GET", "/reports/{request_id}/file"): lambda s: [
+        Probe(role, "GET", f"/reports/{s.report}/file")  # type: ignore[attr-defined]
+        for role in ("school", "municipal", "operator")
+    ] + [Probe("regional", "GET", "/reports/999999/file")],
+    ("GET", "/reports/scheduled/{name}"): lambda s: [
+        Probe("school", "GET", "/reports/scheduled/status.xlsx"),
+        Probe("municipal", "GET", "/reports/scheduled/status.xlsx"),  # reg77's, not its own
+        Probe("municipal", "GET", "/reports/scheduled/..%2Freg77%2Fstatus.xlsx"),
+        Probe("operator", "GET", "/reports/scheduled/status.xlsx"),
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 
@@ -185,12 +206,24 @@ def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, m
         if m != method or path in ("/login", "/health"):
             continue
         url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A,
-                          collection_id=MONITORED)
+                          collection_id=MONITORED, request_id=1, name="status.xlsx")
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
         if method == "GET":
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), url
         else:
             assert response.status_code in (401, 403), url
+
+
+def test_reports_refuse_foreign_collections(site: Site) -> None:
+    for role, login in ROLES.items():
+        client = site.signed_in(login, "10.0.2.1")
+        for kind, collection in (("results", "no-such-collection"), ("no-such-kind", MONITORED)):
+            response = client.post("/reports", data={"csrf": token(client), "kind": kind, "collection": collection})
+            assert response.status_code == 404, (role, kind, collection)
+    school = site.signed_in(A, "10.0.2.2")
+    assert school.post("/reports", data={"csrf": token(school), "kind": "results",
+                                         "collection": MONITORED}).status_code == 404
+    assert site.app.state.reports.requests.mine(A) == []
 
 
 def test_lists_are_scoped_in_the_queries(sqlite_site: Site) -> None:

@@ -15,7 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
-from web import routes_auth, routes_files, routes_monitor, routes_publications
+from flows.cabinet_reports import ReportRunner
+from warehouse.report_requests import ReportRequests
+from web import routes_auth, routes_files, routes_monitor, routes_publications, routes_reports
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -32,8 +34,13 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     files_root = routes_files.files_root(settings.runtime)
     files_root.mkdir(parents=True, exist_ok=True)
     app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
+    # Reports asked for in the cabinet run in this process; those a stopped one left are resumed.
+    requests = ReportRequests(cabinet.warehouse.engine)
+    requests.create()
+    app.state.reports = ReportRunner(settings, requests)
+    app.state.reports.resume()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_publications, routes_files, routes_monitor):
+    for module in (routes_auth, routes_publications, routes_files, routes_monitor, routes_reports):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)
