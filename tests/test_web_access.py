@@ -146,6 +146,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Probe("municipal", "GET", "/reports/scheduled/..%2Freg77%2Fstatus.xlsx"),
         Probe("operator", "GET", "/reports/scheduled/status.xlsx"),
     ],
+    ("GET", "/operator/accounts"): lambda s: [
+        Probe(role, "GET", "/operator/accounts?q=edu") for role in ("school", "municipal", "regional")
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 

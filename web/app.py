@@ -17,7 +17,7 @@ from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
 from flows.cabinet_reports import ReportRunner
 from warehouse.report_requests import ReportRequests
-from web import routes_auth, routes_files, routes_monitor, routes_publications, routes_reports
+from web import routes_auth, routes_files, routes_monitor, routes_operator, routes_publications, routes_reports
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -40,7 +40,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.state.reports = ReportRunner(settings, requests)
     app.state.reports.resume()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (routes_auth, routes_publications, routes_files, routes_monitor, routes_reports):
+    for module in (routes_auth, routes_publications, routes_files, routes_monitor, routes_reports,
+                   routes_operator):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)
