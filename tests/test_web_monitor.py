@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from forms.status import lifecycle
+from forms.status import lifecycle, summarize
 from tests.cabinet_site import B, C, Site, close, database_url  # noqa: F401
 from tests.monitor_site import COLLECTION_ID, build_monitored_site
-from warehouse.monitoring import status_case
+from warehouse.monitoring import monitoring, scoped_statuses, status_case
 
 URL = f"/monitor/{COLLECTION_ID}"
 
@@ -142,3 +142,24 @@ def test_a_municipal_coordinator_sees_only_its_municipality(msite: Site) -> None
     assert municipal.get(f"{URL}/schools/{B}").status_code == 404
     assert municipal.get(f"{URL}/schools/{C}").status_code == 404
     assert msite.signed_in("reg50", "10.0.0.8").get(f"{URL}/schools/edu770001").status_code == 404
+
+
+@pytest.mark.parametrize("login", ["operator", "reg77", "mun7701", "mun7702", "reg50"])
+@pytest.mark.parametrize("days", [0, 30])
+def test_counts_in_sql_are_the_status_rows_counts(msite: Site, login: str, days: int) -> None:
+    """The database's count per place equals ``forms.status.summarize`` over the same rows that
+    ``sbor status`` and the status workbook read, open and after closing."""
+    wh = msite.cabinet.warehouse
+    account = msite.cabinet.accounts.get(login)
+    assert account is not None
+    row = wh.collection(COLLECTION_ID)
+    assert row is not None
+    now = datetime.now(UTC) + timedelta(days=days)
+    closed = now >= row.closes
+    view = monitoring(wh, account, row, now)
+    rows = scoped_statuses(wh, account, COLLECTION_ID)
+    assert view.summary == summarize(rows, closed)
+    for place in view.places:
+        mine = [r for r in rows if (r.region_code if login == "operator" else r.municipality_code) == place.code]
+        assert place.summary == summarize(mine, closed)
+    assert sum(p.summary.total for p in view.places) == len(rows) > 0

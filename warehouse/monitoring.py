@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from forms.status import CLOSED_STATUSES, OPEN_STATUSES, Status, Summary, status_of, summarize
+from forms.status import CLOSED_STATUSES, OPEN_STATUSES, Status, Summary, status_of
 from warehouse.accounts import Account, area_clause
 from warehouse.engine import guarded
 from warehouse.rows import CollectionRow, OrgStatusRow
@@ -109,19 +109,35 @@ def scoped_statuses(wh: Warehouse, account: Account, collection_id: str) -> list
     return wh.statuses(collection_id, **_area(account))
 
 
+def _summary(closed: bool, counts: dict[Status, int]) -> Summary:
+    order = statuses_for(closed)
+    return Summary(closed, sum(counts.values()), tuple((st, counts.get(st, 0)) for st in order))
+
+
 def monitoring(wh: Warehouse, account: Account, collection: CollectionRow, now: datetime) -> Monitoring:
     """«Общая статистика» and its table: per region for the operator, per municipality for a
-    coordinator, counted exactly as ``sbor status`` counts."""
+    coordinator. The rows are ``status_query``'s (those of ``sbor status`` and the status
+    workbook), labelled by ``status_case`` and counted by the database: for 40,000 schools
+    fetching every row to count them in Python took a second."""
     closed = now >= collection.closes  # forms.status.is_closed, for the stored row
-    rows = scoped_statuses(wh, account, collection.id)
+    base = status_query(wh.fixed, collection.id, **_area(account)).order_by(None).subquery("st")
+    c = base.c
     per_region = account.role == "operator"
-    groups: dict[tuple[str, str], list[OrgStatusRow]] = {}
-    for r in rows:
-        key = (r.region_code, r.region_name) if per_region else (r.municipality_code, r.municipality_name)
-        groups.setdefault(key, []).append(r)
-    places = tuple(PlaceCounts(code, name, summarize(members, closed))
-                   for (code, name), members in sorted(groups.items()))
-    return Monitoring(collection, closed, summarize(rows, closed), places,
+    code, name = (c.region_code, c.region_name) if per_region else (c.municipality_code, c.municipality_name)
+    label = status_case(c.files, c.accepted, closed)
+    query = (sa.select(code, name, label, sa.func.count())
+             .where(area_clause(account, c.region_code, c.municipality_code, c.login))
+             .group_by(code, name, label))
+    with guarded(wh.engine) as conn:
+        rows = conn.execute(query).all()
+    groups: dict[tuple[str, str], dict[Status, int]] = {}
+    total: dict[Status, int] = {}
+    for place_code, place_name, status, n in rows:
+        st = Status(status)
+        groups.setdefault((place_code, place_name), {})[st] = n
+        total[st] = total.get(st, 0) + n
+    places = tuple(PlaceCounts(pc, pn, _summary(closed, counts)) for (pc, pn), counts in sorted(groups.items()))
+    return Monitoring(collection, closed, _summary(closed, total), places,
                       "Регион" if per_region else "Муниципалитет")
 
 
