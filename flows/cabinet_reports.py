@@ -24,11 +24,16 @@ from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms import builtin_forms
 from forms.coordinators import Coordinator
-from warehouse.accounts import Accounts
+from forms.publications import Publication
+from templates.cabinet_books import render_downloads
+from templates.reports import write_atomic
+from warehouse import Warehouse
+from warehouse.accounts import Account, Accounts
 from warehouse.cabinet_tables import cabinet_tables
+from warehouse.storage import Storage
 from warehouse.report_requests import ReportRequest, ReportRequests
 
-KINDS = {"results": "Экспорт результатов", "statuses": "Экспорт статусов"}
+KINDS = {"results": "Экспорт результатов", "statuses": "Экспорт статусов", "downloads": "Отчёт о скачивании"}
 log = logging.getLogger(__name__)
 
 
@@ -45,8 +50,21 @@ def coordinator_of(login: str, role: str, region: str, municipality: str, title:
                        municipality if kind == "municipal" else None, title)
 
 
+def downloads_workbook(settings: Settings, wh: Warehouse, account: Account, publication: Publication) -> Path:
+    """The cabinet's «Отчёт о скачивании» of ``publication``, every row of ``account``'s scope,
+    in the workbook of its «Выгрузить в Excel»."""
+    storage = Storage(wh.engine, cabinet_tables(), wh.fixed)
+    page = storage.download_report(account, publication.id, publication.participants, limit=None)
+    now = settings.now()
+    body = render_downloads(publication.title, account.title, ((r.login, r.name, r.municipality, r.title, r.first,
+                                                                 r.last) for r in page.rows), now=now)
+    path = settings.reports_dir / account.login / f"downloads_{publication.id}.xlsx"
+    return write_atomic(body, path, keep=settings.keep_reports, now=now)
+
+
 @flow(name="cabinet report", validate_parameters=False)
-def cabinet_report_flow(settings: Settings, request_id: int) -> Path:
+def cabinet_report_flow(settings: Settings, request_id: int,
+                        publications: tuple[Publication, ...] = ()) -> Path:
     """One request's workbook; returns its path. Raises when it cannot be made."""
     wh = open_warehouse(settings)
     try:
@@ -58,6 +76,13 @@ def cabinet_report_flow(settings: Settings, request_id: int) -> Path:
         account = Accounts(wh.engine, cabinet_tables(), settings.secret()).get(req.login)
         if account is None:
             raise ReportFailed(f"account {req.login} of request {request_id} is gone")
+        if req.kind == "downloads":
+            [publication] = [p for p in publications if p.id == req.params["publication"]] or [None]
+            if publication is None:
+                raise ReportFailed(f"request {request_id}: no publication {req.params['publication']}")
+            path = downloads_workbook(settings, wh, account, publication)
+            requests.finish(request_id, str(path.relative_to(settings.home)))
+            return path
         coord = coordinator_of(account.login, account.role, account.region_code, account.municipality_code,
                                account.title)
         collections = choose_collections(wh, [req.params["collection"]])
@@ -76,8 +101,9 @@ def cabinet_report_flow(settings: Settings, request_id: int) -> Path:
 class ReportRunner:
     """Runs report requests in the background of the web process."""
 
-    def __init__(self, settings: Settings, requests: ReportRequests, workers: int = 2) -> None:
-        self.settings, self.requests = settings, requests
+    def __init__(self, settings: Settings, requests: ReportRequests,
+                 publications: tuple[Publication, ...] = (), workers: int = 2) -> None:
+        self.settings, self.requests, self.publications = settings, requests, publications
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbor-report")
 
     def ask(self, login: str, kind: str, params: dict[str, str]) -> tuple[ReportRequest, bool]:
@@ -99,7 +125,7 @@ class ReportRunner:
 
     def _run(self, request_id: int) -> None:
         try:
-            cabinet_report_flow(self.settings, request_id)
+            cabinet_report_flow(self.settings, request_id, self.publications)
         except Exception as exc:  # noqa: BLE001 - whatever ended the run, the user must learn it failed
             log.exception("report request %s failed", request_id)
             self.requests.fail(request_id, f"{type(exc).__name__}: {exc}")

@@ -131,3 +131,22 @@ def test_scheduled_workbooks_are_listed_and_downloaded(msite: Site) -> None:
     municipal = msite.signed_in("mun7701", "10.0.0.7")
     assert municipal.get(f"/reports/scheduled/status_{COLLECTION_ID}.xlsx").status_code == 404
     assert municipal.get("/reports/scheduled/..%2Freg77%2Fstatus.xlsx").status_code == 404
+
+
+def test_the_download_report_in_the_background(msite: Site) -> None:
+    school = msite.signed_in(A, "10.0.0.8")
+    assert school.get(f"/files/{msite.files['Требования к компьютерам.pdf']}").status_code == 200
+    municipal = msite.signed_in("mun7701")
+    response = municipal.post("/reports", data={"csrf": token(municipal), "kind": "downloads",
+                                                "publication": "vpr-tech-2027"})
+    number = int(response.headers["location"].rsplit("=", 1)[1])
+    assert "Отчёт о скачивании, vpr-tech-2027) формируется" in municipal.get(f"/reports?asked={number}").text
+    assert wait_finished(msite, number).state == "ready"
+    values = cells(municipal.get(f"/reports/{number}/file").content)
+    assert {A, "edu770002", "Требования к компьютерам.pdf", "не скачивал"} <= values
+    assert not values & {B, C, "spo770004"}
+    # A publication it does not see is refused before anything is recorded.
+    refused = municipal.post("/reports", data={"csrf": token(municipal), "kind": "downloads",
+                                               "publication": "region-50-only"})
+    assert refused.status_code == 404
+    assert [r.id for r in msite.app.state.reports.requests.mine("mun7701")] == [number]

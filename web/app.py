@@ -37,7 +37,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     # Reports asked for in the cabinet run in this process; those a stopped one left are resumed.
     requests = ReportRequests(cabinet.warehouse.engine)
     requests.create()
-    app.state.reports = ReportRunner(settings, requests)
+    app.state.reports = ReportRunner(settings, requests, app.state.cab.publications)
     app.state.reports.resume()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (routes_auth, routes_publications, routes_files, routes_monitor, routes_reports,

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from flows.cabinet_reports import KINDS, ReportRunner
 from warehouse import monitoring as mon
 from warehouse.report_requests import ReportRequest
-from web.deps import CabDep, CoordinatorDep, CsrfDep, not_found
+from web.deps import CabDep, CoordinatorDep, CsrfDep, not_found, publication_for
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,9 +21,13 @@ def runner(request: Request) -> ReportRunner:
     return request.app.state.reports  # type: ignore[no-any-return]
 
 
+def subject(req: ReportRequest) -> str:
+    return req.params.get("collection") or req.params.get("publication", "")
+
+
 def describe(req: ReportRequest) -> str:
     """The notification's words: «Отчёт № 3 (Экспорт результатов, vpr-…) готов»."""
-    what = f"Отчёт № {req.id} ({KINDS.get(req.kind, req.kind)}, {req.params.get('collection', '')})"
+    what = f"Отчёт № {req.id} ({KINDS.get(req.kind, req.kind)}, {subject(req)})"
     if req.state == "ready":
         return f"{what} готов"
     if req.state == "failed":
@@ -33,10 +37,15 @@ def describe(req: ReportRequest) -> str:
 
 @router.post("/reports")
 def ask(request: Request, c: CabDep, user: CoordinatorDep, _: CsrfDep,
-        kind: Annotated[str, Form(max_length=20)], collection: Annotated[str, Form(max_length=100)]) -> Response:
-    if kind not in KINDS or mon.collection_for(c.cabinet.warehouse, user, collection) is None:
+        kind: Annotated[str, Form(max_length=20)], collection: Annotated[str, Form(max_length=100)] = "",
+        publication: Annotated[str, Form(max_length=100)] = "") -> Response:
+    if kind == "downloads":
+        params = {"publication": publication_for(c, user, publication).id}  # 404 unless it sees it
+    elif kind in KINDS and mon.collection_for(c.cabinet.warehouse, user, collection) is not None:
+        params = {"collection": collection}
+    else:
         raise not_found()
-    req, _joined = runner(request).ask(user.login, kind, {"collection": collection})
+    req, _joined = runner(request).ask(user.login, kind, params)
     return RedirectResponse(f"/reports?asked={req.id}", status_code=303)
 
 
@@ -49,7 +58,7 @@ def mine(request: Request, c: CabDep, user: CoordinatorDep, asked: int = 0) -> R
     scheduled = sorted(p.name for p in folder.glob("*.xlsx")) if folder.is_dir() else []
     just = next((r for r in rows if r.id == asked), None)
     return c.render(request, "monitor_reports.html", user=user, csrf=request.state.session.csrf, rows=rows,
-                    just=just, describe=describe, kinds=KINDS, scheduled=scheduled)
+                    just=just, describe=describe, subject=subject, kinds=KINDS, scheduled=scheduled)
 
 
 @router.get("/reports/bell")
