@@ -13,6 +13,8 @@ stopped mid-run leaves the row queued or running, and the next start resumes it.
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from warehouse.storage import Storage
 from warehouse.report_requests import ReportRequest, ReportRequests
 
 KINDS = {"results": "Экспорт результатов", "statuses": "Экспорт статусов", "downloads": "Отчёт о скачивании"}
+BOOT_ENV = "SBOR_WEB_BOOT"
 log = logging.getLogger(__name__)
 
 
@@ -102,8 +105,10 @@ class ReportRunner:
     """Runs report requests in the background of the web process."""
 
     def __init__(self, settings: Settings, requests: ReportRequests,
-                 publications: tuple[Publication, ...] = (), workers: int = 2) -> None:
+                 publications: tuple[Publication, ...] = (), workers: int = 2, boot: str | None = None) -> None:
         self.settings, self.requests, self.publications = settings, requests, publications
+        # `sbor web` gives its workers one boot id (SBOR_WEB_BOOT); a process on its own has its own.
+        self.boot = boot or os.environ.get(BOOT_ENV) or uuid.uuid4().hex
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sbor-report")
 
     def ask(self, login: str, kind: str, params: dict[str, str]) -> tuple[ReportRequest, bool]:
@@ -124,6 +129,8 @@ class ReportRunner:
         return ids
 
     def _run(self, request_id: int) -> None:
+        if not self.requests.claim(request_id, self.boot):
+            return  # another worker of this start has it
         try:
             cabinet_report_flow(self.settings, request_id, self.publications)
         except Exception as exc:  # noqa: BLE001 - whatever ended the run, the user must learn it failed

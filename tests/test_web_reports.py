@@ -150,3 +150,15 @@ def test_the_download_report_in_the_background(msite: Site) -> None:
                                                "publication": "region-50-only"})
     assert refused.status_code == 404
     assert [r.id for r in msite.app.state.reports.requests.mine("mun7701")] == [number]
+
+
+def test_one_worker_of_a_start_takes_a_left_request(msite: Site) -> None:
+    """Workers of one `sbor web` start share a boot id: one of them resumes a request an earlier
+    start left; a later start takes it again once."""
+    requests = msite.app.state.reports.requests
+    req, _ = requests.ask("reg77", "statuses", {"collection": COLLECTION_ID})
+    assert requests.claim(req.id, "start-1") is True
+    assert requests.claim(req.id, "start-2") is True
+    assert requests.claim(req.id, "start-2") is False  # its sibling worker
+    requests.fail(req.id, "ended")
+    assert requests.claim(req.id, "start-3") is False  # finished: nobody runs it again

@@ -33,6 +33,9 @@ report_requests = sa.Table(
     sa.Column("file", sa.Text),  # relative to the workspace's home
     sa.Column("error", sa.Text),  # for the operator (English); the user reads a Russian sentence
     sa.Column("flow_run_id", sa.String(64)),
+    # Which start of `sbor web` runs it: the workers of one start share it, so exactly one of
+    # them takes a request, and a request of an earlier start is taken again once.
+    sa.Column("runner", sa.String(64)),
     sa.Column("seen", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("finished_at", UtcDateTime),
@@ -101,6 +104,15 @@ class ReportRequests:
         with guarded(self.engine) as conn:
             row = conn.execute(query).mappings().first()
         return _row(row) if row else None
+
+    def claim(self, request_id: int, runner: str) -> bool:
+        """Take an unfinished request for ``runner`` unless that runner has it already."""
+        t = self.t
+        with guarded(self.engine, write=True) as conn:
+            done = conn.execute(sa.update(t).where(
+                t.c.id == request_id, t.c.state.in_(UNFINISHED),
+                sa.or_(t.c.runner.is_(None), t.c.runner != runner)).values(runner=runner))
+        return done.rowcount == 1
 
     def started(self, request_id: int, flow_run_id: str | None) -> None:
         with guarded(self.engine, write=True) as conn:
