@@ -83,7 +83,7 @@ def cabinet_report_flow(settings: Settings, request_id: int,
             [publication] = [p for p in publications if p.id == req.params["publication"]] or [None]
             if publication is None:
                 raise ReportFailed(f"request {request_id}: no publication {req.params['publication']}")
-            path = downloads_workbook(settings, wh, account, publication)
+            path = kept_copy(downloads_workbook(settings, wh, account, publication))
             requests.finish(request_id, str(path.relative_to(settings.home)))
             return path
         coord = coordinator_of(account.login, account.role, account.region_code, account.municipality_code,
@@ -94,11 +94,20 @@ def cabinet_report_flow(settings: Settings, request_id: int,
         written = write_reports(settings, wh, snapshots, [coord], orgs, kinds=(req.kind,))
         if not written:
             raise ReportFailed(f"request {request_id}: none of {req.login}'s schools takes part")
-        path = written[0].path
+        path = kept_copy(written[0].path)
         requests.finish(request_id, str(path.relative_to(settings.home)))
         return path
     finally:
         wh.engine.dispose()
+
+
+def kept_copy(path: Path) -> Path:
+    """The dated version ``write_atomic`` kept beside ``path`` for this very write (a hard link
+    to the same bytes), so that a later export does not change what this request's link gives;
+    it lasts as long as the workspace keeps reports (SBOR_KEEP_REPORTS). ``path`` when none."""
+    inode = path.stat().st_ino
+    same = [p for p in path.parent.glob(f"{path.stem}_*{path.suffix}") if p.stat().st_ino == inode]
+    return same[0] if same else path
 
 
 class ReportRunner:

@@ -32,8 +32,9 @@ def msite(tmp_path: Path) -> Iterator[Site]:
     close(built)
 
 
-def ask(client: TestClient, kind: str, collection: str = COLLECTION_ID) -> int:
-    response = client.post("/reports", data={"csrf": token(client), "kind": kind, "collection": collection})
+def ask(client: TestClient, kind: str, collection: str = COLLECTION_ID, publication: str = "") -> int:
+    fields = {"publication": publication} if publication else {"collection": collection}
+    response = client.post("/reports", data={"csrf": token(client), "kind": kind, **fields})
     assert response.status_code == 303, response.text
     found = re.fullmatch(r"/reports\?asked=(\d+)", response.headers["location"])
     assert found, response.headers["location"]
@@ -137,19 +138,23 @@ def test_the_download_report_in_the_background(msite: Site) -> None:
     school = msite.signed_in(A, "10.0.0.8")
     assert school.get(f"/files/{msite.files['Требования к компьютерам.pdf']}").status_code == 200
     municipal = msite.signed_in("mun7701")
-    response = municipal.post("/reports", data={"csrf": token(municipal), "kind": "downloads",
-                                                "publication": "vpr-tech-2027"})
-    number = int(response.headers["location"].rsplit("=", 1)[1])
+    number = ask(municipal, "downloads", publication="vpr-tech-2027")
     assert "Отчёт о скачивании, vpr-tech-2027) формируется" in municipal.get(f"/reports?asked={number}").text
     assert wait_finished(msite, number).state == "ready"
     values = cells(municipal.get(f"/reports/{number}/file").content)
     assert {A, "edu770002", "Требования к компьютерам.pdf", "не скачивал"} <= values
     assert not values & {B, C, "spo770004"}
+    # Asked again once ready: a new report, and the first one's file stays as it was made.
+    again = ask(municipal, "downloads", publication="vpr-tech-2027")
+    assert again != number and wait_finished(msite, again).state == "ready"
+    requests = msite.app.state.reports.requests
+    assert requests.get(again).file != requests.get(number).file  # type: ignore[union-attr]
+    assert municipal.get(f"/reports/{number}/file").status_code == 200
     # A publication it does not see is refused before anything is recorded.
     refused = municipal.post("/reports", data={"csrf": token(municipal), "kind": "downloads",
                                                "publication": "region-50-only"})
     assert refused.status_code == 404
-    assert [r.id for r in msite.app.state.reports.requests.mine("mun7701")] == [number]
+    assert [r.id for r in msite.app.state.reports.requests.mine("mun7701")] == [again, number]
 
 
 def test_one_worker_of_a_start_takes_a_left_request(msite: Site) -> None:

@@ -3,6 +3,7 @@ they are ready (htmx polls it), «Мои отчёты» with the requested and t
 
 from __future__ import annotations
 
+import pathlib
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
@@ -87,10 +88,9 @@ def scheduled(c: CabDep, user: CoordinatorDep, name: Annotated[str, Path(max_len
     return _send(folder, listed[name], name)
 
 
-def _send(root: object, path: object, filename: str) -> Response:
-    from pathlib import Path as FsPath
-
-    base, target = FsPath(str(root)).resolve(), FsPath(str(path)).resolve()
+def _send(root: pathlib.Path, path: pathlib.Path, filename: str) -> Response:
+    """The file if it lies inside ``root`` (a moved workspace or an edited row must not reach out)."""
+    base, target = root.resolve(), path.resolve()
     if not target.is_relative_to(base) or not target.is_file():
         raise not_found()
     return FileResponse(target, media_type=XLSX, filename=filename)
