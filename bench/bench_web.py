@@ -197,11 +197,17 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             f"download report, region of {len(region)}": wrk(base + f"/publications/{PUBLICATION}/downloads",
                                                              coordinator_cookie, args.duration,
                                                              args.connections, script),
-            "50 MB file, recorded download": wrk(base + f"/files/{big_id}", school_cookie, args.duration,
-                                                 args.file_connections, script),
-            "50 MB file, plain FileResponse": wrk(base + "/bench/plain-file", None, args.duration,
-                                                  args.file_connections, script),
         }
+        # The two file runs alternate (recorded, plain, recorded, plain): the machine's other
+        # load drifts more than the difference measured; each keeps its better round.
+        file_runs: dict[str, list[dict[str, float]]] = {"recorded": [], "plain": []}
+        for _ in range(2):
+            file_runs["recorded"].append(wrk(base + f"/files/{big_id}", school_cookie, args.duration,
+                                             args.file_connections, script))
+            file_runs["plain"].append(wrk(base + "/bench/plain-file", None, args.duration,
+                                          args.file_connections, script))
+        runs[f"{args.file_mb} MB file, recorded download"] = max(file_runs["recorded"], key=lambda r: r["mb_per_s"])
+        runs[f"{args.file_mb} MB file, plain FileResponse"] = max(file_runs["plain"], key=lambda r: r["mb_per_s"])
     finally:
         if server is not None:
             server.terminate()
@@ -215,8 +221,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     result = {"orgs": len(orgs), "region_schools": len(region), "issue_seconds": round(issue_s, 2),
               "issued": issued.accounts, "workers": args.workers, "connections": args.connections,
               "runs": runs,
-              "file_rate_ratio": runs["50 MB file, recorded download"]["mb_per_s"]
-              / runs["50 MB file, plain FileResponse"]["mb_per_s"]}
+              "file_rate_ratio": runs[f"{args.file_mb} MB file, recorded download"]["mb_per_s"]
+              / runs[f"{args.file_mb} MB file, plain FileResponse"]["mb_per_s"]}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -9,11 +9,13 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from flows.settings import Settings
+
 console = Console()
 
 
-def _settings(ctx: click.Context):  # type: ignore[no-untyped-def]
-    return ctx.find_root().obj.settings()
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj.settings()  # type: ignore[no-any-return]
 
 
 @click.group("accounts")
@@ -101,10 +103,16 @@ def files_add(ctx: click.Context, publication: str, path: Path, title: str | Non
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes (on SQLite keep 1-2; on PostgreSQL as many as cores).")
+@click.option("--forwarded-allow-ips", default=None,
+              help="Addresses of the load balancers whose X-Forwarded-For names the client "
+                   "(sign-in throttling counts per client address; without this, the balancer's).")
 @click.pass_context
-def web_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def web_command(ctx: click.Context, host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Serve the cabinet for this workspace: sign-in, publications by section, the file storage
     and the coordinators' download reports. Set SBOR_COOKIE_SECURE=1 behind HTTPS.
+
+    Behind a load balancer, name it with --forwarded-allow-ips so that sign-in attempts are
+    counted per client, not per balancer.
 
     Example: sbor web --port 8000 --workers 2
     """
@@ -122,4 +130,5 @@ def web_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
     console.print(f"the cabinet: http://{host}:{port}/ (Ctrl+C to stop)")
     # By name: web/ sits above flows/ in the import order, so flows never imports it.
     uvicorn.run("web.app:factory", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="warning", server_header=False)
+                proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips,
+                log_level="warning", server_header=False)

@@ -76,13 +76,17 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option("--database-url", help="Warehouse URL (default: $SBOR_DATABASE_URL or SQLite in HOME/var).")
 @click.option("--now", help="Pretend it is this Moscow time (ISO), for rehearsals: 2026-12-01T10:00.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Prefect's run logs.")
+@click.option("--trust-flat-inbox/--no-trust-flat-inbox", default=None,
+              help="Credit a file put straight into inbox/ (no login folder) to the login its template "
+                   "names (default: $SBOR_TRUST_FLAT_INBOX, off: such files are refused).")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, database_url: str | None, now: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, database_url: str | None, now: str | None, verbose: bool,
+        trust_flat_inbox: bool | None) -> None:
     """sbor: collect tabular reports from thousands of organisations through Excel.
 
     Example: sbor demo
     """
-    settings = load_settings(home, database_url, now=now)
+    settings = load_settings(home, database_url, now=now, trust_flat_inbox=trust_flat_inbox)
     prepare_prefect(settings, verbose)
     ctx.obj = Context(settings)
 
@@ -164,10 +168,18 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
         open_warehouse(settings).upsert_organisations(load_registry(registry_path))
     result = run_publish(settings, coll)
     print_published([result])
+    from flows.analysts import ensure_analysts
+
+    if (warning := ensure_analysts(settings)) is not None:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def run_publish(settings: Settings, collection: Any) -> Any:
-    from flows.publish import publish_flow
+    from flows.prefect_local import bind_temporary_server
+    from flows.publish import check_publishable, publish_flow
+
+    check_publishable(settings, collection)  # one line for an operator's mistake, no traceback
+    bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar(f"templates {collection.id}") as bar:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
@@ -210,6 +222,10 @@ def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool
     from flows.ingest import ingest as ingest_plain
     from flows.ingest import ingest_flow
 
+    if not without_prefect:
+        from flows.prefect_local import bind_temporary_server
+
+        bind_temporary_server()  # dies with this command, even on a kill -9
     with progress_bar("ingest") as bar:
         if without_prefect:
             return ingest_plain(settings, progress=bar.advance, on_claimed=bar.total)
@@ -268,6 +284,11 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
     Example: sbor report --coordinator reg77 --collection spo-specialities-2026
     """
+    from forms.ids import id_problem
+
+    # Before any flow starts: an id is part of every workbook's path.
+    for problem in filter(None, (id_problem("collection id", c) for c in collections)):
+        raise OperatorError(problem)
     written = run_report(ctx.settings(), collections or None, coordinators or None, coordinators_file,
                          kinds or None)
     print_reports(written)
@@ -275,7 +296,10 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 
 def run_report(settings: Settings, collections: Any = None, coordinators: Any = None,
                coordinators_file: Path | None = None, kinds: Any = None) -> list[Any]:
+    from flows.prefect_local import bind_temporary_server
     from flows.report import KINDS, report_flow
+
+    bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar("coordinators") as bar:
         return report_flow(settings, collections, coordinators, coordinators_file, kinds or KINDS,
@@ -294,22 +318,31 @@ def print_reports(written: list[Any]) -> None:
 
 
 @cli.command()
-@click.argument("collection")
+@click.argument("collection", required=False)
 @click.option("--region", help="Only this region (two digits); the table is then per municipality.")
 @click.option("--json", "as_json", is_flag=True, help="Counts and the table as one JSON object.")
 @pass_ctx
-def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> None:
+def status(ctx: Context, collection: str | None, region: str | None, as_json: bool) -> None:
     """Print where a collection stands: the counts as the coordinators see them, and a table per
-    region (or per municipality of one region).
+    region (or per municipality of one region); then, for the operator, the files left in the
+    inbox and why, and the stale claims recovered (alone when no COLLECTION is given).
 
     Example: sbor status spo-specialities-2026 --region 77
     """
     from collections import Counter
 
+    from flows.leftover import inbox_report, print_inbox
     from flows.report import choose_collections
     from forms.status import COUNT_LABELS, is_closed, status_of, summarize
 
     settings = ctx.settings()
+    inbox = inbox_report(settings)
+    if collection is None:
+        if as_json:
+            click.echo(json.dumps({"inbox": inbox.as_json()}, ensure_ascii=False))
+        else:
+            print_inbox(inbox, console)
+        return
     wh = open_warehouse(settings)
     [coll] = choose_collections(wh, [collection])
     closed = is_closed(coll, settings.now())
@@ -322,7 +355,8 @@ def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> 
     labels = [label for label, _ in summary.lines()]
     if as_json:
         click.echo(json.dumps({"collection": coll.id, "closed": closed, "counts": dict(summary.lines()),
-                               "by_place": {p: dict(c) for p, c in by_place.items()}}, ensure_ascii=False))
+                               "by_place": {p: dict(c) for p, c in by_place.items()},
+                               "inbox": inbox.as_json()}, ensure_ascii=False))
         return
     state = "closed" if closed else "open"
     console.print(f"{coll.id} ({state}): " + "  ".join(f"{label}: {n}" for label, n in summary.lines()))
@@ -333,6 +367,7 @@ def status(ctx: Context, collection: str, region: str | None, as_json: bool) -> 
     for place, counts in sorted(by_place.items()):
         table.add_row(place, *(str(counts.get(label, 0)) for label in labels[1:]))
     console.print(table)
+    print_inbox(inbox, console)
 
 
 # --- serve ----------------------------------------------------------------------------------
@@ -463,9 +498,12 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
     """
     import csv
 
-
     settings = ctx.settings()
-    columns, rows = open_warehouse(settings).sql(query, max_rows=limit)
+    wh = open_warehouse(settings)
+    try:
+        columns, rows = wh.sql(query, max_rows=limit)
+    finally:
+        wh.engine.dispose()  # the operator's pooled connection, closed with the command
     if as_json:
         for row in rows:
             click.echo(json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=str))
@@ -484,11 +522,13 @@ def sql(ctx: Context, query: str, as_json: bool, as_csv: bool, limit: int) -> No
 
 def _register_extensions() -> None:
     """Commands kept beside the flows they drive."""
+    from flows.analysts import warehouse_command
     from flows.cabinet_cli import accounts_command, files_command, web_command
     from flows.scale import scale_command
     from flows.watch import watch_command
 
     cli.add_command(watch_command, "watch")
+    cli.add_command(warehouse_command, "warehouse")
     cli.add_command(scale_command, "scale")
     for command in (accounts_command, files_command, web_command):
         cli.add_command(command)

@@ -6,6 +6,7 @@ simulated schools returning their workbooks, ingest, and the coordinators' workb
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -105,7 +106,10 @@ def resend_and_hostile(settings: Settings, archive_of: Path | None, login: str) 
     if archive_of is not None:
         _drop(settings, login, "повторно.xlsx", archive_of.read_bytes())
         duplicates += 1
-        _drop(settings, login, "обрезанный.xlsx", archive_of.read_bytes()[:2000])
+        cut = _drop(settings, login, "обрезанный.xlsx", archive_of.read_bytes()[:2000])
+        # An upload that stopped long ago: the ingest no longer waits for the rest of it.
+        then = cut.stat().st_mtime - 2 * settings.give_up_seconds
+        os.utime(cut, (then, then))
         hostile += 1
     _drop(settings, login, "таблица.xlsx", "Логин;Наименование\nspo770001;Колледж\n".encode("cp1251"))
     hostile += 1

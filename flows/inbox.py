@@ -2,8 +2,8 @@
 
 Nothing is lost: a file is first claimed by an atomic rename into this process's own claim folder
 (two processes can never both win the rename), then archived by its SHA-256, and removed from the
-claim folder only after its outcome is committed. A process that dies leaves its claims behind; the
-next run on the same host finds claims whose process is gone and finishes them.
+claim folder only after its outcome is committed. A process that dies leaves its claims behind; a
+later run on any host takes over a folder whose lease lapsed (``flows.lease``) and finishes them.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.paths import inside
+from flows.lease import SEP, Takeover, now_iso, stale
+from flows.names import NAME_MAX, fit
+
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
 _IGNORED = re.compile(
     r"^(~\$.*|\.~lock\..*#|.*\.tmp|.*\.part|.*\.partial|.*\.crdownload|\.#.*|\..*\.swp|\.DS_Store|Thumbs\.db|\.gitkeep)$",
     re.IGNORECASE,
 )
 _LOGIN = re.compile(r"^(edu|ksh|spo)\d{6}$")
-_SEP = "__"  # between host and pid in a claim folder's name
 _SENDER, _NO_SENDER = ".", "-"  # a claim's name: <12 hex>.<sender login, or "-">.<file name>
-_NAME_MAX = 255  # bytes in a file name (ext4, XFS, NFS)
 
 
 def ignored(name: str) -> bool:
@@ -58,13 +60,13 @@ class Claim:
 
 def scan(inbox: Path) -> Iterator[Arrival]:
     """Files in ``inbox/`` and ``inbox/<login>/``, oldest first. Lock and temporary files are
-    skipped; other folder names are not senders and are looked at as flat files' parents."""
+    skipped. Every folder names its files' sender (``folder_sender``), a login or not."""
     found: list[tuple[float, Arrival]] = []
     if not inbox.is_dir():
         return iter(())
     for entry in os.scandir(inbox):
         if entry.is_dir(follow_symlinks=False):
-            sender = entry.name if _LOGIN.match(entry.name) else None
+            sender = folder_sender(entry.name)
             for sub in os.scandir(entry.path):
                 if not sub.is_dir(follow_symlinks=False) and not ignored(sub.name):
                     found.append((_mtime(sub), Arrival(Path(sub.path), sender, sub.name)))
@@ -72,6 +74,23 @@ def scan(inbox: Path) -> Iterator[Arrival]:
             found.append((_mtime(entry), Arrival(Path(entry.path), None, entry.name)))
     found.sort(key=lambda pair: (pair[0], str(pair[1].path)))
     return iter(a for _, a in found)
+
+
+# The bytes of a folder's name kept as a sender: a login is 9; a longer name only has to be
+# recognisable in the answer's folder, and must leave room for the file's name in a claim's.
+_FOLDER_MAX = 64
+
+
+def folder_sender(name: str) -> str:
+    """The sender an ``inbox/<name>/`` folder stands for. A login as it is; any other name (one
+    that is not exactly a login: ``EDU770001``, ``школа 1``) stays a sender too, so that its files
+    are refused as from an unknown sender rather than trusted by their signature; it is made safe
+    to travel in a claim's name (no dots) and to name the answer's folder."""
+    if _LOGIN.match(name):
+        return name
+    cleaned = _safe(name).replace(_SENDER, "_")
+    cleaned = cleaned.encode()[:_FOLDER_MAX].decode(errors="ignore")
+    return "_" if cleaned == _NO_SENDER else cleaned
 
 
 def listed(inbox: Path, paths: Iterable[Path]) -> Iterator[Arrival]:
@@ -85,7 +104,7 @@ def listed(inbox: Path, paths: Iterable[Path]) -> Iterator[Arrival]:
         if path.parent == root:
             sender = None
         elif path.parent.parent == root:
-            sender = path.parent.name if _LOGIN.match(path.parent.name) else None
+            sender = folder_sender(path.parent.name)
         else:
             continue
         try:
@@ -106,9 +125,9 @@ def _mtime(entry: os.DirEntry[str]) -> float:
 
 
 def claim_folder(processing: Path) -> Path:
-    """This process's claim folder: host and pid in the name, so a later run can tell whether its
-    owner is still alive."""
-    folder = processing / f"{socket.gethostname()}{_SEP}{os.getpid()}"
+    """This process's claim folder, named for its host and pid; its lease (``flows.lease``) says
+    whether its owner still holds it."""
+    folder = processing / f"{socket.gethostname()}{SEP}{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -118,19 +137,7 @@ def _claim_path(folder: Path, sender: str | None, name: str) -> Path:
     # name (shown back to the school) travel in the claim's name, so a recovered claim still
     # knows both. No folder per claim: a claim costs one rename, its end one unlink.
     prefix = f"{uuid.uuid4().hex[:12]}{_SENDER}{sender or _NO_SENDER}{_SENDER}"
-    return folder / (prefix + _fit(_safe(name), _NAME_MAX - len(prefix.encode())))
-
-
-def _fit(name: str, room: int) -> str:
-    """``name`` cut to ``room`` bytes of UTF-8, its extension kept (a rare, very long name)."""
-    if len(name.encode()) <= room:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext.encode()) > 16:
-        stem, ext = name, ""
-    tail = f".{ext}" if ext else ""
-    cut = stem.encode()[:room - len(tail.encode())].decode(errors="ignore")
-    return cut + tail
+    return folder / (prefix + fit(_safe(name), NAME_MAX - len(prefix.encode())))
 
 
 def _claims_in(folder: Path) -> list[Claim]:
@@ -192,38 +199,39 @@ def claim(arrival: Arrival, folder: Path) -> Claim | None:
     except FileNotFoundError:
         return None
     # The claim carries the cleaned name: it is what messages and answers show, so a control
-    # character in a school's file name never reaches a workbook or the file system.
-    return Claim(target, arrival.sender, target.name.split(_SENDER, 2)[2])
+    # character in a school's file name never reaches a workbook or the file system. It is the
+    # whole name even where the claim file's own name had to cut it (``names_match``).
+    return Claim(target, arrival.sender, _safe(arrival.name))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
+def names_match(claimed: Claim, recorded: str) -> bool:
+    """Whether ``recorded`` (a file name in the warehouse) is the name ``claimed`` carries: a
+    recovered claim knows only as much of a very long name as its claim file could hold."""
+    if claimed.name == recorded:
         return True
-    return True
+    return _claim_path(claimed.path.parent, claimed.sender, recorded).name.split(_SENDER, 2)[2] == claimed.name
 
 
-def recover(processing: Path, mine: Path) -> list[Claim]:
-    """Claims left by dead processes on this host, moved into ``mine``. Claims of live processes
-    and of other hosts (shared storage) are left alone."""
-    host = socket.gethostname()
+def recover(processing: Path, mine: Path, lease_seconds: float) -> tuple[list[Claim], list[Takeover]]:
+    """Claims of stale folders (``flows.lease``: a lease not renewed, on any host, or a process
+    gone on this host), moved into ``mine``, and the operator's record of each."""
     out: list[Claim] = []
+    record: list[Takeover] = []
     if not processing.is_dir():
-        return out
+        return out, record
     for folder in sorted(processing.iterdir()):
-        owner_host, _, pid = folder.name.rpartition(_SEP)
-        if folder == mine or owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if folder == mine or not _is_folder(folder) or (why := stale(folder, lease_seconds)) is None:
             continue
+        taken: list[Claim] = []
         for one in sorted(folder.iterdir()):
-            out += _take(one, mine)
+            taken += _take(one, mine)
         # Only empty folders go: anything not taken (a stranger's file) stays where it is.
         for sub in sorted((p for p in folder.rglob("*") if _is_folder(p)), key=lambda p: -len(p.parts)):
             _rmdir(sub)
         _rmdir(folder)
-    return out
+        out += taken
+        record += [Takeover(now_iso(), folder.name, c.name, c.sender, why) for c in taken]
+    return out, record
 
 
 def leftovers(mine: Path) -> list[Claim]:
@@ -272,7 +280,7 @@ def archive_many(items: Sequence[tuple[Path, str]], archive_dir: Path) -> list[t
     out: list[tuple[Path, bool]] = []
     new: set[Path] = set()
     for path, sha256 in items:
-        target = archive_dir / sha256[:2] / f"{sha256}.bin"
+        target = inside(archive_dir, archive_dir / sha256[:2] / f"{sha256}.bin")
         if target in new:
             out.append((target, False))
             continue

@@ -18,6 +18,7 @@ from prefect.utilities.annotations import quote
 
 from flows import lanes as lanes_
 from flows.inbox import Claim, claim_folder, release_folder
+from flows.lease import held
 from flows.pipeline import (  # noqa: F401 - FileOutcome, as_collection: the pipeline's names, as callers know them
     FileOutcome, Progress, Timings, World, as_collection, batches_of, claim_all, load_world, process_batch, stage,
 )
@@ -40,19 +41,20 @@ def ingest(
     with stage(timings, "open"):
         wh = open_warehouse(settings)
         world = load_world(wh, settings)
-    with stage(timings, "claim"):
-        claims = claim_all(settings, only)
-    if on_claimed is not None:
-        on_claimed(len(claims))
-    if lanes_.wanted(settings, len(claims)):
-        with lanes_.lanes(settings, wh, world, timings) as lanes:
-            out = lanes_.run_all(lanes, batches_of(claims, settings.batch_size, settings.workers), progress)
-    else:
-        out = []
-        for batch in batches_of(claims, settings.batch_size):
-            out += process_batch(settings, wh, world, batch, timings)
-            if progress is not None:
-                progress(len(batch))
+    with held(claim_folder(settings.processing), settings.lease_seconds):
+        with stage(timings, "claim"):
+            claims = claim_all(settings, only)
+        if on_claimed is not None:
+            on_claimed(len(claims))
+        if lanes_.wanted(settings, len(claims)):
+            with lanes_.lanes(settings, wh, world, timings) as lanes:
+                out = lanes_.run_all(lanes, batches_of(claims, settings.batch_size, settings.workers), progress)
+        else:
+            out = []
+            for batch in batches_of(claims, settings.batch_size):
+                out += process_batch(settings, wh, world, batch, timings)
+                if progress is not None:
+                    progress(len(batch))
     release_folder(claim_folder(settings.processing))
     return out
 
@@ -88,6 +90,13 @@ def ingest_flow(
 ) -> list[FileOutcome]:
     wh = open_warehouse(settings)
     world = load_world(wh, settings)
+    # The claim folder's lease is renewed for as long as this flow runs (flows.lease).
+    with held(claim_folder(settings.processing), settings.lease_seconds):
+        return _ingest_flow_body(settings, wh, world, only, progress, on_claimed)
+
+
+def _ingest_flow_body(settings: Settings, wh: Warehouse, world: World, only: Sequence[Path] | None,
+                      progress: Progress | None, on_claimed: Callable[[int], None] | None) -> list[FileOutcome]:
     claims = claim_all(settings, only)
     if on_claimed is not None:
         on_claimed(len(claims))

@@ -12,24 +12,30 @@ plain or as Prefect's flow and tasks.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 
 from flows.inbox import (
-    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, recover, scan,
+    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, names_match, recover, scan,
     sha256_of,
 )
+from flows.senders import Judged, judge_claims
+from flows.paths import inside
+from flows.lease import log_takeovers, tidy
+from flows.names import derived
 from flows.settings import Settings
-from forms import Collection, Finding, Form, Organisation, Participants, builtin_forms
+from flows.settle import settled
+from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
 from templates import FeedbackFactory, render_receipt, render_refusal
-from validators import Context, Verdict, judge_batch
+from validators import Context, Verdict
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
 
 Progress = Callable[[int], None]
@@ -148,23 +154,39 @@ def feedback_path(settings: Settings, verdict: Verdict, claimed: Claim, row: Sub
 
 def _answer_path(settings: Settings, claimed: Claim, row: SubmissionRow) -> Path:
     """Where the answer to ``row`` goes: the row's collection and login are the file's verified
-    identity; a file without one is answered by the folder it came through."""
-    stem = Path(claimed.name).stem[:80] or "file"
+    identity; a file without one is answered by the folder it came through. The name is bounded
+    in bytes (``flows.names``): a long Chinese or emoji name once stopped every pass."""
     kind = "квитанция" if row.accepted else "ошибки"
     if row.collection_id is None or row.login is None:
         folder = settings.feedback_dir / "_unidentified" / (claimed.sender or "unknown")
     else:
         folder = settings.feedback_dir / row.collection_id / row.login
-    return folder / f"{row.id:06d}-{stem}-{kind}.xlsx"
+    return folder / derived(f"{row.id:06d}-", Path(claimed.name).stem[:80] or "file", f"-{kind}.xlsx")
+
+
+# A name the file system refuses for what it holds, not for its length: a share (SMB, FAT) that
+# refuses ``:`` or ``?``, or bytes it cannot encode. The answer then goes under a plain name.
+_NAME_REFUSED = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
+
+
+def _write_answer(target: Path, data: bytes, scratch: Path, plain: str) -> Path:
+    try:
+        return _write(target, data, scratch)
+    except OSError as error:
+        if error.errno not in _NAME_REFUSED:
+            raise
+        return _write(target.with_name(plain), data, scratch)
 
 
 def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, row: SubmissionRow) -> Path:
     """The school's answer: a receipt for an accepted file, its own workbook with every error
     marked for a refused one, a refusal sheet for a file that could not be identified."""
-    target = _answer_path(settings, claimed, row)
+    target = inside(settings.feedback_dir, _answer_path(settings, claimed, row))
     ident = verdict.identity
     collection = world.collections.get(ident.collection) if ident else None
-    org = world.orgs.get(ident.login) if ident else None
+    # Only the school a template was issued to gets it back refilled: a school that sent another
+    # school's template gets the refusal sheet, never a signed template of that school.
+    org = world.orgs.get(ident.login) if ident and ident.login == row.login else None
     form = world.forms.get(ident.form) if ident else None
     if row.accepted and collection and org:
         rows_loaded = {s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames} if form else {}
@@ -176,15 +198,17 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     else:
         data = render_refusal(file_name=claimed.name, sha256=row.sha256, received_at=row.received_at,
                               findings=verdict.findings)
-    return _write(target, data, settings.runtime / "tmp")
+    kind = target.name.rpartition("-")[2]
+    return _write_answer(target, data, settings.runtime / "tmp", f"{row.id:06d}-{kind}")
 
 
-def _submission(verdict: Verdict, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_rel: str) -> NewSubmission:
+    verdict = judged.verdict
     ident = verdict.identity
     return NewSubmission(
         sha256=verdict.sha256, file_name=claimed.name, received_at=received_at,
         outcome=verdict.outcome,  # type: ignore[arg-type]
-        collection_id=ident.collection if ident else None, login=ident.login if ident else None,
+        collection_id=ident.collection if ident else None, login=judged.login,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
         archive_path=archive_rel, saved_by=verdict.saved_by,
     )
@@ -226,11 +250,11 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         # the warehouse too, and needs no look-up.
         with stage(timings, "known"):
             earlier = wh.find_sha(sha) if seen else None
-        if earlier is not None and c.recovered and earlier.file_name == c.name:
+        if earlier is not None and c.recovered and names_match(c, earlier.file_name):
             unanswered.append((c, sha, earlier))
             continue
         if earlier is not None:
-            outcomes.append(_duplicate(c, sha, earlier))
+            outcomes.append(_duplicate(settings, c, sha, earlier, received_at))
             with stage(timings, "release"):
                 done(c)
             continue
@@ -240,27 +264,27 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         in_batch.add(sha)
         fresh.append((c, sha, str(archived.relative_to(settings.runtime))))
     with stage(timings, "judge"):
-        verdicts = judge_batch([c.path for c, _, _ in fresh], world.context,
-                               senders=[c.sender for c, _, _ in fresh], names=[c.name for c, _, _ in fresh],
-                               sha256s=[sha for _, sha, _ in fresh]) if fresh else []
+        verdicts = (judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in fresh])
+                    if fresh else [])
     refused: list[LoadError] = []
     judged = list(zip(fresh, verdicts, strict=True))
     for start in range(0, len(judged), RECORD_GROUP):
         group = judged[start:start + RECORD_GROUP]
         with stage(timings, "record"):
             rows = wh.record_many(
-                [(_submission(verdict, c, received_at, kept_at), verdict.findings,
-                  verdict.frames if verdict.accepted else None)
-                 for (c, _, kept_at), verdict in group],
+                [(_submission(one, c, received_at, kept_at), one.verdict.findings,
+                  one.verdict.frames if one.verdict.accepted else None)
+                 for (c, _, kept_at), one in group],
                 commit_every=RECORD_GROUP)
-        for ((c, sha, _), verdict), row in zip(group, rows, strict=True):
+        for ((c, sha, _), one), row in zip(group, rows, strict=True):
+            verdict = one.verdict
             if isinstance(row, LoadError):
                 refused.append(row)
                 continue
             if row.file_name != c.name:
                 # Another lane or process recorded a copy of this content under its own name
                 # while this one was being judged: that copy is the submission, this a duplicate.
-                outcomes.append(_duplicate(c, sha, row))
+                outcomes.append(_duplicate(settings, c, sha, row, received_at))
                 with stage(timings, "release"):
                     done(c)
                 continue
@@ -274,30 +298,28 @@ def process_batch(settings: Settings, wh: Warehouse, world: World, claims: Seque
         first = wh.find_sha(sha)
         if first is None:  # the first copy was refused: this one waits with it
             continue
-        outcomes.append(_duplicate(c, sha, first))
+        outcomes.append(_duplicate(settings, c, sha, first, received_at))
         with stage(timings, "release"):
             done(c)
-    outcomes += finish_unanswered(settings, world, unanswered)
+    outcomes += finish_unanswered(settings, wh, world, unanswered)
     if refused:
         raise refused[0]
     return outcomes
 
 
-def finish_unanswered(settings: Settings, world: World,
+def finish_unanswered(settings: Settings, wh: Warehouse, world: World,
                       unanswered: Sequence[tuple[Claim, str, SubmissionRow]]) -> list[FileOutcome]:
     """Files a dead process recorded but did not get to answer: judged again (the answer needs
     the school's values) and answered with the outcome already recorded, unless the answer is
     already there. Their one outcome stays the recorded one; nothing is recorded twice."""
     if not unanswered:
         return []
-    verdicts = judge_batch([c.path for c, _, _ in unanswered], world.context,
-                           senders=[c.sender for c, _, _ in unanswered],
-                           names=[c.name for c, _, _ in unanswered],
-                           sha256s=[sha for _, sha, _ in unanswered])
+    judged = judge_claims(settings, wh, world.context, world.orgs, [(c, sha) for c, sha, _ in unanswered])
+    verdicts = [one.verdict for one in judged]
     out: list[FileOutcome] = []
     for (c, sha, row), verdict in zip(unanswered, verdicts, strict=True):
         path = feedback_path(settings, verdict, c, row)
-        if not path.exists():
+        if not _answered(path):
             path = answer(settings, world, verdict, c, row)
         done(c)
         out.append(FileOutcome(c.name, sha, row.outcome, row.collection_id, row.login, row.id,
@@ -305,14 +327,44 @@ def finish_unanswered(settings: Settings, world: World,
     return out
 
 
-def _duplicate(c: Claim, sha: str, earlier: SubmissionRow) -> FileOutcome:
-    when = earlier.received_at.strftime("%d.%m.%Y %H:%M")
-    note = Finding(
-        code="duplicate", severity="note", file=c.name,
-        message=(f"Файл «{c.name}» уже был получен {when} (подача № {earlier.id}) и повторно не "
-                 "загружается. Если вы исправили данные, сохраните файл заново и отправьте его."),
-    )
-    return FileOutcome(c.name, sha, "duplicate", earlier.collection_id, earlier.login, earlier.id, None, (note,))
+def _answered(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name this file system refuses: the answer went under a plain name
+        return path.with_name(f"{path.name.partition('-')[0]}-{path.name.rpartition('-')[2]}").exists()
+
+
+def _duplicate(settings: Settings, c: Claim, sha: str, earlier: SubmissionRow, received_at: datetime) -> FileOutcome:
+    """A content already received: not loaded again, and its sender is told so in a workbook
+    of its own. When another school sent the same bytes first, this sender learns only that the
+    file came earlier from another organisation: nothing of the other school (name, number,
+    data) is said."""
+    moment = earlier.received_at if earlier.received_at.tzinfo else earlier.received_at.replace(tzinfo=UTC)
+    when = moment.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")  # stored in UTC; schools read Moscow time
+    # An unidentified first copy has no login: who sent it is not known, so neither is said.
+    own = earlier.login is not None and c.sender in (None, earlier.login)
+    if own:
+        message = (f"Файл «{c.name}» уже был получен {when} (подача № {earlier.id}) и повторно не "
+                   "загружается. Если вы исправили данные, сохраните файл заново и отправьте его.")
+    elif earlier.login is not None:
+        message = (f"Файл «{c.name}» уже был получен ранее, {when}, от другой организации, и повторно "
+                   "не загружается. Каждая организация отправляет свой шаблон, выданный ей для этого "
+                   "сбора: скачайте свой шаблон в личном кабинете, заполните его и отправьте.")
+    else:
+        message = (f"Этот файл («{c.name}») уже получен ранее, {when}, и повторно не проверяется: "
+                   "ответ на него уже отправлен. Отправьте заполненный шаблон вашей организации "
+                   "в формате .xlsx.")
+    note = Finding(code="duplicate", severity="note", file=c.name, message=message)
+    login = earlier.login if own else c.sender
+    if earlier.collection_id is None or login is None:
+        folder = settings.feedback_dir / "_unidentified" / (c.sender or "unknown")
+    else:
+        folder = settings.feedback_dir / earlier.collection_id / login
+    target = folder / derived(f"{earlier.id:06d}-", Path(c.name).stem[:80] or "file", "-повтор.xlsx")
+    data = render_refusal(file_name=c.name, sha256=sha, received_at=received_at, findings=(note,))
+    path = _write_answer(target, data, settings.runtime / "tmp", f"{earlier.id:06d}-повтор.xlsx")
+    return FileOutcome(c.name, sha, "duplicate", earlier.collection_id, earlier.login if own else None,
+                       earlier.id if own else None, str(path), (note,))
 
 
 def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: datetime) -> FileOutcome:
@@ -334,8 +386,15 @@ def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: da
 
 def claim_all(settings: Settings, only: Sequence[Path] | None = None) -> list[Claim]:
     mine = claim_folder(settings.processing)
-    claims = leftovers(mine) + recover(settings.processing, mine)
-    for arrival in scan(settings.inbox) if only is None else listed(settings.inbox, only):
+    tidy(settings.runtime, settings.processing, mine, settings.lease_seconds)
+    claims = leftovers(mine)  # before the recovered ones join them in this folder
+    recovered, record = recover(settings.processing, mine, settings.lease_seconds)
+    log_takeovers(settings.runtime, record)
+    claims += recovered
+    arrivals = list(scan(settings.inbox) if only is None else listed(settings.inbox, only))
+    # Only whole files: a copy in progress is left for the next pass (``flows.settle``).
+    whole, _ = settled(arrivals, settings.quiet_seconds, settings.give_up_seconds)
+    for arrival in whole:
         got = claim(arrival, mine)
         if got is not None:
             claims.append(got)

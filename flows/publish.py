@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.errors import OperatorError
+from flows.paths import inside
 from flows.settings import Settings
 from flows.writing import write_templates
 from flows.workspace import open_warehouse
@@ -40,17 +41,31 @@ def form_for(collection: Collection, forms: dict[str, Form] | None = None) -> Fo
         ) from None
 
 
-# Tasks here have side effects and take resources (callbacks, settings): never cache them.
-@task(name="register collection", cache_policy=NO_CACHE)
-def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
-    wh = open_warehouse(settings)
-    everyone = wh.organisations()
+def participants_of(settings: Settings, collection: Collection) -> list[Organisation]:
+    """The organisations of the registry that ``collection``'s participants rule chooses; an
+    operator error if there are none."""
+    everyone = open_warehouse(settings).organisations()
     if not everyone:
         raise OperatorError("the registry is empty: load one first with `sbor registry load FILE.csv`")
     chosen = collection.participants.select(everyone)
     if not chosen:
         raise OperatorError(f"collection {collection.id}: no organisation in the registry matches its participants")
-    wh.publish(collection, form, [o.login for o in chosen])
+    return chosen
+
+
+def check_publishable(settings: Settings, collection: Collection) -> None:
+    """The operator's mistakes a publish would meet (a form that does not exist, participants
+    that match nobody), raised before any flow runs: inside one, Prefect logs the failed run's
+    traceback before the command can print its one line. Costs one more read of the registry."""
+    form_for(collection)
+    participants_of(settings, collection)
+
+
+# Tasks here have side effects and take resources (callbacks, settings): never cache them.
+@task(name="register collection", cache_policy=NO_CACHE)
+def register(settings: Settings, collection: Collection, form: Form) -> list[Organisation]:
+    chosen = participants_of(settings, collection)
+    open_warehouse(settings).publish(collection, form, [o.login for o in chosen])
     return chosen
 
 
@@ -63,7 +78,8 @@ def render_all(
     progress: Progress | None,
 ) -> int:
     factory = TemplateFactory(form, collection, settings.secret())
-    return write_templates(factory, orgs, settings.templates_dir / collection.id, progress, settings.workers)
+    directory = inside(settings.templates_dir, settings.templates_dir / collection.id)
+    return write_templates(factory, orgs, directory, progress, settings.workers)
 
 
 @flow(name="publish", validate_parameters=False)

@@ -19,10 +19,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.errors import OperatorError
 from flows.ingest import as_collection
+from flows.paths import inside
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, Participants, builtin_forms
 from forms.coordinators import Coordinator, coordinators_from_registry, load_coordinators
+from forms.ids import id_problem
 from forms.status import is_closed, status_of
 from templates.reports import (
     render_group_report,
@@ -57,6 +59,9 @@ class Snapshot:
 
 
 def choose_collections(wh: Warehouse, ids: Sequence[str] | None) -> list[Collection]:
+    for i in ids or ():  # an id from the command line, before it is looked up or becomes a path
+        if (problem := id_problem("collection id", i)) is not None:
+            raise OperatorError(problem)
     rows = {r.id: r for r in wh.collections()}
     if not rows:
         raise OperatorError("no collection is published yet: run `sbor publish COLLECTION.yaml` first")
@@ -105,7 +110,9 @@ def write_reports(
     out: list[Written] = []
 
     def put(coord: Coordinator, kind: str, collection: str | None, data: bytes) -> None:
-        path = write_atomic(data, report_file(root, coord, kind, collection), keep=settings.keep_reports, now=now)
+        # The coordinator's own folder is the root: another coordinator's is just as wrong.
+        target = inside(inside(root, root / coord.id), report_file(root, coord, kind, collection))
+        path = write_atomic(data, target, keep=settings.keep_reports, now=now)
         out.append(Written(coord.id, kind, collection, path))
 
     for coord in coordinators:

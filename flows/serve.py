@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from flows.errors import OperatorError
+from flows.prefect_local import bound_to_this_process
 from flows.settings import Settings
 
 DEFAULT_CRON = "0 8 * * *"  # daily at 08:00 Moscow time
@@ -59,6 +60,7 @@ def prefect_server(settings: Settings, port: int, startup_timeout: float = 180.0
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            preexec_fn=bound_to_this_process(),  # noqa: PLW1509 - dies with sbor, even on a kill -9
         )
     try:
         deadline = time.monotonic() + startup_timeout

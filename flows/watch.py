@@ -3,8 +3,9 @@
 A file counts as arrived only when it is stable: its size and modification time unchanged for
 ``stable_seconds`` and, for a zip, its end record and central directory in place (a workbook is
 written front to back, so a half-copied one has no central directory yet). A file that is not a
-zip at all is stable after the interval too: the ingest refuses it with a finding. A zip that never
-completes (a truncated upload) is handed over after ``give_up_seconds``, so its school is answered.
+zip at all is stable after the interval too: the ingest refuses it with a finding. An empty file
+or a zip that never completes (a truncated upload) is handed over after ``give_up_seconds``, so
+its school is answered. ``sbor ingest`` applies the same rule (``flows.settle``).
 
 inotify (``Observer``) or, on network shares where inotify sees nothing, a ``PollingObserver``
 only records paths; a periodic rescan picks up files present at start and anything the observer
@@ -21,13 +22,12 @@ import logging
 import os
 import signal
 import stat
-import struct
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,48 +39,12 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from flows.inbox import claim_folder, ignored, scan
+from flows.settle import looks_whole, zip_complete  # noqa: F401 - zip_complete: as callers know it
 from flows.settings import Settings
 
 log = logging.getLogger("sbor.watch")
 
 Runner = Callable[[Settings, Sequence[Path]], Sequence[Any]]  # ingest(settings, only=paths)
-
-_EOCD = b"PK\x05\x06"
-_EOCD_SIZE = 22
-_ZIP64_LOCATOR = b"PK\x06\x07"
-_CENTRAL = b"PK\x01\x02"
-_ZIP_HEAD = b"PK\x03\x04"
-
-
-def zip_complete(path: Path) -> bool:
-    """False only for a zip whose end record or central directory is not (yet) where its end
-    record says: a file still being written. Reads the last 64 KB and 4 bytes, never the whole
-    file (a 100 MB upload costs the same as a small one). Anything else is True: not a zip,
-    unreadable, gone; the ingest judges those."""
-    try:
-        with path.open("rb") as fh:
-            if fh.read(4) != _ZIP_HEAD:
-                return True
-            size = fh.seek(0, os.SEEK_END)
-            tail_start = max(0, size - (_EOCD_SIZE + 0xFFFF))
-            fh.seek(tail_start)
-            tail = fh.read()
-            at = tail.rfind(_EOCD)
-            if at < 0 or len(tail) - at < _EOCD_SIZE:
-                return False
-            cd_size, cd_offset = struct.unpack("<II", tail[at + 12:at + 20])
-            if cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
-                # Zip64: the real offsets sit in the zip64 end record; its locator precedes.
-                return tail[max(0, at - 20):at].startswith(_ZIP64_LOCATOR)
-            if cd_size == 0:
-                return True
-            if cd_offset + cd_size > tail_start + at:
-                return False
-            fh.seek(cd_offset)
-            return fh.read(4) == _CENTRAL
-    except OSError:
-        return True
-
 
 @dataclass(frozen=True)
 class _State:
@@ -273,7 +237,7 @@ class Watcher:
         log.info("%s: %s", label, self.health.last_batch)
 
     def _due(self) -> list[Path]:
-        return self.tracker.due(time.monotonic(), zip_complete)[: self.settings.batch_size]
+        return self.tracker.due(time.monotonic(), _whole)[: self.settings.batch_size]
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -330,6 +294,14 @@ class Watcher:
         self.stop.set()
 
 
+def _whole(path: Path) -> bool:
+    try:
+        size = os.lstat(path).st_size
+    except OSError:  # gone: the ingest finds nothing to take
+        return True
+    return looks_whole(path, size)
+
+
 def _holds_anything(folder: Path) -> bool:
     try:
         return any(folder.iterdir())
@@ -372,19 +344,21 @@ def _configure_logging() -> None:
 @click.option("--polling", is_flag=True, help="Poll the folder instead of inotify (network shares).")
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.05, 600),
               help="Seconds between looks at the files waiting to become stable.")
-@click.option("--stable-seconds", default=2.0, show_default=True, type=click.FloatRange(0, 3600),
-              help="A file is taken once its size and time stay unchanged this long.")
+@click.option("--stable-seconds", default=None, type=click.FloatRange(0, 3600),
+              help="A file is taken once its size and time stay unchanged this long (default: "
+                   "$SBOR_QUIET_SECONDS or 2).")
 @click.option("--rescan", "rescan_seconds", default=30.0, show_default=True, type=click.FloatRange(0.1, 86400),
               help="Seconds between full rescans of the inbox (catches what the observer missed).")
-@click.option("--give-up-seconds", default=60.0, show_default=True, type=click.FloatRange(0, 86400),
-              help="A zip that never completes (a truncated upload) is handed over after this.")
+@click.option("--give-up-seconds", default=None, type=click.FloatRange(0, 86400),
+              help="An empty file or a zip that never completes (a truncated upload) is handed over "
+                   "after this (default: $SBOR_GIVE_UP_SECONDS or 60).")
 @click.option("--health", "health_seconds", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
               help="Seconds between health lines in the log.")
 @click.option("--once", is_flag=True, help="Take what is stable now, ingest it and exit (cron, tests).")
 @click.option("--without-prefect", is_flag=True, help="Run the ingest in this process without Prefect's engine.")
 @click.pass_obj
-def watch_command(obj: Any, polling: bool, interval: float, stable_seconds: float, rescan_seconds: float,
-                  give_up_seconds: float, health_seconds: float, once: bool, without_prefect: bool) -> None:
+def watch_command(obj: Any, polling: bool, interval: float, stable_seconds: float | None, rescan_seconds: float,
+                  give_up_seconds: float | None, health_seconds: float, once: bool, without_prefect: bool) -> None:
     """Watch the inbox and ingest every file once it has fully arrived; stop with Ctrl-C or
     SIGTERM (the current batch finishes first).
 
@@ -392,9 +366,17 @@ def watch_command(obj: Any, polling: bool, interval: float, stable_seconds: floa
     """
     _configure_logging()
     settings: Settings = obj.settings()
+    # The ingest each batch runs applies the same rule (flows.settle) with the same periods.
+    settings = replace(settings, quiet_seconds=settings.quiet_seconds if stable_seconds is None else stable_seconds,
+                       give_up_seconds=settings.give_up_seconds if give_up_seconds is None else give_up_seconds)
+    stable_seconds, give_up_seconds = settings.quiet_seconds, settings.give_up_seconds
     options = WatchOptions(polling=polling, interval=interval, stable_seconds=stable_seconds,
                            rescan_seconds=rescan_seconds, give_up_seconds=give_up_seconds,
                            health_seconds=health_seconds, once=once)
+    if not without_prefect:  # from the main thread, which lives as long as the watcher
+        from flows.prefect_local import bind_temporary_server
+
+        bind_temporary_server()
     watcher = Watcher(settings, options, plain_runner if without_prefect else flow_runner)
     previous = {s: signal.signal(s, watcher.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

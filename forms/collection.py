@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from forms.ids import id_problem
 from forms.loader import _Reader, _yaml
 from forms.organisations import ORG_KINDS, Organisation
 
@@ -97,6 +98,9 @@ def load_collection(path: Path | str) -> Collection:
     r = _Reader(str(path), _yaml(path))
     r.unknown({"id", "title", "section", "form", "info", "files", "participants", "window",
                "assessment_period"})
+    # First of all: the id names the folder of every template.
+    collection_id = r.plain_id("id", "collection")
+    form_id = r.plain_id("form", "collection")
     win = _Reader(str(path), r.get("window", dict, what="a collection"))
     win.unknown({"opens", "closes"})
     opens, closes = _moment(win, "opens"), _moment(win, "closes")
@@ -110,6 +114,9 @@ def load_collection(path: Path | str) -> Collection:
 
     participants = Participants(strings("kinds"), strings("regions"), strings("municipalities"),
                                 strings("logins"))
+    for login in participants.logins:  # a login names a template file
+        if (problem := id_problem("participant login", login)) is not None:
+            raise p.fail_at("logins", problem)
     bad = [k for k in participants.kinds if k not in ORG_KINDS]
     if bad:
         raise p.fail(f"unknown kind '{bad[0]}' (known: {', '.join(ORG_KINDS)})")
@@ -122,10 +129,10 @@ def load_collection(path: Path | str) -> Collection:
         if start is None or end is None or end < start:
             raise period.fail("assessment_period needs start and end, with end not before start")
     return Collection(
-        id=r.get("id", str, what="a collection"),
+        id=collection_id,
         title=r.get("title", str, what="a collection"),
         section=r.get("section", str, what="a collection"),
-        form_id=r.get("form", str, what="a collection"),
+        form_id=form_id,
         info=r.get("info", str, default=""),
         files=tuple(str(f) for f in r.get("files", list, default=[])),
         opens=opens,

@@ -9,16 +9,16 @@ its municipality, the operator sees all (manual 000, «Мониторинг ра
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from forms.ids import id_problem
+
 CoordinatorKind = Literal["regional", "municipal", "operator"]
 COORDINATOR_KINDS: tuple[CoordinatorKind, ...] = ("regional", "municipal", "operator")
 CSV_COLUMNS = ("id", "kind", "region_code", "municipality_code", "name")
-_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class Placed(Protocol):
@@ -111,9 +111,9 @@ class CoordinatorFileError(ValueError):
 
 def _check(row: dict[str, str]) -> str | None:
     kind, region, mun = row["kind"], row["region_code"], row["municipality_code"]
-    if not _ID.match(row["id"]):
-        # The id names the coordinator's folder in the outbox: keep it a plain name.
-        return f"id {row['id']!r} must be letters, digits, '-' or '_' (it names a folder)"
+    # The id names the coordinator's folder in the outbox: a plain name.
+    if (problem := id_problem("id", row["id"])) is not None:
+        return problem
     if kind not in COORDINATOR_KINDS:
         return f"kind {kind!r} is not one of {', '.join(COORDINATOR_KINDS)}"
     if kind != "operator" and not region:

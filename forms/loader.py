@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from forms.ids import id_problem
 from forms.spec import (
     FIELD_REF,
     FIELD_TYPES,
@@ -51,8 +52,16 @@ class _LineLoader(yaml.SafeLoader):
     """A SafeLoader that remembers, for every mapping, the line it starts on."""
 
 
+class _Mapping(dict[str, Any]):
+    """A YAML mapping that also knows the line of each of its keys (``key_lines``), so a bad
+    value is reported on its own line, not on the line its mapping starts."""
+
+    key_lines: dict[str, int]
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping = _Mapping(loader.construct_mapping(node, deep=True))
+    mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
     mapping[_LINE] = node.start_mark.line + 1
     return mapping
 
@@ -91,6 +100,19 @@ class _Reader:
 
     def fail(self, problem: str) -> SpecError:
         return SpecError(self.path, self.line, problem)
+
+    def fail_at(self, key: str, problem: str) -> SpecError:
+        """A mistake in the value of ``key``, reported on that key's line."""
+        lines = getattr(self.data, "key_lines", {})
+        return SpecError(self.path, lines.get(key, self.line), problem)
+
+    def plain_id(self, key: str, what: str) -> str:
+        """The value of ``key``, which becomes a path: it must match ``forms.ids.ID_PATTERN``."""
+        value = self.get(key, str, what=f"a {what}")
+        problem = id_problem(f"{what} {key}" if key != "id" else f"{what} id", value)
+        if problem is not None:
+            raise self.fail_at(key, problem)
+        return value
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., what: str = "") -> Any:
         if key not in self.data:
@@ -276,7 +298,7 @@ def load_form(path: Path | str) -> Form:
     path = Path(path)
     r = _Reader(str(path), _yaml(path))
     r.unknown({"id", "version", "title", "description", "lists", "sheets"})
-    form_id = r.get("id", str, what="a form")
+    form_id = r.plain_id("id", "form")
     if not _NAME.match(form_id):
         raise r.fail(f"form id {form_id!r} must be lower-case ascii snake_case")
     raw_lists = r.get("lists", dict, default={})

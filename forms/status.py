@@ -25,14 +25,20 @@ from forms.organisations import Organisation
 
 
 class Status(StrEnum):
-    """The status labels exactly as the manuals print them (a ``str``, so they compare and
-    print as the Russian label)."""
+    """Where an organisation stands. The values tell the open «not started» from the closed one
+    (they are told apart by colour); what a reader sees is ``label``, the manual's one word
+    for each («Не приступило» for both), as every workbook prints it."""
 
     NOT_STARTED = "Не приступал"  # open, nothing received
     IN_WORK = "В работе"  # open, files received, none accepted
     SUBMITTED = "Сдано"  # an accepted file, open or closed
     NOT_SUBMITTED = "Не сдано"  # closed, was in work, never accepted
     NEVER_STARTED = "Не приступало"  # closed, nothing ever received
+
+    @property
+    def label(self) -> str:
+        """The manual's word: «Не приступило», «В работе», «Сдано», «Не сдано»."""
+        return COUNT_LABELS[self]
 
 
 # The order statuses are listed in (summaries, filters, group report legends).

@@ -29,7 +29,6 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates import _styles as st
 from templates._feedback_sheets import (
     CELL,
     DIMENSION,
@@ -41,12 +40,22 @@ from templates._feedback_sheets import (
     extend_styles,
     form_sheet,
     inflate,
+    number_text,
     sheet_parts,
     string_cell,
     style_of,
 )
-from templates._findings_table import HEADERS, SEVERITY_TEXT, WIDTHS, cell_position, sort_findings, text
-from templates._personal import Personaliser
+from templates._findings_table import (
+    HEADERS,
+    SEVERITY_TEXT,
+    cell_position,
+    finding_height,
+    rule_marks,
+    sort_findings,
+    text,
+    value_cell,
+)
+from templates._personal import Personaliser, wrap_columns
 from templates._workbook import build_workbook
 from templates._xlsxwrite import attr
 from templates._zip import ZipSkeleton, read_members
@@ -128,7 +137,9 @@ class _Splice:
             raise NotSpliceable("no filter range of the findings sheet in the probe's workbook part")
         self._filter = attr(probe_filter)
         self.findings_sheet = _FindingsSheet(inflate(members[self.paths[FINDINGS_SHEET]]))
-        self.sheets = {s.name: form_sheet(s, self.paths[s.name], inflate(members[self.paths[s.name]]), members)
+        wrapping = wrap_columns(form)
+        self.sheets = {s.name: form_sheet(s, self.paths[s.name], inflate(members[self.paths[s.name]]), members,
+                                          wrapping.get(s.name))
                        for s in form.sheets}
         personal = {t: c for t, c in self.personaliser.cells(_PROBE_ORG, secret).items() if t not in form_names}
         self._splicers = {t: SheetSplicer(inflate(members[self.paths[t]]).encode(), frozenset(c))
@@ -144,7 +155,7 @@ class _Splice:
     def render(self, org: Organisation, cells: Mapping[str, Mapping[str, object]],
                findings: Sequence[Finding], file_name: str) -> bytes | None:
         """The annotated workbook; None when something in it needs the reference renderer."""
-        by_cell = self._marks(findings)
+        by_cell = self._marks(rule_marks(self.form, findings))
         if by_cell is None:
             return None
         parts: dict[str, tuple[bytes, int, int]] = {}
@@ -231,15 +242,18 @@ class _FindingsSheet:
             link = finding.worksheet in linkable and cell_position(finding.cell) is not None
             if not link:
                 styles[2] = self.unlinked
-            values = (finding.worksheet, finding.cell, finding.field, finding.value, finding.message,
+            values = (finding.worksheet, finding.cell, finding.field, value_cell(finding.value), finding.message,
                       SEVERITY_TEXT.get(finding.severity, finding.severity))
             cells = [f'<c r="A{row}" s="{styles[0]}" t="n"><v>{n}</v></c>']
             for col, value in enumerate(values, start=2):
-                shown = text(value)
                 address = f"{get_column_letter(col)}{row}"
+                if isinstance(value, (int, float)):  # a number the school typed, as a number
+                    cells.append(f'<c r="{address}" s="{styles[col - 1]}" t="n"><v>{number_text(value)}</v></c>')
+                    continue
+                shown = text(value)
                 cells.append(string_cell(address, styles[col - 1], shown) if shown
                              else f'<c r="{address}" s="{styles[col - 1]}"/>')
-            height = st.row_height(finding.message, WIDTHS[5])
+            height = finding_height(finding)
             rows.append(f'<row r="{row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
             if link:
                 location = f"'{finding.worksheet}'!{finding.cell}"

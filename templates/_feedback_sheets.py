@@ -31,6 +31,7 @@ from forms import layout
 from forms.findings import Finding, Severity
 from forms.spec import Sheet
 from templates._findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
+from templates._personal import WrapColumn
 from templates._xlsxwrite import attr, xml_text
 from templates._zip import Member
 from templates.feedback import _entry_area
@@ -187,6 +188,7 @@ class FormSheet:
     openings: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict, compare=False)
     strings: dict[str, str] = field(default_factory=dict, compare=False)
     numbers: dict[float, str] = field(default_factory=dict, compare=False)
+    wrap: WrapColumn | None = None  # the prefilled column, whose long values set their row's height
 
     def style_at(self, row: int, column: int) -> int:
         """The style of a value written at (row, column): the probe's cell's, else its column's."""
@@ -204,7 +206,8 @@ class FormSheet:
         return found
 
 
-def form_sheet(sheet: Sheet, path: str, xml: str, members: Mapping[str, Member]) -> FormSheet:
+def form_sheet(sheet: Sheet, path: str, xml: str, members: Mapping[str, Member],
+               wrap: WrapColumn | None = None) -> FormSheet:
     start, end = xml.index("<sheetData>") + len("<sheetData>"), xml.index("</sheetData>")
     head = DIMENSION.sub("{dimension}", xml[:start].replace("{", "{{").replace("}", "}}"), count=1)
     rows: dict[int, tuple[str, dict[int, str]]] = {}
@@ -218,7 +221,8 @@ def form_sheet(sheet: Sheet, path: str, xml: str, members: Mapping[str, Member])
             for col in range(int(attrs["min"]), int(attrs["max"]) + 1):
                 columns[col] = int(attrs["style"])
     styles = {(row, column): style_of(cell) for row, (_, cells) in rows.items() for column, cell in cells.items()}
-    return FormSheet(sheet, path, head, xml[end:], rows, columns, _comments(members, path), styles)
+    return FormSheet(sheet, path, head, xml[end:], rows, columns, _comments(members, path), styles,
+                     wrap=wrap)
 
 
 def style_of(cell_xml: str) -> int:
@@ -230,6 +234,11 @@ def _restyled(cell_xml: str, style: int) -> str:
     if _S_ATTR.search(cell_xml):
         return _S_ATTR.sub(f' s="{style}"', cell_xml, count=1)
     return cell_xml.replace("<c ", f'<c s="{style}" ', 1)
+
+
+def number_text(value: float) -> str:
+    """A number as openpyxl writes it."""
+    return str(value) if isinstance(value, int) else _number(value)
 
 
 def _number(value: float) -> str:
@@ -286,6 +295,8 @@ def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | 
     positioned = getattr(values, "positioned", None)
     cells = positioned() if callable(positioned) else _positions(values or {})
     by_row: dict[int, dict[int, str]] = {}  # row → column → cell XML
+    heights: dict[int, float] = {}  # row → height, for long values in the wrapping column
+    wrap_column = part.wrap.column if part.wrap is not None else 0
     openings, strings, numbers, dates = part.openings, part.strings, part.numbers, styles.dates
     for row, column, value in cells:
         if not (first <= row <= last and low <= column <= high):
@@ -300,6 +311,10 @@ def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | 
                 if len(strings) < _KEPT and len(value) <= _KEPT_LENGTH:
                     strings[value] = rest
             xml = head + rest
+            if column == wrap_column and part.wrap is not None:
+                height = part.wrap.height(text(value)[:32767])
+                if height:
+                    heights[row] = height
         elif type(value) is float and -_INF < value < _INF:
             rest = numbers.get(value)
             if rest is None:
@@ -341,21 +356,23 @@ def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | 
         notes[position] = (text_, max(90, 22 * (len(text_) // 45 + 2)))
     if notes and part.comments is None:
         return None
-    out = {part.path: _sheet_xml(part, by_row)}
+    out = {part.path: _sheet_xml(part, by_row, heights)}
     if notes:
         assert part.comments is not None
         out.update(_comment_parts(part.comments, notes))
     return out
 
 
-def _sheet_xml(part: FormSheet, by_row: Mapping[int, Mapping[int, str]]) -> str:
+def _sheet_xml(part: FormSheet, by_row: Mapping[int, Mapping[int, str]], heights: Mapping[int, float]) -> str:
     rows: list[str] = []
     last_row = last_column = 1
     for row in sorted(part.rows.keys() | by_row.keys()):
         probe = part.rows.get(row)
         if probe is None:  # an entry row: only the school's cells
             merged = by_row[row]
-            attrs = ""
+            height = heights.get(row)
+            # As openpyxl writes a row with a height.
+            attrs = f' ht="{height:g}" customHeight="1"' if height else ""
         else:
             attrs, cells = probe
             merged = {**cells, **by_row.get(row, {})}

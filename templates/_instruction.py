@@ -10,7 +10,7 @@ from forms.collection import Collection
 from forms.spec import Form, Sheet
 from templates import _styles as st
 from templates._rules import check_text, field_rule, severity_text, with_hint
-from templates._sheets import protect
+from templates._sheets import print_setup, protect
 from templates._title import moment_text
 
 PLACE_WIDTH = 24.0
@@ -85,7 +85,8 @@ def _put(ws: Worksheet, row: int, place: str, text: str, *, heading: bool = Fals
         a.font = b.font = st.BOLD
     else:
         a.font = st.BOLD
-        ws.row_dimensions[row].height = st.row_height(text, TEXT_WIDTH)
+        ws.row_dimensions[row].height = max(st.row_height(text, TEXT_WIDTH),
+                                            st.row_height(place, PLACE_WIDTH, bold=True))
 
 
 def write_instruction(ws: Worksheet, form: Form, collection: Collection) -> None:
@@ -109,8 +110,5 @@ def write_instruction(ws: Worksheet, form: Form, collection: Collection) -> None
     for n, text in enumerate(sending_rules(collection), start=1):
         row += 1
         _put(ws, row, f"{n}", text)
-    ws.page_setup.orientation = "portrait"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    print_setup(ws, "portrait")
     protect(ws)

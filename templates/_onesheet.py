@@ -29,20 +29,17 @@ from templates._xlsxwrite import (
     _EDGE_SPACE,
     _SPECIAL,
     MAX_CELL_TEXT,
+    CORE_PART,
     Book,
     SheetWriter,
     Style,
     Value,
-    attr,
+    core_xml,
     xml_text,
 )
 from templates._zip import ZipSkeleton, read_members, stored
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
-CORE_PART = "docProps/core.xml"
-_CORE_TYPE = "application/vnd.openxmlformats-package.core-properties+xml"
-_CORE_REL = "http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties"
-_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _SHEET_DATA_END = b"</sheetData>"
 _KEPT = 4096  # cell texts kept per layout; beyond them, each is written afresh
 _KEPT_LENGTH = 300  # longer texts (a finding's message) rarely come back word for word
@@ -61,15 +58,6 @@ class _Sink(list[bytes]):
         pass
 
 
-def _core(title: str, creator: str) -> bytes:
-    return (f'{_XML}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-            'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:dcterms="http://purl.org/dc/terms/" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:title>{attr(title)}</dc:title><dc:creator>{attr(creator)}</dc:creator>"
-            "</cp:coreProperties>").encode()
-
-
 def _deflate(data: bytes) -> tuple[bytes, int, int]:
     # Level 1: a small part shrinks nearly as well, at a fraction of the time.
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
@@ -80,7 +68,7 @@ def _deflate(data: bytes) -> tuple[bytes, int, int]:
 def _core_part(title: str, creator: str) -> tuple[bytes, int, int]:
     """The properties part, compressed: a receipt's title is its collection's, the same for
     thousands of files."""
-    return _deflate(_core(title, creator))
+    return _deflate(core_xml(title, creator).encode())
 
 
 def _text_cell(text: str) -> str:
@@ -104,7 +92,7 @@ class OneSheet:
         self._book = Book()
         self.styles = tuple(self._book.style(s) for s in styles)
         self._book.sheet(name, widths=self.widths).append(["-"])
-        members = read_members(self._with_core(self._book.finish()))
+        members = read_members(self._book.finish())
         self._skeleton = ZipSkeleton(members, {SHEET_PART, CORE_PART})
         # The worksheet around its rows, as the streaming writer frames it.
         sink = _Sink()
@@ -117,26 +105,6 @@ class OneSheet:
     def _writer(self, sink: _Sink) -> SheetWriter:
         return SheetWriter(self._book, 1, self.name, cast("IO[bytes]", sink), widths=self.widths, freeze=(0, 0),
                            autofilter_row=None)
-
-    @staticmethod
-    def _with_core(data: bytes) -> bytes:
-        """The streaming writer's workbook with a core-properties part added (title, creator)."""
-        import io
-        import zipfile
-
-        out = io.BytesIO()
-        with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                text = src.read(info.filename)
-                if info.filename == "[Content_Types].xml":
-                    text = text.replace(b"</Types>", f'<Override PartName="/{CORE_PART}" '
-                                                     f'ContentType="{_CORE_TYPE}"/></Types>'.encode())
-                elif info.filename == "_rels/.rels":
-                    text = text.replace(b"</Relationships>", f'<Relationship Id="rId2" Type="{_CORE_REL}" '
-                                                             f'Target="{CORE_PART}"/></Relationships>'.encode())
-                dst.writestr(info.filename, text)
-            dst.writestr(CORE_PART, _core("", ""))
-        return out.getvalue()
 
     def render(self, rows: Sequence[tuple[Sequence[Cell], float | None]], *, title: str,
                creator: str = "sbor") -> bytes:

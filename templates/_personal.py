@@ -7,7 +7,9 @@ the code → dropdown value index), because the fast path calls it 40,000 times.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import re
 
@@ -18,6 +20,8 @@ from forms.collection import Collection
 from forms.identity import Identity
 from forms.organisations import Organisation
 from forms.spec import Form
+from templates import _styles as st
+from templates._sheets import table_widths
 from templates._title import org_values
 
 # Per-organisation cells: worksheet title → {address: text}.
@@ -121,6 +125,55 @@ class Personaliser:
             if text:
                 values.setdefault(table.index.get(text, text), None)
         return list(values)[: table.max_rows]
+
+
+@dataclass(frozen=True)
+class WrapColumn:
+    """A prefilled column whose values may wrap: its rows are made as tall as their text, on
+    both paths (a row with no height shows one line, and a second line would be cut)."""
+
+    letter: str
+    width: float
+    column: int
+
+    def height(self, text: str) -> float | None:
+        """The row height ``text`` needs in this column; None when one line is enough."""
+        h = _height(text, self.width)
+        return h if h > _ONE_LINE else None
+
+    def heights(self, values: Mapping[str, str]) -> dict[int, float]:
+        """Row → height for the values in this column that need more than one line."""
+        one = _ONE_LINE
+        found: dict[int, float] = {}
+        for address, text in values.items():
+            m = _CELL.fullmatch(address)
+            if m is not None and m.group(1) == self.letter:
+                h = _height(text, self.width)
+                if h > one:
+                    found[int(m.group(2))] = h
+        return found
+
+
+_CELL = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+@lru_cache(maxsize=4096)
+def _height(text: str, width: float) -> float:
+    # Cached: the same speciality names come back in thousands of templates.
+    return st.row_height(text, width)
+
+
+_ONE_LINE = st.row_height("", 10)
+
+
+def wrap_columns(form: Form) -> dict[str, WrapColumn]:
+    """Worksheet title → its prefilled column, for the table sheets that have one."""
+    found: dict[str, WrapColumn] = {}
+    for sheet in form.sheets:
+        if sheet.kind == "table" and sheet.prefill_field and sheet.prefill_from:
+            col = layout.column_of(sheet, sheet.prefill_field)
+            found[sheet.name] = WrapColumn(get_column_letter(col), table_widths(sheet)[col - 1], col)
+    return found
 
 
 def personal_cells(form: Form, collection: Collection, org: Organisation, secret: bytes) -> PersonalCells:

@@ -20,7 +20,8 @@ from forms.organisations import Organisation
 from forms.spec import NO, YES, Field, FieldType, Form, Sheet
 from forms.wording import worded
 from templates._atomic import write_atomic
-from templates._report_style import Styles, local
+from templates._report_style import Styles, fitted, header_height, local
+from templates._textfit import row_height
 from templates._xlsxframe import append_frame
 from templates._xlsxwrite import EXCEL_MAX_ROWS, MAX_SHEET_NAME, Book
 
@@ -99,7 +100,7 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
     if row_limit < 2:
         raise ValueError(f"row_limit must leave room for a header and a row, got {row_limit}")
     form = worded(form, collection)  # the headers as the school's template printed them
-    book = Book()
+    book = Book(title=f"Результаты сбора данных: {collection.title}")
     st = Styles.register(book)
     per_part = row_limit - 1
     by_type = {"integer": st.integer, "decimal": st.decimal, "date": st.date, "text": st.text,
@@ -111,27 +112,30 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
                              *(_plain(frame, f).alias(f"__{i}")
                                for i, f in enumerate(sheet.fields)))
         headers = ["Логин", "Наименование", *(f.label for f in sheet.fields)]
-        widths = [13, 40, *(f.width or _WIDTHS[f.type] for f in sheet.fields)]
+        widths = fitted(headers, [13, 40, *(f.width or _WIDTHS[f.type] for f in sheet.fields)])
+        height = header_height(headers, widths)
         styles = [st.text, st.text, *(by_type[f.type] for f in sheet.fields)]
         parts: list[str] = []
         for start in range(0, max(plain.height, 1), per_part):  # an empty sheet gets a header
             name = _part_name(sheet.name, len(parts) + 1)
             parts.append(name)
-            sh = book.sheet(name, widths=widths, freeze=(1, 2), autofilter_row=1)
-            sh.append(headers, [st.header] * len(headers), height=60)
+            sh = book.sheet(name, widths=widths, freeze=(1, 2), autofilter_row=1,
+                            landscape=sum(widths) > 100, print_titles=(1, 1))
+            sh.append(headers, [st.header] * len(headers), height=height)
             append_frame(sh, plain.slice(start, per_part), styles)
         inventory.append((sheet, frame.height, frame["login"].n_unique(), parts))
 
     sheet_names = {s.name.lower() for s in form.sheets}
     about = ABOUT_SHEET if ABOUT_SHEET.lower() not in sheet_names else "Описание"
-    sh = book.sheet(about, widths=[34, 12, 14, 60], position=0)
-    sh.append(["Результаты сбора данных"], [st.title], height=22)
+    # Column B holds the moment the workbook was made: wide enough for «01.12.2026 09:00».
+    sh = book.sheet(about, widths=[34, 18, 14, 60], position=0)
+    sh.append(["Результаты сбора данных"], [st.title], height=row_height("Р", 10, bold=True, size=14))
     sh.append(["Сбор", collection.title], [st.bold])
     sh.append(["ID сбора", collection.id], [st.bold])
     sh.append(["Форма", f"{form.title} (версия {form.version})"], [st.bold])
     sh.append(["Координатор", coordinator.title], [st.bold])
     if now is not None:
-        sh.append(["Сформирован", local(now)], [st.bold, st.datetime])
+        sh.append(["Сформирован", local(now)], [st.bold, st.moment])
     sh.append(["Показаны только принятые данные: для каждой организации — её последний "
                "принятый файл."])
     sh.append([])

@@ -8,6 +8,8 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 from forms.spec import FieldType
+from templates import _textfit
+from templates._textfit import FONT
 
 DATE_FORMAT = "DD.MM.YYYY"
 NUMBER_FORMATS: dict[FieldType, str] = {
@@ -20,15 +22,20 @@ NUMBER_FORMATS: dict[FieldType, str] = {
     "yesno": "@",
 }
 
-TITLE_FONT = Font(bold=True, size=13)
-BOLD = Font(bold=True)
-SMALL_GREY = Font(size=9, color="FF595959")
-HINT_FONT = Font(italic=True, color="FF404040")
-LINK_FONT = Font(color="FF0563C1", underline="single")
+# Every font is named: a font entry without a name is drawn in the program's default, a serif
+# in LibreOffice, beside the sans-serif of the cells around it.
+TITLE_SIZE = 13.0
+PLAIN = Font(name=FONT, size=11)
+TITLE_FONT = Font(name=FONT, bold=True, size=TITLE_SIZE)
+BOLD = Font(name=FONT, bold=True, size=11)
+SMALL_GREY = Font(name=FONT, size=9, color="FF595959")
+HINT_FONT = Font(name=FONT, italic=True, size=11, color="FF404040")
+LINK_FONT = Font(name=FONT, size=11, color="FF0563C1", underline="single")
 
 HEADER_FILL = PatternFill("solid", fgColor="FFD9E1F2")
 NUMBER_FILL = PatternFill("solid", fgColor="FFEDEDED")
-ENTRY_FILL = PatternFill("solid", fgColor="FFFFFFF0")
+# Where a school types: a light yellow that tells entry cells from the locked ones.
+ENTRY_FILL = PatternFill("solid", fgColor="FFFFF8DC")
 ERROR_FILL = PatternFill("solid", fgColor="FFFF9999")
 WARNING_FILL = PatternFill("solid", fgColor="FFFFEB84")
 NOTE_FILL = PatternFill("solid", fgColor="FFDDEBF7")
@@ -46,11 +53,7 @@ UNLOCKED = Protection(locked=False)
 DEFAULT_WIDTH = 16.0
 
 
-def row_height(text: str, width: float, line: float = 15.0) -> float:
-    """A row height that shows ``text`` wrapped in a column (or merged range) ``width`` characters
+def row_height(text: str, width: float, *, bold: bool = False, size: float = 11.0) -> float:
+    """A row height that shows ``text`` wrapped in a column (or merged range) ``width`` units
     wide: neither Excel nor LibreOffice grows a row for wrapped text written by a program."""
-    chars_per_line = max(int(width * 1.1), 10)
-    lines = 0
-    for paragraph in text.split("\n"):
-        lines += max(1, -(-len(paragraph) // chars_per_line))
-    return round(max(1, lines) * line + 3, 1)
+    return _textfit.row_height(text, width, bold=bold, size=size)

@@ -15,7 +15,7 @@ from forms.organisations import Organisation
 from forms.spec import Form
 from templates import _styles as st
 from templates._rules import day_text
-from templates._sheets import protect
+from templates._sheets import PREFILL_ROOM, print_setup, protect
 
 LABEL_WIDTH = 26.0
 VALUE_WIDTH = 90.0
@@ -53,6 +53,17 @@ def org_values(org: Organisation) -> dict[str, str]:
     }
 
 
+def file_text(n: int, name: str) -> str:
+    """«1. Порядок проведения ВПР СПО — PDF, файл «Порядок проведения ВПР СПО.pdf» в публикации»:
+    what the document is, and the name to look for among the publication's files."""
+    if name.startswith(("http://", "https://")):
+        return f"{n}. {name}"
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or " " in ext or len(ext) > 5:
+        return f"{n}. {name} (в файлах публикации)"
+    return f"{n}. {stem} — {ext.upper()}, файл «{name}» в файлах публикации"
+
+
 def send_back_text(collection: Collection) -> str:
     return (
         "Заполните листы формы (правила — на листе «Инструкция»), сохраните файл в формате .xlsx "
@@ -71,7 +82,8 @@ def _row(ws: Worksheet, row: int, label: str, value: str | None, *, bold: bool =
         cell.font = st.BOLD
     if value:
         cell.data_type = "s"
-        ws.row_dimensions[row].height = st.row_height(value, VALUE_WIDTH)
+    ws.row_dimensions[row].height = max(st.row_height(label, LABEL_WIDTH, bold=True),
+                                        st.row_height(value or "", VALUE_WIDTH, bold=bold))
 
 
 def write_title(ws: Worksheet, form: Form, collection: Collection) -> None:
@@ -81,13 +93,16 @@ def write_title(ws: Worksheet, form: Form, collection: Collection) -> None:
     title = ws.cell(1, 1, collection.title)
     title.font, title.alignment = st.TITLE_FONT, st.WRAP
     ws.merge_cells("A1:B1")
-    ws.row_dimensions[1].height = st.row_height(collection.title, LABEL_WIDTH + VALUE_WIDTH, 18)
+    ws.row_dimensions[1].height = st.row_height(collection.title, LABEL_WIDTH + VALUE_WIDTH, bold=True,
+                                                size=st.TITLE_SIZE)
     _row(ws, 2, "Раздел", collection.section)
     _row(ws, 3, "Форма", f"{form.title} (версия {form.version})")
     for key, address in ORG_CELLS.items():
         _row(ws, int(address[1:]), _ORG_LABELS[key], None, bold=key == "full_name")
-    # Full names run long; the height cannot follow each organisation, so allow two lines.
-    ws.row_dimensions[int(ORG_CELLS["full_name"][1:])].height = 33
+    # Full names run long; the height cannot follow each organisation (the fast path splices only
+    # the cells), so the row is sized for the longest name a registry usually holds.
+    ws.row_dimensions[int(ORG_CELLS["full_name"][1:])].height = st.row_height(
+        "о" * PREFILL_ROOM, VALUE_WIDTH, bold=True)
     row = int(ORG_CELLS["municipality"][1:]) + 1
     _row(ws, row, "Сроки сбора", window_text(collection), bold=True)
     row += 1
@@ -98,15 +113,12 @@ def write_title(ws: Worksheet, form: Form, collection: Collection) -> None:
     if collection.info:
         _row(ws, row, "Информация", collection.info)
         row += 1
-    for i, name in enumerate(collection.files):
-        _row(ws, row, "Файлы" if i == 0 else "", name)
+    for i, name in enumerate(collection.files, start=1):
+        _row(ws, row, "Файлы публикации" if i == 1 else "", file_text(i, name))
         row += 1
     _row(ws, row, "Как сдать отчёт", send_back_text(collection))
     row += 1
     note = ws.cell(row + 1, 1, "Шаблон сформирован системой sbor для вашей организации.")
     note.font = st.SMALL_GREY
-    ws.page_setup.orientation = "portrait"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    print_setup(ws, "portrait")
     protect(ws)

@@ -84,7 +84,9 @@ def field_validation(field: Field, form: Form, collection: Collection, place: st
     dv.error = _clip(error, _MESSAGE_MAX)
     dv.promptTitle = _clip(f"{place}", _TITLE_MAX)
     prompt = field.hint or (what[0].upper() + what[1:] + ".")
-    if field.type in ("integer", "decimal") and field.hint and bounds_text(field):
-        prompt += f" Допустимо: {bounds_text(field)}."
+    bounds = bounds_text(field)
+    # The bounds once: a hint that already states them («Целое число от 1 до 4») is enough.
+    if field.type in ("integer", "decimal") and field.hint and bounds and bounds not in field.hint:
+        prompt += f" Допустимо: {bounds}."
     dv.prompt = _clip(prompt, _MESSAGE_MAX)
     return dv

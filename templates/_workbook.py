@@ -23,7 +23,7 @@ from forms.spec import Form
 from forms.wording import worded
 from templates._instruction import write_instruction
 from templates._sheets import protect, write_sheet
-from templates._personal import IDENTITY_ROWS
+from templates._personal import IDENTITY_ROWS, wrap_columns
 from templates._title import write_title
 from templates._validation import list_range_name
 
@@ -62,8 +62,12 @@ def _write_identity(ws: Worksheet, form: Form, collection: Collection) -> None:
 def write_personal(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, str]]) -> None:
     """Write the organisation's cells into a workbook from ``build_workbook``. A cell below the
     header of a table sheet takes its column's entry style, as Excel would show it."""
+    wrapping = wrap_columns(form)
     for title, values in cells.items():
         ws = wb[title]
+        if title in wrapping:
+            for row, height in wrapping[title].heights(values).items():
+                ws.row_dimensions[row].height = height
         for address, text in values.items():
             cell = ws[address]
             if not cell.has_style:

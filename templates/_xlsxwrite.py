@@ -25,6 +25,8 @@ from typing import IO
 
 from openpyxl.utils.cell import get_column_letter
 
+from templates._xlsxparts import CORE_PART, CORE_REL, CORE_TYPE, attr, core_xml, page_setup_xml
+
 EXCEL_MAX_ROWS = 1_048_576
 MAX_CELL_TEXT = 32_767
 MAX_SHEET_NAME = 31
@@ -65,11 +67,6 @@ class Style:
     vertical: str | None = None  # "top", "center", …
 
 
-def attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
 def xml_text(text: str) -> str:
     """A string as the content of an inline-string ``<t>`` element."""
     if len(text) > MAX_CELL_TEXT:
@@ -99,8 +96,11 @@ class SheetWriter:
 
     def __init__(self, book: Book, index: int, name: str, stream: IO[bytes], *,
                  widths: Sequence[float | None], freeze: tuple[int, int],
-                 autofilter_row: int | None) -> None:
+                 autofilter_row: int | None, landscape: bool = False,
+                 print_titles: tuple[int, int] | None = None) -> None:
         self.book, self.index, self.name = book, index, name
+        self.landscape = landscape
+        self.print_titles = print_titles
         self.rows = 0
         self._stream = stream
         self._autofilter_row = autofilter_row
@@ -110,7 +110,9 @@ class SheetWriter:
         self._heads: dict[tuple[tuple[int, ...], int], list[tuple[str, str]]] = {}
         self._pending: list[str] = []
         self._closed = False
-        head = [_XML, f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">', _sheet_view(*freeze)]
+        # Fit to the page's width: printed on A4, every column of a sheet on one page across.
+        head = [_XML, f'<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">',
+                '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>', _sheet_view(*freeze)]
         cols = "".join(f'<col min="{i}" max="{i}" width="{w:g}" customWidth="1"/>'
                        for i, w in enumerate(widths, start=1) if w)
         if cols:
@@ -216,8 +218,7 @@ class SheetWriter:
         tail = ["</sheetData>"]
         if self.filter_ref:
             tail.append(f'<autoFilter ref="{self.filter_ref}"/>')
-        tail.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
-                    'header="0.3" footer="0.3"/></worksheet>')
+        tail.append(page_setup_xml(self.landscape) + "</worksheet>")
         self._stream.write("".join(tail).encode())
         self._stream.close()
         self._closed = True
@@ -239,7 +240,9 @@ class Book:
     """An XLSX workbook written as it goes. Use ``sheet`` to start each worksheet in turn,
     then ``finish`` for the bytes."""
 
-    def __init__(self, *, compresslevel: int = 1) -> None:
+    def __init__(self, *, title: str = "", compresslevel: int = 1) -> None:
+        """``title``: the document's title in its properties (their creator is always sbor)."""
+        self.title = title
         # Level 1 deflate: the XML is repetitive, so it still shrinks ~8x, at a third of the
         # time of the default level.
         self._buffer = io.BytesIO()
@@ -263,10 +266,12 @@ class Book:
 
     def sheet(self, name: str, *, widths: Sequence[float | None] = (),
               freeze: tuple[int, int] = (0, 0), autofilter_row: int | None = None,
-              position: int | None = None) -> SheetWriter:
+              position: int | None = None, landscape: bool = False,
+              print_titles: tuple[int, int] | None = None) -> SheetWriter:
         """Start a worksheet (closing the previous one). ``freeze`` = (rows, columns) kept in
         view; ``autofilter_row`` = the header row the filter buttons go on; ``position`` puts
-        the tab before others (0 = first) although it is written later."""
+        the tab before others (0 = first) although it is written later; ``landscape`` prints
+        across the page; ``print_titles`` = (first, last) rows repeated on every printed page."""
         check_sheet_name(name)
         if any(s.name.lower() == name.lower() for s in self._sheets):
             raise ValueError(f"worksheet name {name!r} is used twice")
@@ -275,7 +280,8 @@ class Book:
         index = len(self._sheets) + 1
         stream = self._zip.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True)
         sheet = SheetWriter(self, index, name, stream, widths=widths, freeze=freeze,
-                            autofilter_row=autofilter_row)
+                            autofilter_row=autofilter_row, landscape=landscape,
+                            print_titles=print_titles)
         self._sheets.append(sheet)
         self._order.insert(len(self._order) if position is None else position, index)
         self._current = sheet
@@ -294,6 +300,10 @@ class Book:
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{pos}" hidden="1">'
             f"{attr(_quoted(s.name))}!{_absolute(s.filter_ref)}</definedName>"
             for pos, s in enumerate(ordered) if s.filter_ref)
+        names += "".join(
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="{pos}">'
+            f"{attr(_quoted(s.name))}!${s.print_titles[0]}:${s.print_titles[1]}</definedName>"
+            for pos, s in enumerate(ordered) if s.print_titles)
         workbook = (f'{_XML}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><bookViews>'
                     f'<workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
                     + (f"<definedNames>{names}</definedNames>" if names else "")
@@ -314,14 +324,17 @@ class Book:
             "xl/styles.xml": _styles_xml(list(self._styles)),
             "_rels/.rels": f'{_XML}<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" '
                            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+                           f'<Relationship Id="rId2" Type="{CORE_REL}" Target="{CORE_PART}"/>'
                            "</Relationships>",
+            CORE_PART: core_xml(self.title),
             "[Content_Types].xml": (
                 f'{_XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
                 'content-types"><Default Extension="rels" ContentType="application/'
                 'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
                 'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
                 f'ContentType="{office}.sheet.main+xml"/><Override PartName="/xl/styles.xml" '
-                f'ContentType="{office}.styles+xml"/>{overrides}</Types>'),
+                f'ContentType="{office}.styles+xml"/>{overrides}<Override PartName="/{CORE_PART}" '
+                f'ContentType="{CORE_TYPE}"/></Types>'),
         }
         for name, text in parts.items():
             self._zip.writestr(name, text)

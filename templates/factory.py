@@ -26,7 +26,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates._personal import Personaliser
+from templates._personal import Personaliser, WrapColumn, wrap_columns
 from templates._workbook import build_workbook
 from templates._zip import DeflatePieces, Member, ZipSkeleton, read_members
 from templates.render import workbook_bytes
@@ -70,13 +70,18 @@ MERGE_GAP = 1024
 _ADDRESS = re.compile(r"([A-Z]+)([0-9]+)")
 
 
+def _ht(height: float) -> bytes:
+    return (str(int(height)) if float(height).is_integer() else repr(float(height))).encode()
+
+
 class SheetSplicer:
     """One worksheet's XML cut around the cells an organisation may fill."""
 
-    def __init__(self, xml: bytes, addresses: frozenset[str]) -> None:
+    def __init__(self, xml: bytes, addresses: frozenset[str], wrap: WrapColumn | None = None) -> None:
         """Cut at the empty cells named in ``addresses`` only: each cut costs the compressor the
         context around it, so cutting at every empty cell would make the file grow."""
         cuts: list[tuple[int, int, _Slot]] = []
+        self.wrap = wrap  # a prefilled column whose appended rows get their text's height
         self.styles: dict[str, int] = {}
         for m in _EMPTY_CELL.finditer(xml):
             address = m.group(1).decode()
@@ -151,8 +156,12 @@ class SheetSplicer:
             rows.setdefault(int(m.group(2)), []).append((self._column(m.group(1)), address, text))
         parts: list[bytes] = []
         last_col = self.last_column
+        heights = self.wrap.heights(cells) if self.wrap is not None else {}
         for row in sorted(rows):
-            parts.append(b'<row r="%d">' % row)
+            height = heights.get(row)
+            # As openpyxl writes a row with a height.
+            parts.append(b'<row r="%d" ht="%s" customHeight="1">' % (row, _ht(height))
+                         if height else b'<row r="%d">' % row)
             for col, address, text in sorted(rows[row]):
                 parts.append(inline_cell(address, self.column_styles.get(col, 0), text))
                 last_col = max(last_col, col)
@@ -225,8 +234,9 @@ class TemplateFactory:
         self.paths = sheet_members({name: _inflate(by_name[name])
                                     for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")})
         probe = self.personaliser.cells(_PROBE, secret)
+        wrapping = wrap_columns(form)
         self._splicers = {
-            title: SheetSplicer(_inflate(by_name[self.paths[title]]), frozenset(cells))
+            title: SheetSplicer(_inflate(by_name[self.paths[title]]), frozenset(cells), wrapping.get(title))
             for title, cells in probe.items()
         }
         self.skeleton = ZipSkeleton(members, {self.paths[title] for title in probe})

@@ -30,11 +30,13 @@ from templates._findings_table import (
     SEVERITY_TEXT,
     cell_position,
     plural,
+    rule_marks,
     sort_findings,
     text,
     write_findings,
 )
-from templates._personal import personal_cells
+from templates._personal import personal_cells, wrap_columns
+from templates._sheets import print_setup
 from templates._workbook import build_workbook
 
 FINDINGS_SHEET = "Ошибки"
@@ -77,12 +79,14 @@ def _write_value(ws: Worksheet, row: int, column: int, value: object) -> None:
 
 
 def _refill(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, object]]) -> None:
+    wrapping = wrap_columns(form)
     for sheet in form.sheets:
         values = cells.get(sheet.name)
         if not values:
             continue
         ws = wb[sheet.name]
         first, last, width = _entry_area(sheet)
+        wrap = wrapping.get(sheet.name)
         for address, value in values.items():
             position = cell_position(address)
             if value is None or position is None:
@@ -92,6 +96,11 @@ def _refill(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, object]])
                 column == layout.CARD_VALUE_COLUMN if sheet.kind == "card" else column <= width)
             if inside:
                 _write_value(ws, row, column, value)
+                # A long name in the wrapping column gets its row's height, as in the template.
+                if wrap is not None and column == wrap.column and isinstance(value, str):
+                    height = wrap.height(text(value)[:32767])
+                    if height:
+                        ws.row_dimensions[row].height = height
 
 
 def _mark(wb: Workbook, form: Form, findings: Sequence[Finding]) -> None:
@@ -146,11 +155,7 @@ def _findings_sheet(wb: Workbook, form: Form, findings: Sequence[Finding], file_
     last = write_findings(ws, ordered, FINDINGS_HEADER_ROW, linkable=set(wb.sheetnames))
     ws.freeze_panes = f"A{FINDINGS_HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{FINDINGS_HEADER_ROW}:G{max(last, FINDINGS_HEADER_ROW + 1)}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{FINDINGS_HEADER_ROW}:{FINDINGS_HEADER_ROW}"
+    print_setup(ws, "landscape", f"{FINDINGS_HEADER_ROW}:{FINDINGS_HEADER_ROW}")
     ws.sheet_properties.tabColor = "FFC00000"
 
 
@@ -171,7 +176,7 @@ def render_feedback(
     personal = {t: v for t, v in personal_cells(form, collection, org, secret).items() if t not in form_sheets}
     wb = build_workbook(form, collection, personal)
     _refill(wb, form, cells)
-    _mark(wb, form, findings)
+    _mark(wb, form, rule_marks(form, findings))
     _findings_sheet(wb, form, findings, file_name)
     wb.active = 0
     for ws in wb.worksheets:  # else Excel opens with the title sheet still selected: grouped

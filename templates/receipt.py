@@ -20,17 +20,21 @@ from templates._xlsxwrite import Style
 
 RECEIPT_SHEET = "Квитанция"
 REFUSAL_SHEET = "Отказ"
-LABEL_WIDTH = 28.0
-VALUE_WIDTH = 90.0
+# Together about a portrait A4 page's width at 100 %: the receipt prints on one page, labels
+# beside their values.
+LABEL_WIDTH = 26.0
+VALUE_WIDTH = 66.0
 
 # The styles of templates/_styles.py as the streaming writer spells them: the title, a bold
 # label, a value (plain or bold), and a value filled in its finding's colour.
 _FILL_RGB = {"error": st.ERROR_FILL, "warning": st.WARNING_FILL, "note": st.NOTE_FILL}
 _STYLES = (
     Style(bold=True, size=13),  # 0 title
-    Style(bold=True, wrap=True, vertical="top"),  # 1 label, bold value
-    Style(wrap=True, vertical="top"),  # 2 value
-    *(Style(wrap=True, vertical="top", fill=str(fill.fgColor.rgb)[-6:]) for fill in _FILL_RGB.values()),
+    # Left-aligned: a number (the receipt's) stands where the text values stand, not at the far edge.
+    Style(bold=True, wrap=True, vertical="top", horizontal="left"),  # 1 label, bold value
+    Style(wrap=True, vertical="top", horizontal="left"),  # 2 value
+    *(Style(wrap=True, vertical="top", horizontal="left", fill=str(fill.fgColor.rgb)[-6:])
+      for fill in _FILL_RGB.values()),
 )
 _TITLE, _BOLD, _PLAIN = 0, 1, 2
 _FILLED = {severity: 3 + i for i, severity in enumerate(_FILL_RGB)}
@@ -50,7 +54,21 @@ def _pair(book: OneSheet, label: str, value: object, *, bold: bool = False,
     formula)."""
     shown = value if isinstance(value, int) and not isinstance(value, bool) else text(value)
     style = _FILLED.get(fill or "", _FILLED["note"]) if fill else (_BOLD if bold else _PLAIN)
-    return ((text(label), book.styles[_BOLD]), (shown, book.styles[style])), height
+    label = text(label)
+    if height is None and isinstance(shown, str):
+        height = _height(label, shown, bold)
+    return ((label, book.styles[_BOLD]), (shown, book.styles[style])), height
+
+
+_ONE_LINE = st.row_height("", VALUE_WIDTH)
+
+
+@lru_cache(maxsize=1024)
+def _height(label: str, value: str, bold: bool) -> float | None:
+    """The row's height when its label or value wraps (None: one line, the default height).
+    Cached: the collection, the advice and the labels come back in every receipt."""
+    h = max(st.row_height(label, LABEL_WIDTH, bold=True), st.row_height(value, VALUE_WIDTH, bold=bold))
+    return h if h > _ONE_LINE else None
 
 
 def _empty() -> Row:
@@ -92,7 +110,7 @@ def render_receipt(
     note = ("Эти данные — текущая версия отчёта вашей организации; более ранние версии сохранены. "
             f"До {moment_text(collection.closes)} (мск) можно отправить исправленный файл: "
             "учитывается последний принятый.")
-    rows += [_empty(), _pair(book, "Что дальше", note, height=st.row_height(note, VALUE_WIDTH))]
+    rows += [_empty(), _pair(book, "Что дальше", note, height=None)]
     notes = sort_findings([f for f in findings if f.severity != "error"], list(rows_loaded))
     if notes:
         rows += [_empty(), _pair(book, "Предупреждения и замечания", str(len(notes)), bold=True)]
@@ -100,7 +118,7 @@ def render_receipt(
             where = place(finding.worksheet, finding.cell, finding.field) or "Файл"
             message = f"{SEVERITY_TEXT.get(finding.severity, finding.severity).capitalize()}: {finding.message}"
             rows.append(_pair(book, where, message, fill=finding.severity,
-                              height=st.row_height(message, VALUE_WIDTH)))
+                              ))
     return book.render(rows, title=f"Квитанция: {collection.title}")
 
 
@@ -121,9 +139,9 @@ def render_refusal(
     for finding in sort_findings(findings, []):
         where = place(finding.worksheet, finding.cell, finding.field) or "Файл"
         rows.append(_pair(book, where, finding.message, fill=finding.severity,
-                          height=st.row_height(finding.message, VALUE_WIDTH)))
+                          ))
     advice = ("Ничего из этого файла не загружено. Заполните шаблон, выданный вашей организации "
               "для этого сбора (формат .xlsx, структуру листов не меняйте), и отправьте его снова. "
               "Если шаблона нет или он повреждён, обратитесь к оператору сбора.")
-    rows += [_empty(), _pair(book, "Что делать", advice, height=st.row_height(advice, VALUE_WIDTH))]
+    rows += [_empty(), _pair(book, "Что делать", advice, height=None)]
     return book.render(rows, title=f"Отказ: {file_name}")

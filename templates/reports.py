@@ -33,7 +33,18 @@ from forms.status import (
 )
 from templates._atomic import write_atomic
 from templates._report_results import render_results, write_results_files
-from templates._report_style import NOT_PARTICIPANT, Styles, local, moment_text, window_text
+from templates._report_style import (
+    NOT_PARTICIPANT,
+    STATUS_RANK,
+    Styles,
+    fitted,
+    header_height,
+    label,
+    local,
+    moment_text,
+    window_text,
+)
+from templates._textfit import row_height
 from templates._xlsxframe import append_frame
 from templates._xlsxwrite import Book, SheetWriter
 
@@ -80,8 +91,9 @@ def _moscow(stamps: list[float | None]) -> pl.Series:
 
 
 def _participants(rows: list[StatusRow], statuses: list[Status]) -> pl.DataFrame:
-    """The participant list, in the order a coordinator reads it: region, municipality,
-    login. Built column by column so that 40,000 rows take a fraction of a second."""
+    """The participant list, in the order a coordinator works through it: by status, those not
+    started first, then region, municipality, login. Built column by column so that 40,000 rows
+    take a fraction of a second."""
     def stamp(moment: datetime | None) -> float | None:
         if moment is None:
             return None
@@ -93,7 +105,8 @@ def _participants(rows: list[StatusRow], statuses: list[Status]) -> pl.DataFrame
         "login": [r.login for r in rows],
         "name": [display_name(r) for r in rows],
         "municipality": [r.municipality_name for r in rows],
-        "status": [s.value for s in statuses],
+        "status": [label(s) for s in statuses],
+        "rank": pl.Series([STATUS_RANK[s] for s in statuses], dtype=pl.Int8()),
         "errors": pl.Series([r.last_errors if r.files else None for r in rows],
                             dtype=pl.Int64()),
         "region_code": [r.region_code for r in rows],
@@ -102,9 +115,21 @@ def _participants(rows: list[StatusRow], statuses: list[Status]) -> pl.DataFrame
     frame = frame.with_columns(
         first=_moscow([stamp(r.first_received_at) for r in rows]),
         last=_moscow([stamp(r.last_accepted_at) for r in rows]))
-    return (frame.sort("region_code", "municipality", "login")
+    return (frame.sort("rank", "region_code", "municipality", "login")
             .select("region", "login", "name", "municipality", "status", "first", "last",
                     "errors"))
+
+
+_MAX_TEXT_WIDTH = 70.0  # a column no wider than this: a longer name is cut at the next column
+
+
+def _content_width(frame: pl.DataFrame, column: str, width: float) -> float:
+    """A text column as wide as its longest value (up to _MAX_TEXT_WIDTH), at least ``width``:
+    «Республика Башкортостан» whole, not cut by the login beside it. Estimated from the length
+    in characters, column-wise, so that 40,000 rows cost nothing to measure."""
+    longest = frame[column].str.len_chars().max() if frame.height else 0
+    need = (int(longest) if isinstance(longest, int) else 0) * 1.1 + 1  # a letter ≈ 1.1 units
+    return float(min(_MAX_TEXT_WIDTH, max(width, round(need))))
 
 
 def _summary_lines(sh: SheetWriter, st: Styles, summary: Summary) -> None:
@@ -125,9 +150,20 @@ def _state(collection: Collection, now: datetime) -> str:
 
 def _heading(sh: SheetWriter, st: Styles, title: str, coordinator: Coordinator,
              now: datetime) -> None:
-    sh.append([title], [st.title], height=22)
-    sh.append(["Координатор", coordinator.title], [st.bold])
-    sh.append(["Сформирован", local(now)], [st.bold, st.datetime])
+    sh.append([title], [st.title], height=row_height(title, 200, bold=True, size=14))
+    sh.append(["Координатор", coordinator.title], [st.bold, st.wrap])
+    sh.append(["Сформирован", local(now)], [st.bold, st.moment])
+
+
+def _pair(sh: SheetWriter, st: Styles, name: str, value: str, width: float) -> None:
+    """A label and its text, the row as tall as the text wrapped at ``width``."""
+    sh.append([name, value], [st.bold, st.wrap], height=_tall(value, width))
+
+
+def _tall(text: str, width: float) -> float | None:
+    """A row height for ``text`` wrapped at ``width``; None when one line is enough."""
+    height = row_height(text, width)
+    return height if height > row_height("", width) else None
 
 
 def render_status(collection: Collection, coordinator: Coordinator, rows: Sequence[StatusRow],
@@ -139,36 +175,41 @@ def render_status(collection: Collection, coordinator: Coordinator, rows: Sequen
     visible = [r for r in rows if coordinator.sees(r)]
     statuses = [status_of(r, closed) for r in visible]
     summary = tally(closed, statuses)
-    book = Book()
+    book = Book(title=f"Статус сбора данных: {collection.title}")
     st = Styles.register(book)
 
     sh = book.sheet(SUMMARY_SHEET, widths=[26, 70, 10])
     _heading(sh, st, "Статус сбора данных", coordinator, now)
-    sh.append(["Сбор", collection.title], [st.bold, st.wrap])
-    sh.append(["ID сбора", collection.id], [st.bold])
-    sh.append(["Раздел", collection.section], [st.bold])
-    sh.append(["Период сбора", window_text(collection.opens, collection.closes)], [st.bold])
-    sh.append(["Состояние", _state(collection, now)], [st.bold])
+    _pair(sh, st, "Сбор", collection.title, 70)
+    _pair(sh, st, "ID сбора", collection.id, 70)
+    _pair(sh, st, "Раздел", collection.section, 70)
+    _pair(sh, st, "Период сбора", window_text(collection.opens, collection.closes), 70)
+    _pair(sh, st, "Состояние", _state(collection, now), 70)
     sh.append([])
     _summary_lines(sh, st, summary)
     sh.append([])
-    sh.append([_LEGEND_CLOSED if closed else _LEGEND_OPEN])
+    _pair(sh, st, "Статусы", _LEGEND_CLOSED if closed else _LEGEND_OPEN, 70)
 
     with_region = coordinator.kind == "operator"
     headers = (["Регион"] if with_region else []) + [
         "Логин", "Наименование", "Муниципалитет", "Статус", "Дата начала работы",
         "Дата подачи", "Ошибок в последнем файле"]
-    widths = ([22] if with_region else []) + [13, 60, 30, 14, 18, 18, 14]
-    sh = book.sheet(PARTICIPANTS_SHEET, widths=widths, freeze=(1, 0), autofilter_row=1)
-    sh.append(headers, [st.header] * len(headers), height=32)
+    frame = _participants(visible, statuses)
+    if not with_region:
+        frame = frame.drop("region")
+    text_columns = (["region"] if with_region else []) + ["login", "name", "municipality"]
+    base = ([22] if with_region else []) + [13, 60, 26]
+    widths = fitted(headers, [*(_content_width(frame, c, w) for c, w in zip(text_columns, base, strict=True)),
+                              16, 18, 18, 14])
+    sh = book.sheet(PARTICIPANTS_SHEET, widths=widths, freeze=(1, 0), autofilter_row=1,
+                    landscape=True, print_titles=(1, 1))
+    sh.append(headers, [st.header] * len(headers), height=header_height(headers, widths))
     styles = [st.text, st.text, st.text, 0, st.datetime, st.datetime, st.integer]
     if with_region:
         styles.insert(0, st.text)
     status_column = 4 if with_region else 3
-    fills = {s.value: st.of_status(s) for s in CLOSED_STATUSES + OPEN_STATUSES}
-    frame = _participants(visible, statuses)
-    if not with_region:
-        frame = frame.drop("region")
+    # Labels are unique within one state (open or closed), so a label names its status here.
+    fills = {label(s): st.of_status(s) for s in (CLOSED_STATUSES if closed else OPEN_STATUSES)}
     append_frame(sh, frame, styles, row_styles={
         status_column: pl.col("status").replace_strict(fills, return_dtype=pl.Int64())})
 
@@ -188,9 +229,10 @@ def _subtotals(book: Book, st: Styles, rows: list[StatusRow], statuses: list[Sta
         groups.setdefault(key, []).append(status)
     labels = [label for label, _ in total.lines()]
     headers = ["Код", "Регион" if by_region else "Муниципалитет", *labels, "Доля сдавших"]
+    widths = fitted(headers, [10, 40] + [14] * (len(labels) + 1))
     sh = book.sheet(BY_REGION_SHEET if by_region else BY_MUNICIPALITY_SHEET,
-                    widths=[10, 40] + [14] * (len(labels) + 1), freeze=(1, 2))
-    sh.append(headers, [st.header] * len(headers), height=32)
+                    widths=widths, freeze=(1, 2), landscape=sum(widths) > 100, print_titles=(1, 1))
+    sh.append(headers, [st.header] * len(headers), height=header_height(headers, widths))
     counts_styles = [st.text, st.text] + [st.integer] * len(labels) + [st.percent]
     for (code, name), members in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         summary = tally(closed, members)
@@ -203,20 +245,21 @@ def _subtotals(book: Book, st: Styles, rows: list[StatusRow], statuses: list[Sta
 
 def render_statuses_export(entries: Sequence[tuple[Collection, StatusRow, str]]) -> bytes:
     """«Экспорт статусов»: one row per organisation and collection, the status given."""
-    book = Book()
+    book = Book(title="Экспорт статусов")
     st = Styles.register(book)
     headers = ["ID сбора", "Сбор", "Код региона", "Регион", "Код муниципалитета",
                "Муниципалитет", "Логин", "Наименование", "Статус", "Дата начала работы",
                "Дата подачи", "Файлов получено", "Файлов принято", "Ошибок в последнем файле"]
-    sh = book.sheet(STATUSES_SHEET, widths=[24, 50, 8, 24, 12, 30, 13, 60, 14, 18, 18, 12, 12, 14],
-                    freeze=(1, 0), autofilter_row=1)
-    sh.append(headers, [st.header] * len(headers), height=45)
+    widths = fitted(headers, [24, 50, 8, 24, 12, 30, 13, 60, 16, 18, 18, 12, 12, 14])
+    sh = book.sheet(STATUSES_SHEET, widths=widths, freeze=(1, 0), autofilter_row=1,
+                    landscape=True, print_titles=(1, 1))
+    sh.append(headers, [st.header] * len(headers), height=header_height(headers, widths))
     base = [st.text] * 8 + [0, st.datetime, st.datetime, st.integer, st.integer, st.integer]
     for collection, r, status in entries:
         styles = base.copy()
         styles[8] = st.of_status(status)
         sh.append([collection.id, collection.title, r.region_code, r.region_name,
-                   r.municipality_code, r.municipality_name, r.login, display_name(r), str(status),
+                   r.municipality_code, r.municipality_name, r.login, display_name(r), label(status),
                    local(r.first_received_at), local(r.last_accepted_at), r.files, r.accepted,
                    r.last_errors if r.files else None], styles)
     return book.finish()
@@ -237,51 +280,81 @@ def _group_counts(summary: Summary) -> list[int | None]:
             for _, statuses in _GROUP_COUNTS]
 
 
+_GROUP_NOTES = (
+    "«В работе» считается, пока сбор открыт; «Не сдано» — после его закрытия (организация "
+    "присылала файлы, но ни один не принят). Поэтому у открытого сбора столбец «Не сдано» пуст, "
+    "а у закрытого — столбец «В работе».",
+    "«Не приступило» — организация не прислала ни одного файла.",
+)
+
+
 def render_group_report(collections: Sequence[Collection], coordinator: Coordinator,
                         statuses: Mapping[str, Sequence[StatusRow]], *, now: datetime) -> bytes:
     """«Групповой отчет»: organisations × collections, a coloured status in each cell, with the
     totals per collection on «Сводка» and under the grid. ``statuses`` is keyed by collection
-    id; an organisation absent from a collection's rows is not its participant («—»)."""
+    id; an organisation absent from a collection's rows is not its participant («—»). A
+    collection none of the coordinator's organisations takes part in is listed on «Сводка» as
+    such and left out of the grid (a column of «—» says nothing)."""
     closed = {c.id: is_closed(c, now) for c in collections}
     visible = {c.id: _visible(coordinator, statuses.get(c.id, ())) for c in collections}
     summaries = {c.id: summarize(visible[c.id], closed[c.id]) for c in collections}
-    book = Book()
+    book = Book(title="Групповой отчёт о статусах сбора данных")
     st = Styles.register(book)
 
-    sh = book.sheet(SUMMARY_SHEET, widths=[24, 60, 12, 34, 11, 10] + [13] * 4)
+    headers = ["ID сбора", "Сбор", "Раздел", "Период сбора", "Состояние", "Всего",
+               *(name for name, _ in _GROUP_COUNTS)]
+    widths = fitted(headers, [24, 50, 12, 20, 14, 10] + [13] * len(_GROUP_COUNTS))
+    sh = book.sheet(SUMMARY_SHEET, widths=widths, landscape=True, print_titles=(5, 5))
     _heading(sh, st, "Групповой отчёт о статусах сбора данных", coordinator, now)
     sh.append([])
-    headers = ["ID сбора", "Сбор", "Раздел", "Период сбора", "Состояние", "Всего",
-               *(label for label, _ in _GROUP_COUNTS)]
-    sh.append(headers, [st.header] * len(headers), height=32)
+    sh.append(headers, [st.header] * len(headers), height=header_height(headers, widths))
+    styles = [st.wrap] * 5 + [st.integer] * (1 + len(_GROUP_COUNTS))
+    empty: list[Collection] = []
     for c in collections:
         s = summaries[c.id]
-        sh.append([c.id, c.title, c.section, window_text(c.opens, c.closes), _state(c, now),
-                   s.total, *_group_counts(s)], [st.text, st.wrap] + [st.text] * 3
-                  + [st.integer] * 5)
+        row = [c.id, c.title, c.section, window_text(c.opens, c.closes), _state(c, now)]
+        height = max(row_height(text, w) for text, w in zip(row, widths, strict=False))
+        if not s.total:
+            empty.append(c)
+            sh.append([*row, 0], styles, height=height)
+            continue
+        sh.append([*row, s.total, *_group_counts(s)], styles, height=height)
+    sh.append([])
+    notes = list(_GROUP_NOTES)
+    if empty:
+        notes.append("Среди ваших организаций нет участников "
+                     + ("сборов " if len(empty) > 1 else "сбора ")
+                     + ", ".join(f"«{c.title}» (ID {c.id})" for c in empty)
+                     + ": их на листе «Статусы» нет.")
+    for i, note in enumerate(notes):
+        sh.append(["Пояснение" if i == 0 else "", note], [st.bold, st.note],
+                  height=row_height(note, widths[1]))
 
+    shown = [c for c in collections if summaries[c.id].total]
     orgs: dict[str, StatusRow] = {}
-    cells: dict[tuple[str, str], str] = {}
-    for c in collections:
+    cells: dict[tuple[str, str], Status] = {}
+    for c in shown:
         for r in visible[c.id]:
             orgs.setdefault(r.login, r)
-            cells[(r.login, c.id)] = status_of(r, closed[c.id]).value
+            cells[(r.login, c.id)] = status_of(r, closed[c.id])
     lead = ["Регион", "Муниципалитет", "Логин", "Наименование"]
-    headers = lead + [f"{c.title} (ID {c.id})" for c in collections]
-    sh = book.sheet(STATUSES_SHEET, widths=[22, 30, 13, 50] + [22] * len(collections),
-                    freeze=(1, len(lead)), autofilter_row=1)
-    sh.append(headers, [st.header] * len(headers), height=75)
+    headers = lead + [f"{c.title} (ID {c.id})" for c in shown]
+    widths = fitted(headers, [22, 30, 13, 50] + [22] * len(shown))
+    sh = book.sheet(STATUSES_SHEET, widths=widths, freeze=(1, len(lead)), autofilter_row=1,
+                    landscape=True, print_titles=(1, 1))
+    sh.append(headers, [st.header] * len(headers), height=header_height(headers, widths))
     for r in sorted(orgs.values(), key=lambda r: (r.region_code, r.municipality_name, r.login)):
-        labels = [cells.get((r.login, c.id), NOT_PARTICIPANT) for c in collections]
-        sh.append([r.region_name, r.municipality_name, r.login, display_name(r), *labels],
-                  [st.text] * len(lead) + [st.of_status(label) for label in labels])
+        found = [cells.get((r.login, c.id)) for c in shown]
+        sh.append([r.region_name, r.municipality_name, r.login, display_name(r),
+                   *(NOT_PARTICIPANT if f is None else label(f) for f in found)],
+                  [st.text] * len(lead) + [st.text if f is None else st.of_status(f) for f in found])
     sh.end_filter()
     sh.append([])
     totals: list[tuple[str, list[int | None]]] = [
-        ("Всего участников", [summaries[c.id].total for c in collections])]
-    for i, (label, _) in enumerate(_GROUP_COUNTS):
-        totals.append((label, [_group_counts(summaries[c.id])[i] for c in collections]))
-    for label, counts in totals:
-        sh.append(["", "", "", f"Итого: {label}", *counts],
-                  [st.total] * len(lead) + [st.integer] * len(collections))
+        ("Всего участников", [summaries[c.id].total for c in shown])]
+    for i, (name, _) in enumerate(_GROUP_COUNTS):
+        totals.append((name, [_group_counts(summaries[c.id])[i] for c in shown]))
+    for name, counts in totals:
+        sh.append(["", "", "", f"Итого: {name}", *counts],
+                  [st.total] * len(lead) + [st.integer] * len(shown))
     return book.finish()

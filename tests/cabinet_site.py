@@ -124,18 +124,12 @@ def build_site(home: Path, url: str) -> Site:
     add_files(settings, "vpr-tech-2027", source / "Требования к компьютерам.pdf", publications=PUBLICATIONS)
     add_files(settings, "vpr-tech-2027", source / "logins", "Логины участников", publications=PUBLICATIONS)
     add_files(settings, "region-50-only", source / "region50.pdf", publications=PUBLICATIONS)
-    files = {}
-    for f in cabinet.storage.visible(_operator(cabinet), "vpr-tech-2027") + cabinet.storage.visible(
-            _operator(cabinet), "region-50-only"):
-        files[f.owner_login or f.name] = f.id
+    f = cabinet.tables.files
+    with cabinet.warehouse.engine.connect() as conn:
+        files = {owner or name: file_id for file_id, owner, name in conn.execute(
+            sa.select(f.c.id, f.c.owner_login, f.c.name))}
     app = create_app(WebSettings(settings), PUBLICATIONS)
     return Site(settings, cabinet, app, files)
-
-
-def _operator(cabinet: Cabinet):  # type: ignore[no-untyped-def]
-    account = cabinet.accounts.get("operator")
-    assert account is not None
-    return account
 
 
 def close(site: Site) -> None:

@@ -371,17 +371,24 @@ def csv_renamed(kit: Kit, inbox: Path, org: Organisation) -> Path:
     return path
 
 
+def _given_up(path: Path) -> Path:
+    """An upload that stopped an hour ago: the ingest no longer waits for the rest of it."""
+    then = path.stat().st_mtime - 3600
+    os.utime(path, (then, then))
+    return path
+
+
 def truncated(kit: Kit, inbox: Path, org: Organisation) -> Path:
     good = kit.good(org)
     path = _folder(inbox, org.login) / "обрезанный.xlsx"
     path.write_bytes(good[: len(good) // 2])
-    return path
+    return _given_up(path)
 
 
 def empty(kit: Kit, inbox: Path, org: Organisation) -> Path:
     path = _folder(inbox, org.login) / "пустой.xlsx"
     path.write_bytes(b"")
-    return path
+    return _given_up(path)
 
 
 def huge(kit: Kit, inbox: Path, org: Organisation) -> Path:
@@ -433,7 +440,7 @@ def _identity_edited(data: bytes, key: str, value: str) -> bytes:
 def forged_identity(kit: Kit, inbox: Path, org: Organisation) -> Path:
     """The school's own file with the login in the identity sheet changed to another school's."""
     other = kit.orgs[-1]
-    path = inbox / "подделка.xlsx"
+    path = _folder(inbox, org.login) / "подделка.xlsx"
     path.write_bytes(_identity_edited(kit.good(org), "login", other.login))
     return path
 
@@ -476,9 +483,11 @@ def window_closed(kit: Kit, inbox: Path, org: Organisation) -> Path:
 
 
 def non_participant(kit: Kit, inbox: Path, org: Organisation) -> Path:
-    """A signed template for an organisation that does not take part."""
+    """A signed template for an organisation of the registry that does not take part, sent
+    through its own folder."""
     stranger = sample_org("spo", 9999)
-    path = inbox / "не-участник.xlsx"
+    open_warehouse(kit.settings).upsert_organisations([stranger])
+    path = _folder(inbox, stranger.login) / "не-участник.xlsx"
     path.write_bytes(kit.good(stranger))
     return path
 

@@ -63,7 +63,8 @@ for line in sys.stdin:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SBOR_")}
-    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4", **extra}
+    # Files arrive by rename, whole at once: no quiet period to wait for.
+    return {**env, "SBOR_SECRET": SECRET.decode(), "SBOR_BATCH_SIZE": "4", "SBOR_QUIET_SECONDS": "0", **extra}
 
 
 class ForkServer:
@@ -464,10 +465,6 @@ def assert_nothing_lost_nor_miscredited(kit: Kit, sent: list[Sent], senders: dic
     assert {r[0] for r in rows} - feedback_ids(kit) == set()
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 parts 1, 2 and 6 (long names stop every pass, another "
-                                        "school's template is credited to that school, nested files are "
-                                        "stranded) are fixed on other branches; the lead un-xfails this after "
-                                        "merging them")
 def test_ingest_killed_while_awkward_files_arrive_loses_nothing_and_credits_no_one_else(
         tmp_path: Path, server: ForkServer) -> None:
     """The trial of issue 10 repeated: kill -9 at random moments while files arrive, among them

@@ -90,8 +90,12 @@ def test_feedback_refills_marks_and_lists_every_finding(spo: tuple[Form, Collect
     assert ws["C3"].fill.fgColor.rgb == "FFFFEB84"
     assert "заголовок изменён" in ws["C3"].comment.text
     assert "Если профильного предмета нет" in ws["C3"].comment.text  # the hint is kept below
+    # A row rule marks every cell it adds up (3.1 in F5, 3.2 in G5), not only its total in E5.
+    for address in ("F5", "G5"):
+        assert ws[address].fill.fgColor.rgb == "FFFF9999", address
+        assert "сумма граф 3.1 и 3.2" in ws[address].comment.text, address
     # Unmarked cells keep the template's look; the entry area stays open.
-    assert ws["F5"].fill.fgColor.rgb != "FFFF9999"
+    assert ws["H5"].fill.fgColor.rgb != "FFFF9999"
     assert not ws["E5"].protection.locked and ws.protection.sheet
 
     # The «Ошибки» sheet: every finding, errors first, with links to the cells.
@@ -105,7 +109,8 @@ def test_feedback_refills_marks_and_lists_every_finding(spo: tuple[Form, Collect
     assert {tuple(r[1:3]) for r in listed} == {(f.worksheet, f.cell) for f in findings}
     row_e5 = next(r for r in range(5, 5 + len(findings)) if errors.cell(r, 3).value == "E5")
     assert errors.cell(row_e5, 3).hyperlink.location == f"'{SHEET}'!E5"
-    assert errors.cell(row_e5, 5).value == "34" and errors.cell(row_e5, 4).value == "3"
+    # The value typed as a number is stored as a number; the field number stays text.
+    assert errors.cell(row_e5, 5).value == 34 and errors.cell(row_e5, 4).value == "3"
     assert errors.freeze_panes == "A5"
     assert errors.auto_filter.ref == f"A4:G{4 + len(findings)}"
     assert "не принят: 6 ошибок, 2 предупреждения" in str(errors["A1"].value)

@@ -133,23 +133,26 @@ def test_status_workbook_for_a_regional_coordinator(collection: Collection,
         ("Всего", 3), ("Не приступило", 1), ("В работе", 1), ("Сдано", 1)]
 
     ws = wb["Участники"]
+    # By status, those a coordinator must chase first: not started, in work, then done; the
+    # manual's word «Не приступило», as on «Сводка».
     assert values(ws) == [
         ("Логин", "Наименование", "Муниципалитет", "Статус", "Дата начала работы",
          "Дата подачи", "Ошибок в последнем файле"),
-        ("spo770001", "Колледж spo770001", "Район 7701", "Сдано", datetime(2026, 11, 3, 9, 15),
-         datetime(2026, 11, 4, 15, 0), 0),
+        ("spo770003", "Колледж spo770003", "Район 7702", "Не приступило", None, None, None),
         ("spo770002", HYPERLINK, "Район 7701", "В работе", datetime(2026, 11, 3, 9, 15), None,
          4),
-        ("spo770003", "Колледж spo770003", "Район 7702", "Не приступал", None, None, None),
+        ("spo770001", "Колледж spo770001", "Район 7701", "Сдано", datetime(2026, 11, 3, 9, 15),
+         datetime(2026, 11, 4, 15, 0), 0),
     ]
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == "A1:G4"
-    assert ws["E2"].number_format == "DD.MM.YYYY HH:MM"
-    assert ws["F2"].is_date
+    assert ws["E4"].number_format == "DD.MM.YYYY HH:MM"
+    assert ws["F4"].is_date
     assert ws.column_dimensions["B"].width == 60
     assert ws["A1"].font.b
     fills = {ws.cell(r, 4).value: ws.cell(r, 4).fill.fgColor.rgb for r in range(2, 5)}
-    assert fills == {"Сдано": "FFC6EFCE", "В работе": "FFFFEB9C", "Не приступал": "FFE7E6E6"}
+    # Not started stands out (orange), not the quietest grey.
+    assert fills == {"Сдано": "FFC6EFCE", "В работе": "FFFFEB9C", "Не приступило": "FFF8CBAD"}
 
     assert values(wb["По муниципалитетам"]) == [
         ("Код", "Муниципалитет", "Всего", "Не приступило", "В работе", "Сдано", "Доля сдавших"),
@@ -165,11 +168,12 @@ def test_status_workbook_after_closing(collection: Collection, rows: list[OrgSta
     assert ("Состояние", "Закрыт", None) in values(summary)
     assert [r[:2] for r in table_after(summary, "Показатель")] == [
         ("Всего", 3), ("Сдано", 1), ("Не сдано", 1), ("Не приступило", 1)]
-    assert [r[3] for r in values(wb["Участники"])[1:]] == ["Сдано", "Не сдано", "Не приступало"]
+    assert [r[3] for r in values(wb["Участники"])[1:]] == ["Не приступило", "Не сдано", "Сдано"]
     assert values(wb["По муниципалитетам"])[0] == (
         "Код", "Муниципалитет", "Всего", "Сдано", "Не сдано", "Не приступило", "Доля сдавших")
     ws = wb["Участники"]
     assert ws["D3"].fill.fgColor.rgb == "FFFFC7CE"
+    assert ws["D2"].fill.fgColor.rgb == "FFF4A6A6"
 
 
 def test_status_workbook_before_opening(collection: Collection,
@@ -178,20 +182,20 @@ def test_status_workbook_before_opening(collection: Collection,
     wb = workbook(render_status(collection, MUN7701, [OrgStatus.of(o) for o in registry],
                                 now=before))
     assert ("Состояние", "Ещё не открыт (откроется 01.11.2026 12:00)", None) in values(wb["Сводка"])
-    assert [r[3] for r in values(wb["Участники"])[1:]] == ["Не приступал", "Не приступал"]
+    assert [r[3] for r in values(wb["Участники"])[1:]] == ["Не приступило", "Не приступило"]
 
 
 def test_municipal_and_operator_views(collection: Collection, rows: list[OrgStatus]) -> None:
     municipal = workbook(render_status(collection, MUN7701, rows, now=OPEN_NOW))
     assert municipal.sheetnames == ["Сводка", "Участники"]
-    assert [r[0] for r in values(municipal["Участники"])[1:]] == ["spo770001", "spo770002"]
+    assert [r[0] for r in values(municipal["Участники"])[1:]] == ["spo770002", "spo770001"]  # in work first
 
     operator = workbook(render_status(collection, OPERATOR, rows, now=OPEN_NOW))
     assert operator.sheetnames == ["Сводка", "Участники", "По регионам"]
     participants = values(operator["Участники"])
     assert participants[0][:2] == ("Регион", "Логин")
     assert [r[1] for r in participants[1:]] == [
-        "spo500001", "spo500002", "spo770001", "spo770002", "spo770003"]
+        "spo500002", "spo770003", "spo770002", "spo500001", "spo770001"]
     assert values(operator["По регионам"])[1:] == [
         ("77", "Москва", 3, 1, 1, 1, pytest.approx(1 / 3)),
         ("50", "Московская область", 2, 1, 0, 1, 0.5),
@@ -413,8 +417,8 @@ def test_statuses_export(collection: Collection, rows: list[OrgStatus]) -> None:
                         "Дата начала работы", "Дата подачи", "Файлов получено",
                         "Файлов принято", "Ошибок в последнем файле")
     assert [(r[0], r[6], r[8]) for r in table[1:]] == [
-        ("spo-2026", "spo770001", "Сдано"), ("spo-2026", "spo770002", "Не приступал"),
-        ("vpr-2027", "spo770001", "Сдано"), ("vpr-2027", "spo770002", "Не приступал")]
+        ("spo-2026", "spo770001", "Сдано"), ("spo-2026", "spo770002", "Не приступило"),
+        ("vpr-2027", "spo770001", "Сдано"), ("vpr-2027", "spo770002", "Не приступило")]
     assert table[1][9:] == (datetime(2026, 11, 3, 9, 15), datetime(2026, 11, 4, 15, 0), 2, 1, 0)
     assert ws.auto_filter.ref == "A1:N5"
 
@@ -427,8 +431,12 @@ def test_group_report(registry: list[Organisation], collection: Collection,
     last_year = [OrgStatus.of(registry[0], first_received_at=rows[0].first_received_at,
                               last_accepted_at=rows[0].last_accepted_at, files=1, accepted=1),
                  OrgStatus.of(registry[2], first_received_at=rows[0].first_received_at, files=1)]
-    data = render_group_report([collection, closed], REG77,
-                               {collection.id: rows, closed.id: last_year}, now=OPEN_NOW)
+    elsewhere = Collection("spo-50", "Сбор только для региона 50", "ВПР СПО", "spo_specialities",
+                           collection.opens, collection.closes, Participants(regions=("50",)))
+    data = render_group_report([collection, closed, elsewhere], REG77,
+                               {collection.id: rows, closed.id: last_year,
+                                elsewhere.id: [r for r in rows if r.region_code == "50"]},
+                               now=OPEN_NOW)
     wb = workbook(data)
     assert wb.sheetnames == ["Сводка", "Статусы"]
     assert table_after(wb["Сводка"], "ID сбора") == [
@@ -436,7 +444,13 @@ def test_group_report(registry: list[Organisation], collection: Collection,
          "Открыт", 3, 1, 1, 1, None),
         ("spo-2025", "Сведения 2025", "ВПР СПО", "01.11.2025 00:00 – 01.12.2025 00:00",
          "Закрыт", 2, 0, None, 1, 1),
+        ("spo-50", "Сбор только для региона 50", "ВПР СПО", "01.11.2026 12:00 – 25.12.2026 18:00",
+         "Открыт", 0, None, None, None, None),
     ]
+    notes = [r[1] for r in values(wb["Сводка"]) if r[0] == "Пояснение" or (r[0] is None and r[1])]
+    # Why «Не сдано» is empty while a collection is open, and which collection has no one here.
+    assert any("у открытого сбора столбец «Не сдано» пуст" in n for n in notes)
+    assert any("нет участников сбора «Сбор только для региона 50» (ID spo-50)" in n for n in notes)
     ws = wb["Статусы"]
     grid = values(ws)
     assert grid[0] == ("Регион", "Муниципалитет", "Логин", "Наименование",
@@ -444,7 +458,7 @@ def test_group_report(registry: list[Organisation], collection: Collection,
     assert [r[2:] for r in grid[1:4]] == [
         ("spo770001", "Колледж spo770001", "Сдано", "Сдано"),
         ("spo770002", HYPERLINK, "В работе", "—"),
-        ("spo770003", "Колледж spo770003", "Не приступал", "Не сдано"),
+        ("spo770003", "Колледж spo770003", "Не приступило", "Не сдано"),
     ]
     assert grid[5:] == [
         (None, None, None, "Итого: Всего участников", 3, 2),

@@ -145,15 +145,17 @@ def _check_warehouse(kit: Kit, files: int, rows: int) -> None:
     """One submissions row per distinct file content; every accepted row loaded once."""
     form = kit.form_of(SPECIALITIES)
     wh = open_warehouse(kit.settings)
+    # The operator's own connection: sql() would log in as the analysts' role, not made here.
     try:
-        _, [(subs, distinct)] = wh.sql("SELECT count(*), count(DISTINCT sha256) FROM submissions")
-        assert subs == distinct == files
-        table = table_name(form, form.sheets[0])
-        _, twice = wh.sql(f"SELECT submission_id, row_number FROM {table} GROUP BY submission_id, row_number "
-                          "HAVING count(*) > 1")
-        assert twice == []
-        _, [(loaded,)] = wh.sql(f"SELECT count(*) FROM {table}")
-        assert loaded == rows
+        with wh.engine.connect() as conn:
+            [(subs, distinct)] = conn.exec_driver_sql("SELECT count(*), count(DISTINCT sha256) FROM submissions").all()
+            assert subs == distinct == files
+            table = table_name(form, form.sheets[0])
+            twice = conn.exec_driver_sql(f"SELECT submission_id, row_number FROM {table} "
+                                         "GROUP BY submission_id, row_number HAVING count(*) > 1").all()
+            assert twice == []
+            [(loaded,)] = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").all()
+            assert loaded == rows
     finally:
         wh.engine.dispose()
 

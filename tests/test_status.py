@@ -191,7 +191,8 @@ def test_load_coordinators_lists_every_bad_line(tmp_path: Path) -> None:
         "  line 2: kind 'regoinal' is not one of regional, municipal, operator\n"
         "  line 3: a municipal coordinator needs a municipality_code\n"
         "  line 5: id 'reg50' is already used on line 4\n"
-        "  line 6: id '../x' must be letters, digits, '-' or '_' (it names a folder)\n"
+        "  line 6: id '../x' is not a plain id (lower-case latin letters, digits, '-' and '_', "
+        "starting with a letter or digit, at most 64): it names a folder or a file\n"
         "  line 7: expected 5 values, got 3")
     assert [line for line, _ in caught.value.problems] == [2, 3, 5, 6, 7]
 
@@ -202,3 +203,8 @@ def test_load_coordinators_checks_the_header(tmp_path: Path) -> None:
     with pytest.raises(CoordinatorFileError, match="line 1: the header must be "
                                                    "id,kind,region_code,municipality_code,name"):
         load_coordinators(path)
+
+
+def test_every_status_reads_as_one_of_the_manuals_four_words() -> None:
+    assert {s.label for s in Status} == {"Не приступило", "В работе", "Сдано", "Не сдано"}
+    assert Status.NOT_STARTED.label == Status.NEVER_STARTED.label == "Не приступило"

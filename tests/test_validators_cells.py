@@ -92,7 +92,7 @@ K = "Лист «Сведения об ОО», ячейка"
 CASES: list[tuple[str, str, str, Any, str, str, str, str]] = [
     # form, worksheet, cell, typed value → outcome, severity, code, message
     ("spo_specialities", SPEC, "E5", "abc", "rejected", "error", "not-a-number",
-     f"{P} E5 (графа 3): «abc» — не число. Введите число цифрами, например 25 или 12,5."),
+     f"{P} E5 (графа 3): «abc» — не число. Введите целое число цифрами, например 25."),
     ("spo_specialities", SPEC, "D5", 1.5, "rejected", "error", "not-an-integer",
      f"{P} D5 (графа 2): «1,5» — не целое число. Введите целое число, например 25."),
     ("spo_specialities", SPEC, "E6", "25,5", "rejected", "error", "not-an-integer",
@@ -172,6 +172,14 @@ def test_one_broken_cell(good: dict[str, bytes], context: Context, tmp_path: Pat
         (severity, code, worksheet, cell, message)]
     assert verdict.outcome == outcome
     assert verdict.findings[0].file == "отчёт.xlsx"
+
+
+def test_a_negative_term_of_a_sum_is_written_in_parentheses(good: dict[str, bytes], context: Context,
+                                                            tmp_path: Path) -> None:
+    verdict = judged(tmp_path, set_cells(good["spo_specialities"], SPEC, {"G5": -3}), context)
+    rule = [f.message for f in verdict.findings if f.code == "rule:students-sum"]
+    assert rule == [f"{P} E5 (графа 3): сумма граф 3.1 и 3.2 (24 + (-3)) не равна графе 3 (24). "
+                    "Исправьте графу 3 или графы 3.1 и 3.2."]
 
 
 def test_a_date_typed_as_a_serial_number(good: dict[str, bytes], context: Context, tmp_path: Path) -> None:

@@ -136,7 +136,16 @@ def test_changed_layout_with_the_same_version(template: bytes, form: Form, colle
                                               tmp_path: Path) -> None:
     sheet = form.sheets[0]
     moved = replace(form, sheets=(replace(sheet, fields=(sheet.fields[1], sheet.fields[0], *sheet.fields[2:])),))
-    assert only(write(tmp_path, template), make_context([moved], [collection]))[1] == "outdated-form"
+    assert moved.version == form.version and moved.fingerprint != form.fingerprint
+    # Not «версия 1; действует версия 1»: the school is told the template was issued anew, and
+    # where to take the new one.
+    assert only(write(tmp_path, template), make_context([moved], [collection]))[1:] == (
+        "outdated-form",
+        "Файл «spo770012.xlsx»: шаблон формы «Информация об ОО, реализующих программы СПО, профессиях "
+        "и специальностях» выпущен заново (изменена структура листов), а файл заполнен в прежнем "
+        "шаблоне. Скачайте новый шаблон своей организации в личном кабинете, в публикации сбора "
+        "«Информация об ОО, реализующих программы СПО, профессиях и специальностях. 2026» (или "
+        "получите его у координатора), перенесите в него данные и отправьте снова.")
 
 
 def test_window_closed(template: bytes, form: Form, collection: Collection, tmp_path: Path) -> None:

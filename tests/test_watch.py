@@ -160,7 +160,8 @@ class Watching:
     def __init__(self, kit: Kit, *extra: str) -> None:
         env = {**os.environ, "SBOR_SECRET": SECRET.decode()}
         self.proc = subprocess.Popen(
-            [*SBOR, "--home", str(kit.settings.home), "--now", NOW, "watch", "--without-prefect", "--interval",
+            # Files dropped straight into inbox/ are credited by their signature (a trusted flat inbox).
+            [*SBOR, "--home", str(kit.settings.home), "--now", NOW, "--trust-flat-inbox", "watch", "--without-prefect", "--interval",
              "0.1", "--stable-seconds", "0.5", "--rescan", "1", "--health", "1", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []

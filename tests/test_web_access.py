@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from tests.cabinet_site import A, B, C, ROLES, Site, close, database_url, sqlite_site, token  # noqa: F401
+from tests.cabinet_site import A, B, C, ROLES, Site, close, token
 from tests.monitor_site import build_monitored_site
 
 

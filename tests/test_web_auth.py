@@ -3,10 +3,14 @@ pair, sessions that a sign-out or a block ends at once, CSRF, fixation and throt
 
 from __future__ import annotations
 
-import pytest
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, site, sqlite_site, database_url, token  # noqa: F401
-from warehouse.accounts import NewAccount, PAIR_FREE
+import pytest
+import sqlalchemy as sa
+
+from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, token
+from warehouse.accounts import PAIR_FREE, NewAccount
 from web.deps import SESSION_COOKIE
 
 WRONG = "Неверный логин или пароль"
@@ -138,6 +142,7 @@ def test_pages_carry_the_security_headers(sqlite_site: Site) -> None:
         assert "unsafe-inline" not in h["content-security-policy"]
         assert h["x-frame-options"] == "DENY"
     assert client.get("/").headers["cache-control"] == "no-store"
+    assert "strict-transport-security" not in client.get("/").headers  # plain HTTP here
     assert client.get("/static/htmx.min.js").headers["cache-control"].startswith("public")
 
 
@@ -156,3 +161,35 @@ def test_a_request_body_past_the_cap_is_refused_while_it_streams(sqlite_site: Si
                            headers={"content-type": "application/x-www-form-urlencoded"})
     assert streamed.status_code == 413
     assert sign_in(client, A, PASSWORD).status_code == 303  # the next request is served as usual
+
+
+def test_a_new_code_does_not_unblock_an_account(sqlite_site: Site) -> None:
+    sqlite_site.cabinet.accounts.set_blocked(A, True)
+    [(_, code)] = sqlite_site.cabinet.accounts.issue(
+        [NewAccount(A, "school", "77", "7701", "Школа 1")], reissue=True)
+    assert sqlite_site.cabinet.accounts.get(A).blocked is True
+    assert WRONG in sign_in(sqlite_site.client(), A, code).text
+
+
+def test_failures_at_the_same_moment_all_count(site: Site) -> None:
+    accounts = site.cabinet.accounts
+    # As many at once as are let through before the pair must wait: each is checked before any
+    # is counted, so all of them must count (a later one would rightly be held, uncounted).
+    with ThreadPoolExecutor(PAIR_FREE) as pool:
+        results = list(pool.map(lambda _: accounts.sign_in(A, "guess", "198.51.100.7"), range(PAIR_FREE)))
+    assert all(r.account is None for r in results)
+    f = site.cabinet.tables.failures
+    with site.cabinet.warehouse.engine.connect() as conn:
+        assert conn.execute(sa.select(f.c.failures).where(f.c.login == A)).scalar_one() == PAIR_FREE
+    assert accounts.wait_seconds(A, "198.51.100.7") > 0 and accounts.wait_seconds(A, "10.0.0.1") == 0
+
+
+def test_a_session_idle_for_a_working_day_ends(sqlite_site: Site) -> None:
+    client = sqlite_site.signed_in(A)
+    s = sqlite_site.cabinet.tables.sessions
+    with sqlite_site.cabinet.warehouse.engine.begin() as conn:
+        conn.execute(sa.update(s).values(last_seen=datetime.now(UTC) - timedelta(hours=9)))
+    assert client.get("/").headers["location"].startswith("/login")
+    sqlite_site.signed_in(A)  # and the next sign-in clears the stale row away
+    with sqlite_site.cabinet.warehouse.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(s)).scalar_one() == 1

@@ -35,26 +35,48 @@ def _workspace(tmp_path: Path):  # type: ignore[no-untyped-def]
     return settings
 
 
-def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Path) -> None:
-    settings = _workspace(tmp_path)
-    sign_ins = demo_cabinet(settings)
-    assert [s.login for s in sign_ins] == ["edu500001", "reg50", "operator"]
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str, object]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = (tmp_path / "web.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(tmp_path), "web", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(tmp_path), "web", "--port", str(port),
+                               *extra], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(base + "/health", timeout=5)
+            return server, base, log
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and server.poll() is None, "sbor web did not start"
+            time.sleep(0.2)
+
+
+def test_behind_a_balancer_sign_in_attempts_count_per_client(tmp_path: Path) -> None:
+    settings = _workspace(tmp_path)
+    [school, *_] = demo_cabinet(settings)
+    server, base, log = _start(tmp_path, "--forwarded-allow-ips", "127.0.0.1")
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    client.get("/login")
-                    break
-                except httpx.ConnectError:
-                    assert time.monotonic() < deadline and server.poll() is None, "sbor web did not start"
-                    time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=10, headers={"X-Forwarded-For": "203.0.113.9"}) as attacker:
+            for _ in range(5):
+                assert _sign_in(attacker, school.login, "guess").status_code == 401
+            assert _sign_in(attacker, school.login, school.password).status_code == 429
+        with httpx.Client(base_url=base, timeout=10, headers={"X-Forwarded-For": "192.0.2.44"}) as own:
+            assert _sign_in(own, school.login, school.password).status_code == 303
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()  # type: ignore[attr-defined]
+
+
+def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Path) -> None:
+    settings = _workspace(tmp_path)
+    sign_ins = demo_cabinet(settings)
+    assert [s.login for s in sign_ins] == ["edu500001", "reg50", "operator"]
+    server, base, log = _start(tmp_path)
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
             assert client.get("/health").text == "ok"
             for s in sign_ins:
                 client.cookies.clear()
@@ -72,8 +94,8 @@ def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Pat
     finally:
         server.terminate()
         server.wait(10)
-        log.close()
-    assert f"the cabinet: http://127.0.0.1:{port}/" in (tmp_path / "web.log").read_text()
+        log.close()  # type: ignore[attr-defined]
+    assert f"the cabinet: {base}/" in (tmp_path / "web.log").read_text()
 
 
 def test_sbor_web_refuses_a_bad_cookie_setting(tmp_path: Path) -> None:
@@ -81,5 +103,7 @@ def test_sbor_web_refuses_a_bad_cookie_setting(tmp_path: Path) -> None:
         load_web_settings({"SBOR_HOME": str(tmp_path), "SBOR_COOKIE_SECURE": "maybe"})
     secure = create_app(WebSettings(_workspace(tmp_path), cookie_secure=True))
     with TestClient(secure) as client:
-        assert "secure" in client.get("/login").headers["set-cookie"].lower()
+        page = client.get("/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
     secure.state.cab.cabinet.warehouse.engine.dispose()

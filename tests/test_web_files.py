@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from flows.cabinet import add_files
 from flows.errors import OperatorError
-from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, database_url, site, sqlite_site, token  # noqa: F401
+from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, token
 
 COMMON = "Требования к компьютерам.pdf"
 
@@ -62,9 +62,12 @@ def test_downloads_resume_with_range_and_a_partial_one_is_not_finished(sqlite_si
 def test_a_coordinator_sees_its_schools_files_but_cannot_download_them(sqlite_site: Site) -> None:
     coordinator = sqlite_site.signed_in("mun7701")
     page = _expand(coordinator)
-    assert A in page and "edu770002" in page and B not in page
-    assert "доступен для скачивания только ей" in page
-    assert f'href="/files/{sqlite_site.files[A]}"' not in page
+    # The set of per-school files is shown with the number of its schools (two in 7701), no links.
+    assert "Логины участников" in page
+    assert "файлы образовательных организаций (2); каждый доступен для скачивания только своей организации" in page
+    assert f'href="/files/{sqlite_site.files[A]}"' not in page and f"/files/{sqlite_site.files[B]}" not in page
+    regional = _expand(sqlite_site.signed_in("reg77", "10.0.0.4"))
+    assert "файлы образовательных организаций (4)" in regional
     assert coordinator.get(f"/files/{sqlite_site.files[A]}").status_code == 404
     assert coordinator.get(f"/files/{sqlite_site.files[COMMON]}").status_code == 200
 
@@ -97,10 +100,12 @@ def test_the_download_report_shows_each_school_and_file_with_its_time(site: Site
 def test_the_report_pages_and_shows_all(sqlite_site: Site) -> None:
     regional = sqlite_site.signed_in("reg77")
     web = sqlite_site.app.state.cab.web
-    object.__setattr__(web, "page_size", 3)  # four schools × two files: three pages of three
+    object.__setattr__(web, "page_size", 2)  # three edu schools of region 77 × two files
     first = regional.get("/publications/vpr-tech-2027/downloads").text
     assert "Строк: 6." in first and "Страница 1 из 2" in first and "Показать все" in first
-    assert first.count("<tr><td>") == 3
+    assert first.count("<tr><td>") == 4 and "edu770003" not in first
+    second = regional.get("/publications/vpr-tech-2027/downloads", params={"page": "2"}).text
+    assert second.count("<tr><td>") == 2 and "edu770003" in second and "Страница 2 из 2" in second
     everything = regional.get("/publications/vpr-tech-2027/downloads", params={"all": "1"}).text
     assert everything.count("<tr><td>") == 6
 
@@ -145,7 +150,8 @@ def test_files_add_refuses_a_folder_with_bad_entries_whole(sqlite_site: Site, tm
     assert "3 bad entries, nothing added" in message
     assert f"{B}.txt: not a plain file" in message and "readme.txt: name it <login>.<ext>" in message
     assert "edu779999.pdf: no organisation edu779999 in the registry" in message
-    operator = sqlite_site.cabinet.accounts.get("operator")
-    assert all(f.title != "Плохая папка" for f in sqlite_site.cabinet.storage.visible(operator, "vpr-tech-2027"))
+    files = sqlite_site.cabinet.tables.files
+    with sqlite_site.cabinet.warehouse.engine.connect() as conn:
+        assert conn.execute(sa.select(files.c.id).where(files.c.title == "Плохая папка")).first() is None
     with pytest.raises(OperatorError, match="no publication 'nope'"):
         add_files(sqlite_site.settings, "nope", folder / f"{A}.pdf", publications=PUBLICATIONS)

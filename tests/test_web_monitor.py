@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from forms.status import lifecycle, summarize
-from tests.cabinet_site import B, C, Site, close, database_url  # noqa: F401
+from tests.cabinet_site import B, C, Site, close
 from tests.monitor_site import COLLECTION_ID, build_monitored_site
 from warehouse.monitoring import monitoring, scoped_statuses, status_case
 
@@ -27,7 +27,7 @@ URL = f"/monitor/{COLLECTION_ID}"
 
 
 @pytest.fixture()
-def msite(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
+def msite(tmp_path: Path, database_url: str) -> Iterator[Site]:
     built = build_monitored_site(tmp_path, database_url)
     yield built
     close(built)
@@ -98,6 +98,7 @@ def test_participant_list_filters_searches_sorts_and_pages(msite: Site) -> None:
     assert page.count('class="not-started"') == 2
     not_started = regional.get(f"{URL}/participants", params={"status": "Не приступал"}).text
     assert rows_of(not_started) == ["edu770005", "edu770006"]
+    assert not_started.count("<span class=\"status\">Не приступило</span>") == 2  # the workbooks' word
     assert "Найдено организаций: 2." in not_started
     assert rows_of(regional.get(f"{URL}/participants", params={"municipality": "7702"}).text) == [
         "edu770003", "edu770005"]

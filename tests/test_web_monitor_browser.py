@@ -62,9 +62,9 @@ def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], p
     accessible(page)
 
     page.get_by_role("link", name="Список участников").click()
-    page.get_by_label("Статус").select_option("Не приступал")
+    page.get_by_label("Статус").select_option(label="Не приступило")
     page.get_by_role("button", name="Показать").click()
-    rows = page.get_by_role("row").filter(has_text="Не приступал")
+    rows = page.get_by_role("row").filter(has_text="Не приступило")
     expect(rows).to_have_count(2)
     expect(page.get_by_text("Найдено организаций: 2.")).to_be_visible()
     accessible(page)

@@ -92,7 +92,7 @@ def test_a_failed_run_is_told_and_can_be_asked_again(msite: Site) -> None:
     assert again != first
     assert wait_finished(msite, again).state == "ready"
     values = cells(municipal.get(f"/reports/{again}/file").content)
-    assert {A, "edu770002", "edu770006", "Не приступал", "В работе", "Сдано"} <= values
+    assert {A, "edu770002", "edu770006", "Не приступило", "В работе", "Сдано"} <= values
     assert not values & set(FOREIGN)
 
 

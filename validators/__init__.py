@@ -8,10 +8,11 @@ from validators.judge import judge, judge_batch
 from validators.reading import read_form
 from validators.safety import DEFAULT_LIMITS, Inspection, Limits, inspect_file, precheck
 from validators.schema import build_schema, failures_to_findings
+from validators.sender import refused_unread, sender_findings
 from validators.verdict import Outcome, Verdict
 
 __all__ = [
     "DEFAULT_LIMITS", "Context", "Inspection", "Limits", "Outcome", "Verdict", "build_schema",
     "cast_sheet", "failures_to_findings", "identify", "inspect_file", "judge", "judge_batch",
-    "limits_for", "precheck", "read_form",
+    "limits_for", "precheck", "read_form", "refused_unread", "sender_findings",
 ]

@@ -227,7 +227,8 @@ def issue_findings(issues: pl.DataFrame, sheet: Sheet, files: list[str]) -> list
         code = issue["code"]
         shown = display(issue["text"], issue["kind"])
         cell = address(sheet, field.number, issue[ROW])
-        message = msg.cell(sheet, cell, field.number, code, v=shown, n=issue["normalised"])
+        message = msg.cell(sheet, cell, field.number, code, integer=field.type == "integer", v=shown,
+                           n=issue["normalised"])
         severity = "note" if code in NOTES else "error"
         found.append(Located(issue[FILE], Finding(code, severity, message, file=files[issue[FILE]],
                                                   worksheet=sheet.name, cell=cell, field=field.number,

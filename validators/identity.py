@@ -96,9 +96,14 @@ def check_identity(identity: Identity, file: str, context: Context, sender: str 
     if form is None or identity.form != form.id:
         return [_finding(file, "unknown-collection", collection=identity.collection)]
     findings: list[Finding] = []
-    if identity.version != form.version or identity.fingerprint != form.fingerprint:
+    if identity.version != form.version:
         findings.append(_finding(file, "outdated-form", form=form.title, version=identity.version,
                                  current=form.version))
+    elif identity.fingerprint != form.fingerprint:
+        # The same version number, another layout: the template was issued anew (a fix of the
+        # form's sheets), so «версия 1; действует версия 1» would tell the school nothing.
+        findings.append(Finding("outdated-form", "error", msg.identity(
+            file, "reissued-form", form=form.title, title=collection.title), file=file))
     if sender is not None and sender != identity.login:
         findings.append(_finding(file, "wrong-sender", login=identity.login, sender=sender))
     if identity.login not in context.participants.get(collection.id, frozenset()):

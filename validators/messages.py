@@ -7,6 +7,8 @@ numbers with a decimal comma, dates as ДД.ММ.ГГГГ, as a Russian reader e
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 
 from forms.collection import MOSCOW
@@ -179,8 +181,26 @@ CELL = {
 }
 
 
-def cell(sheet: Sheet, address: str | None, number_: str | None, code: str, **values: object) -> str:
-    return f"{where(sheet, address, number_)}: {CELL[code].format(**values)}"
+# Where a whole number is expected, the example is a whole number: «12,5» would itself be refused.
+CELL_INTEGER = {
+    **CELL,
+    "not-a-number": "«{v}» — не число. Введите целое число цифрами, например 25.",
+}
+
+
+def cell(sheet: Sheet, address: str | None, number_: str | None, code: str, *, integer: bool = False,
+         **values: object) -> str:
+    texts = CELL_INTEGER if integer else CELL
+    return f"{where(sheet, address, number_)}: {texts[code].format(**values)}"
+
+
+# A negative operand after an operator: «34 + -3» reads as a typo, «34 + (-3)» as arithmetic.
+_NEGATIVE_OPERAND = re.compile(r"([+\-*/×−] )(-[0-9][0-9 ,]*)")
+
+
+def rule_text(text: str) -> str:
+    """A rule's message with the row's values put in: negative operands in parentheses."""
+    return _NEGATIVE_OPERAND.sub(r"\1(\2)", text)
 
 
 # Structure findings
@@ -247,6 +267,10 @@ IDENTITY = {
                           "тот ли шаблон вы заполнили; " + USE_TEMPLATE[0].lower() + USE_TEMPLATE[1:],
     "outdated-form": "шаблон устарел (форма «{form}», версия {version}; действует версия "
                      "{current}), скачайте новый шаблон, перенесите в него данные и отправьте снова.",
+    "reissued-form": "шаблон формы «{form}» выпущен заново (изменена структура листов), а файл "
+                     "заполнен в прежнем шаблоне. Скачайте новый шаблон своей организации в личном "
+                     "кабинете, в публикации сбора «{title}» (или получите его у координатора), "
+                     "перенесите в него данные и отправьте снова.",
     "not-participant": "организация {login} не участвует в сборе «{title}». Если это ошибка, "
                        "обратитесь к координатору.",
     "window-not-open": "приём файлов по сбору «{title}» начнётся {opens}. Отправьте файл после "
@@ -255,6 +279,15 @@ IDENTITY = {
                      "Если сдать отчёт нужно, обратитесь к координатору.",
     "wrong-sender": "шаблон выдан организации {login}, а прислан от {sender}. Отправьте шаблон своей "
                     "организации (шаблоны других организаций не принимаются).",
+    "unknown-sender": "папка «{folder}», через которую пришёл файл, не является логином организации, "
+                      "поэтому неизвестно, кто его прислал; файл не проверялся и не загружен. Папка "
+                      "должна называться точно логином вашей организации (например, edu770001: "
+                      "строчными латинскими буквами и цифрами, без пробелов). Положите файл в папку "
+                      "своего логина или загрузите его в личном кабинете.",
+    "no-sender": "файл положен прямо в общую папку приёма, а не в папку организации, поэтому "
+                 "неизвестно, кто его прислал; файл не проверялся и не загружен. Загрузите файл в "
+                 "личном кабинете или положите его в папку, названную логином вашей организации "
+                 "(например, inbox/edu770001/).",
 }
 
 

@@ -66,7 +66,7 @@ def _failing_rows(frame: pl.DataFrame, check: Check) -> pl.DataFrame:
 def _finding(check: Check, sheet: Sheet, row: dict[str, object], file: str) -> Finding:
     target = check.marked_field
     cell = address(sheet, target, int(row[ROW]))  # type: ignore[call-overload]
-    text = MESSAGE_REF.sub(lambda m: msg.shown(row.get(m.group(1), row.get(target))), check.message)
+    text = msg.rule_text(MESSAGE_REF.sub(lambda m: msg.shown(row.get(m.group(1), row.get(target))), check.message))
     message = f"{msg.where(sheet, cell, target)}: {text}"
     return Finding(f"rule:{check.id}", check.severity, message, file=file, worksheet=sheet.name,
                    cell=cell, field=target, value=msg.shown(row.get(target)))

@@ -2,6 +2,7 @@
 loading in one transaction per submission, history, views of current data, and the queries
 behind coordinators' status reports. SQLite (embedded default) or PostgreSQL, by URL."""
 
+from warehouse.analysts import AnalystRole, drop_role, role_password
 from warehouse.engine import connect, safe_url, sqlite_url
 from warehouse.errors import DatabaseUnavailable, LoadError, ReadOnlyViolation, WarehouseError
 from warehouse.rows import (
@@ -23,7 +24,7 @@ from warehouse.tables import (
 )
 
 __all__ = [
-    "ACCEPTED", "CollectionRow", "DatabaseUnavailable", "FixedTables", "LoadError",
+    "ACCEPTED", "AnalystRole", "drop_role", "role_password", "CollectionRow", "DatabaseUnavailable", "FixedTables", "LoadError",
     "NewSubmission", "OrgStatusRow", "Outcome", "ReadOnlyViolation", "SubmissionRow",
     "Warehouse", "WarehouseError", "build_tables", "connect", "define_fixed_tables",
     "frame_schema", "safe_url", "sqlite_url", "table_name", "view_name",

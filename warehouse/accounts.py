@@ -26,7 +26,7 @@ from warehouse.credentials import (
     session_hash,
 )
 from warehouse.engine import guarded
-from warehouse.loading import bulk_upsert
+from warehouse.loading import bulk_upsert, dialect_insert
 
 # A session unused this long ends (a school's working day), and last_seen is written at most
 # once a minute so that reading pages does not turn into a write per request.
@@ -121,13 +121,16 @@ class Accounts:
             chosen = [acc for acc in accounts if acc.login not in settled]
             issued = [(acc, new_code()) for acc in chosen]
             now = _db_time(conn, _now())
+            # A new code does not unblock an account: "blocked" is written back as it was.
+            blocked = set(conn.scalars(sa.select(a.c.login).where(a.c.blocked.is_(True))))
             columns = ("login", "role", "region_code", "municipality_code", "title",
                        "password_hash", "code_hash", "blocked", "issued_at")
             rows = [(acc.login, acc.role, acc.region_code, acc.municipality_code, acc.title, None,
-                     code_hash(self._secret, code), False, now) for acc, code in issued]
+                     code_hash(self._secret, code), acc.login in blocked, now) for acc, code in issued]
             bulk_upsert(conn, a, "login", columns, rows)
-            if reissue:
-                conn.execute(sa.delete(self.t.sessions))
+            # Sessions opened with an earlier code end with it.
+            conn.execute(sa.delete(self.t.sessions) if reissue else
+                         sa.delete(self.t.sessions).where(self.t.sessions.c.must_set_password.is_(True)))
         return issued
 
     def reset(self, by: Account, login: str) -> str | None:
@@ -167,7 +170,7 @@ class Accounts:
         a = self.t.accounts
         query = (sa.select(a).where(a.c.role == "school",
                                     area_clause(by, a.c.region_code, a.c.municipality_code, a.c.login))
-                 .order_by(a.c.login).limit(limit))
+                 .order_by(a.c.region_code, a.c.municipality_code, a.c.login).limit(limit))
         if search:
             query = query.where(a.c.login.startswith(search, autoescape=True))
         with guarded(self.engine) as conn:
@@ -212,12 +215,14 @@ class Accounts:
 
     def _fail(self, login: str, address: str) -> None:
         f = self.t.failures
+        now = _now()
         with guarded(self.engine, write=True) as conn:
-            key = {"login": login[:64], "address": address[:64]}
-            updated = conn.execute(sa.update(f).where(f.c.login == key["login"], f.c.address == key["address"])
-                                   .values(failures=f.c.failures + 1, last_at=_now()))
-            if updated.rowcount == 0:
-                conn.execute(sa.insert(f).values(**key, failures=1, last_at=_now()))
+            # One statement, so two failures at once from two workers both count.
+            insert = dialect_insert(conn.dialect.name, f).values(
+                login=login[:64], address=address[:64], failures=1, last_at=now)
+            conn.execute(insert.on_conflict_do_update(
+                index_elements=[f.c.login, f.c.address],
+                set_={"failures": f.c.failures + 1, "last_at": insert.excluded.last_at}))
 
     def set_password(self, login: str, password: str) -> None:
         """The person's own password; the one-time code is spent."""
@@ -234,8 +239,11 @@ class Accounts:
         """A new session id (a fresh one at every sign-in: no fixation); only its hash is kept."""
         session_id = secrets.token_urlsafe(32)
         now = _now()
+        s = self.t.sessions
         with guarded(self.engine, write=True) as conn:
-            conn.execute(sa.insert(self.t.sessions).values(
+            # The account's sessions that idled out go now (the table does not grow forever).
+            conn.execute(sa.delete(s).where(s.c.login == account.login, s.c.last_seen < now - IDLE_LIMIT))
+            conn.execute(sa.insert(s).values(
                 id_hash=session_hash(session_id), login=account.login, csrf=secrets.token_urlsafe(32),
                 must_set_password=must_set_password, created_at=now, last_seen=now))
         return session_id

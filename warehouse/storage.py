@@ -19,6 +19,7 @@ from forms import Participants
 from warehouse.accounts import Account, area_clause
 from warehouse.cabinet_tables import CabinetTables
 from warehouse.engine import guarded
+from warehouse.loading import dialect_insert
 from warehouse.tables import FixedTables
 
 
@@ -64,6 +65,7 @@ class ReportRow:
 class ReportPage:
     rows: tuple[ReportRow, ...]
     total: int  # rows in the whole report (all pages)
+    schools: int  # schools in the whole report; a page holds a number of schools
 
 
 def _file(row: Any) -> StoredFile:
@@ -100,35 +102,57 @@ class Storage:
         return len(files)
 
     def visible(self, account: Account, publication_id: str) -> list[StoredFile]:
-        """The files of a publication ``account`` may see: common ones, and its own (a
-        school) or its schools' (a coordinator), with the account's own last download."""
-        f, d, o = self.t.files, self.t.downloads, self.fixed.organisations
+        """The files of a publication ``account`` may download: the common ones, and a school's
+        own; each with the account's own last download (manual 000: the mark is shown to the
+        one who downloaded). A coordinator's view of its schools' files is ``school_sets``."""
+        f, d = self.t.files, self.t.downloads
         mine = (sa.select(sa.func.max(d.c.started_at)).where(d.c.file_id == f.c.id, d.c.login == account.login)
                 .scalar_subquery().label("last_download"))
-        in_scope = sa.exists().where(o.c.login == f.c.owner_login,
-                                     area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
-        query = (sa.select(f, mine).where(f.c.publication_id == publication_id,
-                                          sa.or_(f.c.owner_login.is_(None), in_scope))
-                 .order_by(f.c.owner_login.is_not(None), f.c.title, f.c.owner_login).limit(500))
+        own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
+            f.c.owner_login.is_(None), f.c.owner_login == account.login)
+        query = (sa.select(f, mine).where(f.c.publication_id == publication_id, own)
+                 .order_by(f.c.owner_login.is_not(None), f.c.title))
         with guarded(self.engine) as conn:
             return [_file(r) for r in conn.execute(query).mappings()]
 
-    def sees(self, account: Account, rule: Participants) -> bool:
-        """Whether any organisation in ``account``'s scope is a participant by ``rule``: a
-        school sees the publications it takes part in, a coordinator those of its schools."""
-        o = self.fixed.organisations
-        query = sa.select(sa.exists().where(
-            audience_clause(rule, o), area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)))
+    def school_sets(self, account: Account, publication_id: str) -> list[tuple[str, int]]:
+        """For a coordinator: each set of per-school files (by title) and how many of its
+        schools have one. They are shown, but only the schools themselves download them."""
+        if not account.is_coordinator:
+            return []
+        f, o = self.t.files, self.fixed.organisations
+        query = (sa.select(f.c.title, sa.func.count()).join(o, o.c.login == f.c.owner_login)
+                 .where(f.c.publication_id == publication_id,
+                        area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+                 .group_by(f.c.title).order_by(f.c.title))
         with guarded(self.engine) as conn:
-            return bool(conn.execute(query).scalar())
+            return [(title, int(n)) for title, n in conn.execute(query)]
 
-    def downloadable(self, account: Account, file_id: int, publication_ids: Sequence[str]) -> StoredFile | None:
-        """The file if ``account`` may download it: a common file of a publication it sees, or
-        its own file. A coordinator never gets a school's own file (manual 000, 3.2)."""
+    def sees(self, account: Account, rules: Sequence[Participants]) -> list[bool]:
+        """For each rule, whether any organisation in ``account``'s scope is a participant by
+        it: a school sees the publications it takes part in, a coordinator those of its
+        schools. One query for all of them (a page asks for every publication at once)."""
+        if not rules:
+            return []
+        o = self.fixed.organisations
+        area = area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)
+        # A first row in the order of ix_organisations_area, not EXISTS: PostgreSQL drops the
+        # ORDER BY inside an EXISTS and scans the table from its start, meeting region 77's
+        # first school after 24,000 others (13 ms a publication at 40,000; 0.06 ms this way).
+        query = sa.select(*[sa.select(sa.literal(1)).where(audience_clause(rule, o), area)
+                            .order_by(o.c.region_code, o.c.municipality_code).limit(1)
+                            .scalar_subquery().is_not(None) for rule in rules])
+        with guarded(self.engine) as conn:
+            return [bool(v) for v in conn.execute(query).one()]
+
+    def downloadable(self, account: Account, file_id: int) -> StoredFile | None:
+        """The file if ``account`` may download it as far as owners go: a common file, or its
+        own. A coordinator never gets a school's own file (manual 000, 3.2). Whether the
+        account sees the file's publication is the caller's second check."""
         f = self.t.files
         own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
             f.c.owner_login.is_(None), f.c.owner_login == account.login)
-        query = sa.select(f).where(f.c.id == file_id, f.c.publication_id.in_(list(publication_ids)), own)
+        query = sa.select(f).where(f.c.id == file_id, own)
         with guarded(self.engine) as conn:
             row = conn.execute(query).mappings().first()
         return _file(row) if row else None
@@ -158,48 +182,53 @@ class Storage:
         p = self.t.prefs
         column = {"favourite": p.c.favourite, "expanded": p.c.expanded}[what]
         with guarded(self.engine, write=True) as conn:
+            # The row first (a second click racing the first finds it there), then the flip.
+            conn.execute(dialect_insert(conn.dialect.name, p)
+                         .values(login=login, publication_id=publication_id, favourite=False, expanded=False)
+                         .on_conflict_do_nothing())
             key = (p.c.login == login, p.c.publication_id == publication_id)
-            current = conn.execute(sa.select(column).where(*key)).scalar()
-            if current is None:
-                conn.execute(sa.insert(p).values(login=login, publication_id=publication_id, **{what: True}))
-                return True
-            conn.execute(sa.update(p).where(*key).values({what: not current}))
-            return not current
+            conn.execute(sa.update(p).where(*key).values({what: sa.not_(column)}))
+            return bool(conn.execute(sa.select(column).where(*key)).scalar_one())
 
     # -- the coordinator's report ----------------------------------------------------------
 
     def download_report(self, account: Account, publication_id: str, rule: Participants,
                         *, file_search: str = "", login_search: str = "", offset: int = 0,
                         limit: int | None = 50) -> ReportPage:
-        """«Отчёт о скачивании»: for each school in ``account``'s scope (and among
-        its participants by ``rule``) and each file title of the
-        publication, the first and last download by that school, or none."""
+        """«Отчёт о скачивании»: for each school in ``account``'s scope (and among its
+        participants by ``rule``) and each file title of the publication, the first and last
+        download by that school, or none. A page is ``limit`` schools from ``offset``, each with
+        every title: the downloads are then aggregated for those schools only (a region of 2,000
+        schools would otherwise aggregate and sort its whole grid for every page)."""
         f, d, o = self.t.files, self.t.downloads, self.fixed.organisations
-        titles = (sa.select(f.c.title).where(f.c.publication_id == publication_id).distinct()
-                  .subquery("titles"))
+        titles_query = sa.select(f.c.title).where(f.c.publication_id == publication_id).distinct().order_by(f.c.title)
+        if file_search:
+            titles_query = titles_query.where(f.c.title.contains(file_search, autoescape=True))
         schools = sa.select(o.c.login, o.c.short_name, o.c.municipality_name).where(
             area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login), audience_clause(rule, o))
         if login_search:
             schools = schools.where(o.c.login.contains(login_search, autoescape=True))
-        school = schools.subquery("schools")
-        fetched = (sa.select(f.c.title, d.c.login, sa.func.min(d.c.started_at).label("first"),
-                             sa.func.max(d.c.started_at).label("last"))
-                   .join(f, f.c.id == d.c.file_id).where(f.c.publication_id == publication_id)
-                   .group_by(f.c.title, d.c.login).subquery("fetched"))
-        grid = (sa.select(school.c.login, school.c.short_name, school.c.municipality_name, titles.c.title,
-                          fetched.c.first, fetched.c.last)
-                .select_from(school.join(titles, sa.true())
-                             .outerjoin(fetched, sa.and_(fetched.c.login == school.c.login,
-                                                         fetched.c.title == titles.c.title))))
-        if file_search:
-            grid = grid.where(titles.c.title.contains(file_search, autoescape=True))
-        grid = grid.order_by(school.c.login, titles.c.title)
         with guarded(self.engine) as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(grid.order_by(None).subquery())).scalar_one()
-            page = grid.offset(offset).limit(limit) if limit is not None else grid
-            rows = tuple(ReportRow(r.login, r.short_name, r.municipality_name, r.title,
-                                   _aware(r.first), _aware(r.last)) for r in conn.execute(page))
-        return ReportPage(rows, total)
+            titles = list(conn.scalars(titles_query))
+            count = conn.execute(sa.select(sa.func.count()).select_from(schools.subquery())).scalar_one()
+            # In the order of ix_organisations_area (by municipality, then login): ordered by login
+            # alone, PostgreSQL walks the primary key through every other region (29 ms a page
+            # for a region of 2,000 among 40,000; 0.4 ms this way).
+            page = schools.order_by(o.c.region_code, o.c.municipality_code, o.c.login).offset(offset)
+            chosen = list(conn.execute(page.limit(limit) if limit is not None else page)) if titles else []
+            fetched = (sa.select(f.c.title, d.c.login, sa.func.min(d.c.started_at), sa.func.max(d.c.started_at))
+                       .join(f, f.c.id == d.c.file_id)
+                       .where(f.c.publication_id == publication_id, f.c.title.in_(titles))
+                       .group_by(f.c.title, d.c.login))
+            if limit is not None:
+                fetched = fetched.where(d.c.login.in_([r.login for r in chosen]))
+            times = {(t, login): (first, last) for t, login, first, last in conn.execute(fetched)} if chosen else {}
+        rows = []
+        for r in chosen:
+            for title in titles:
+                first, last = times.get((title, r.login), (None, None))
+                rows.append(ReportRow(r.login, r.short_name, r.municipality_name, title, _aware(first), _aware(last)))
+        return ReportPage(tuple(rows), count * len(titles), count)
 
 
 def _aware(value: datetime | None) -> datetime | None:

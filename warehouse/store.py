@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from forms import Collection, Finding, Form, Organisation, Sheet
 from forms.organisations import OrgKind
+from warehouse.analysts import AnalystRole, ensure_role, grant_reads, role_exists
 from warehouse.engine import connection, guarded
 from warehouse.errors import LoadError, WarehouseError
 from warehouse.frames import read_frame
@@ -64,8 +65,11 @@ class Warehouse:
     """The warehouse on ``engine`` (from ``connect(url)``). ``forms`` are the forms whose rows
     it may load; ``create()`` registers more and creates their tables."""
 
-    def __init__(self, engine: Engine, forms: Iterable[Form] = ()) -> None:
+    def __init__(self, engine: Engine, forms: Iterable[Form] = (),
+                 analyst: AnalystRole | None = None) -> None:
         self.engine = engine
+        # Who sql() runs as on PostgreSQL (warehouse/analysts.py); unused on SQLite.
+        self.analyst = analyst
         self.metadata = sa.MetaData()
         self.fixed = define_fixed_tables(self.metadata)
         self._forms: dict[tuple[str, int], FormTables] = {}
@@ -99,6 +103,33 @@ class Warehouse:
                 for sheet in ft.form.sheets:
                     ensure_view(conn, view_name(ft.form, sheet),
                                 current_select(ft.tables[sheet.table], self.fixed))
+            # New per-form tables, and views recreated with a new definition, have no grants.
+            if (conn.dialect.name == "postgresql" and self.analyst is not None
+                    and role_exists(conn, self.analyst.name)):
+                self._grant_quietly(conn, self.analyst.name)
+
+    def _grant_quietly(self, conn: Connection, role: str) -> None:
+        """Grant what is new, in a savepoint: a database user that may not grant (a worker's,
+        not the tables' owner) must still be able to ingest. The analysts then get "permission
+        denied" for the new view until `sbor warehouse analyst-role` runs as the owner."""
+        try:
+            with conn.begin_nested():
+                grant_reads(conn, role, self._readable())
+        except sa.exc.ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
+
+    def _readable(self) -> list[str]:
+        """What analysts may read: every table sbor declares, and the views of current data."""
+        views = [view_name(ft.form, sheet) for ft in self._forms.values() for sheet in ft.form.sheets]
+        return sorted(self.metadata.tables) + views
+
+    def ensure_analyst_role(self) -> None:
+        """Create or repair the analysts' role on PostgreSQL and grant it reading sbor's tables
+        and views (``sbor warehouse analyst-role``, ``sbor publish``)."""
+        if self.analyst is None:
+            raise WarehouseError("no analysts' role is configured for this warehouse")
+        ensure_role(self.engine, self.analyst, self._readable())
 
     # -- registry and collections ---------------------------------------------------------
 
@@ -360,7 +391,7 @@ class Warehouse:
     def sql(self, query: str, max_rows: int | None = None) -> Result:
         """Column names and rows of one read-only statement (``sbor sql``); a statement that
         writes is refused with ``ReadOnlyViolation``."""
-        return run_readonly(self.engine, query, max_rows)
+        return run_readonly(self.engine, query, max_rows, self.analyst)
 
 
 def _collection_row(r: Mapping[str, Any]) -> CollectionRow:

@@ -80,7 +80,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
         return app.state.cab.render(request, "error.html", status=404, user=None,
                                     message="Страница не найдена: проверьте адрес.")
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=web.cookie_secure)
     return app
 
 

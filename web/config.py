@@ -14,7 +14,7 @@ class WebSettings:
     settings: Settings
     # Secure cookies need HTTPS; a cabinet served behind a TLS proxy sets SBOR_COOKIE_SECURE=1.
     cookie_secure: bool = False
-    page_size: int = 50
+    page_size: int = 50  # schools on a page of the download report (each with all its files)
 
 
 def load_web_settings(env: Mapping[str, str] | None = None) -> WebSettings:

@@ -53,16 +53,17 @@ def _moscow(value: datetime | None) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("Б", "КБ", "МБ"):
-        if n < 1024 or unit == "МБ":
-            return f"{n:.0f} {unit}" if unit == "Б" else f"{n:.1f} {unit}".replace(".", ",")
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    """«512 Б», «14,2 КБ», «50,0 МБ»: as the file storage shows a size."""
+    if n < 1024:
+        return f"{n} Б"
+    value, unit = (n / 1024, "КБ") if n < 1024**2 else (n / 1024**2, "МБ")
+    return f"{value:.1f} {unit}".replace(".", ",")
 
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             auto_reload=False)  # templates change with a release, not at run time
     env.filters["moscow"] = _moscow
     env.filters["size"] = _size
     env.globals["role_titles"] = ROLE_TITLES
@@ -147,13 +148,14 @@ OperatorDep = Annotated[Account, Depends(operator)]
 
 
 def visible_publications(c: Cab, user: Account) -> list[Publication]:
-    return [p for p in c.publications if c.cabinet.storage.sees(user, p.participants)]
+    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications])
+    return [p for p, yes in zip(c.publications, seen, strict=True) if yes]
 
 
 def publication_for(c: Cab, user: Account, publication_id: str) -> Publication:
     """The publication if ``user`` sees it; otherwise 404 (not 403: do not confirm it exists)."""
     for p in c.publications:
-        if p.id == publication_id and c.cabinet.storage.sees(user, p.participants):
+        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
             return p
     raise not_found()
 

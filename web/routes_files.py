@@ -8,7 +8,7 @@ import pathlib
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from templates.cabinet_books import render_downloads
@@ -21,7 +21,6 @@ from web.deps import (
     UserDep,
     not_found,
     publication_for,
-    visible_publications,
 )
 from web.downloads import RecordedFileResponse
 
@@ -32,10 +31,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.get("/files/{file_id}")
 def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
-    pubs = [p.id for p in visible_publications(c, user)]
-    stored = storage.downloadable(user, file_id, pubs)
+    stored = storage.downloadable(user, file_id)
     if stored is None:
         raise not_found()
+    publication_for(c, user, stored.publication_id)  # 404 unless the account sees it
     root = c.files_root.resolve()
     path = (root / stored.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
@@ -59,7 +58,7 @@ def report(request: Request, c: CabDep, user: CoordinatorDep, publication_id: st
     result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
                                                login_search=login, offset=0 if all else (page - 1) * size,
                                                limit=None if all else size)
-    pages = max(1, -(-result.total // size))
+    pages = max(1, -(-result.schools // size))
     args = _report_args(file, login)
     return c.render(request, "report.html", user=user, csrf=request.state.session.csrf, pub=pub, result=result,
                     page=page, pages=pages, all=all, file=file, login=login,

@@ -100,5 +100,5 @@ def answers(request: Request, c: CabDep, user: CoordinatorDep, collection_id: st
     sheets = [(sheet, wh.current_rows(form, sheet, coll.id, logins=[login]).to_dicts()) for sheet in form.sheets]
     history = [(sub, wh.findings(sub.id)) for sub in reversed(wh.history(coll.id, login))]
     return c.render(request, "monitor_answers.html", user=user, csrf=request.state.session.csrf, coll=coll,
-                    row=row, label=mon.label_status(row, closed), sheets=sheets, history=history,
+                    row=row, standing=mon.label_status(row, closed), sheets=sheets, history=history,
                     outcomes=OUTCOMES, shown=shown, current=wh.current(coll.id, login))

@@ -22,7 +22,8 @@ def _cards(c: Cab, user: Account, pubs: list[Publication]) -> list[dict[str, obj
     for p in pubs:
         favourite, expanded = prefs.get(p.id, (False, False))
         files = c.cabinet.storage.visible(user, p.id) if expanded else []
-        cards.append({"pub": p, "favourite": favourite, "expanded": expanded, "files": files})
+        sets = c.cabinet.storage.school_sets(user, p.id) if expanded else []
+        cards.append({"pub": p, "favourite": favourite, "expanded": expanded, "files": files, "sets": sets})
     # Favourites first within a section, as the manual shows them.
     return sorted(cards, key=lambda card: not card["favourite"])
 
@@ -50,7 +51,7 @@ def publication(request: Request, c: CabDep, user: UserDep, publication_id: str)
     pub = publication_for(c, user, publication_id)
     prefs = c.cabinet.storage.prefs(user.login)
     card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
-            "files": c.cabinet.storage.visible(user, pub.id)}
+            "files": c.cabinet.storage.visible(user, pub.id), "sets": c.cabinet.storage.school_sets(user, pub.id)}
     return c.render(request, "publication.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=f"/publications/{pub.id}", single=True)
 

@@ -39,8 +39,10 @@ class SecurityHeaders:
     """A plain ASGI middleware (not BaseHTTPMiddleware, which would buffer a file's stream): the
     headers on every answer, and the cap on request bodies."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, https: bool = False) -> None:
         self.app, self.max_body = app, max_body
+        # Behind HTTPS (SBOR_COOKIE_SECURE=1) browsers are told to come back over HTTPS only.
+        self.extra = [(b"strict-transport-security", b"max-age=31536000")] if https else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +76,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"cache-control"]
-                headers += _COMMON
+                headers += _COMMON + self.extra
                 headers.append((b"cache-control", b"public, max-age=3600" if static else b"no-store"))
                 message["headers"] = headers
             await send(message)
