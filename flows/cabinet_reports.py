@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -110,6 +112,21 @@ def kept_copy(path: Path) -> Path:
     return same[0] if same else path
 
 
+@contextmanager
+def _api_from_environment() -> Iterator[None]:
+    """Prefect reads PREFECT_API_URL once, at import, into a context new threads start from; a
+    server configured later (``sbor serve``'s, or a test's) is seen in this thread only if it is
+    put into the thread's settings here."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield
+
+
 class ReportRunner:
     """Runs report requests in the background of the web process."""
 
@@ -141,7 +158,8 @@ class ReportRunner:
         if not self.requests.claim(request_id, self.boot):
             return  # another worker of this start has it
         try:
-            cabinet_report_flow(self.settings, request_id, self.publications)
+            with _api_from_environment():
+                cabinet_report_flow(self.settings, request_id, self.publications)
         except Exception as exc:  # noqa: BLE001 - whatever ended the run, the user must learn it failed
             log.exception("report request %s failed", request_id)
             self.requests.fail(request_id, f"{type(exc).__name__}: {exc}")

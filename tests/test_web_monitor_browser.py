@@ -86,6 +86,8 @@ def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], p
     accessible(page)
     # The bell, polled every 5 s, tells without a reload.
     expect(page.locator("#bell .badge")).to_have_text("1", timeout=240_000)
+    made = site.app.state.reports.requests.get(1)
+    assert made is not None and made.state == "ready", made.error if made else None
     expect(page.locator("#bell")).to_contain_text("готов")
     page.locator("#bell").click()
     expect(page.get_by_role("heading", name="Мои отчёты")).to_be_visible()
