@@ -6,6 +6,7 @@ workbooks hold its own schools only."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from prefect import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, close, token
 from tests.monitor_site import COLLECTION_ID, build_monitored_site, prefect_api, wait_finished  # noqa: F401
@@ -66,7 +68,8 @@ def test_a_results_export_from_request_to_download(msite: Site) -> None:
     assert "edu500001" not in values and "edu770002" not in values  # other region; nothing accepted
     # The run is Prefect's: its flow run is recorded as completed.
     assert req.flow_run_id is not None
-    with get_client(sync_client=True) as client:
+    with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}), \
+            get_client(sync_client=True) as client:
         run = client.read_flow_run(UUID(req.flow_run_id))
     assert run.state is not None and run.state.is_completed()
     # Nobody else downloads it.
