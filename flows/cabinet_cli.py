@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import click
@@ -123,6 +124,8 @@ def web_command(ctx: click.Context, host: str, port: int, workers: int, forwarde
     os.environ["SBOR_DATABASE_URL"] = settings.database_url
     from flows.cabinet import open_cabinet
 
+    # One id for this start's workers: one of them resumes each report an earlier start left.
+    os.environ["SBOR_WEB_BOOT"] = uuid.uuid4().hex
     open_cabinet(settings)  # create the tables once, before workers race to
     console.print(f"the cabinet: http://{host}:{port}/ (Ctrl+C to stop)")
     # By name: web/ sits above flows/ in the import order, so flows never imports it.
