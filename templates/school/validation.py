@@ -12,7 +12,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from forms.collection import Collection
 from forms.spec import NO, YES, ChoiceList, Field, Form
-from templates._rules import bounds_text, day_text, kind_text, period_of
+from templates.school.rules import bounds_text, day_text, kind_text, period_of
 
 # Excel limits: titles 32 characters, messages 255.
 _TITLE_MAX = 32

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from templates._xlsxwrite import EXCEL_MAX_ROWS, MAX_CELL_TEXT, SheetWriter
+from templates.xlsx.stream import EXCEL_MAX_ROWS, MAX_CELL_TEXT, SheetWriter
 
 _CHUNK_ROWS = 50_000  # bounds the memory of one chunk's XML (~40 MB)
 _EXCEL_EPOCH_DAYS = 25_569  # 1970-01-01 as an Excel serial day

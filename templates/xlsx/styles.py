@@ -8,8 +8,8 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 from forms.spec import FieldType
-from templates import _textfit
-from templates._textfit import FONT
+from templates.xlsx import textfit
+from templates.xlsx.textfit import FONT
 
 DATE_FORMAT = "DD.MM.YYYY"
 NUMBER_FORMATS: dict[FieldType, str] = {
@@ -56,4 +56,4 @@ DEFAULT_WIDTH = 16.0
 def row_height(text: str, width: float, *, bold: bool = False, size: float = 11.0) -> float:
     """A row height that shows ``text`` wrapped in a column (or merged range) ``width`` units
     wide: neither Excel nor LibreOffice grows a row for wrapped text written by a program."""
-    return _textfit.row_height(text, width, bold=bold, size=size)
+    return textfit.row_height(text, width, bold=bold, size=size)
