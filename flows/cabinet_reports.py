@@ -29,8 +29,8 @@ from flows.workspace import open_warehouse
 from forms import builtin_forms
 from forms.coordinators import Coordinator
 from forms.publications import Publication
-from templates.cabinet_books import render_downloads
-from templates.reports import write_atomic
+from templates.coordinators import render_downloads
+from templates.xlsx import write_atomic
 from warehouse import Warehouse
 from warehouse.accounts import Account, Accounts
 from warehouse.cabinet_tables import cabinet_tables

@@ -26,14 +26,14 @@ from forms import Collection, Form, Organisation, Participants, builtin_forms
 from forms.coordinators import Coordinator, coordinators_from_registry, load_coordinators
 from forms.ids import id_problem
 from forms.status import is_closed, status_of
-from templates.reports import (
+from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,
     render_statuses_export,
     report_file,
-    write_atomic,
 )
+from templates.xlsx import write_atomic
 from warehouse import OrgStatusRow, Warehouse
 
 Progress = Callable[[int], None]

@@ -26,7 +26,7 @@ from flows.serve import prefect_server
 from flows.settings import load_settings
 from flows.workspace import open_warehouse
 from forms import load_collection
-from templates.factory import TemplateFactory
+from templates import TemplateFactory
 from tests.cabinet_site import Site, build_site, org
 from tests.conftest import COLLECTIONS_DIR
 from tests.workbooks import fill

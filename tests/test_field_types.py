@@ -22,7 +22,7 @@ from forms.coordinators import OPERATOR
 from forms.spec import FIELD_TYPES, FieldType
 from forms.types import TYPES, web_attributes
 from templates import TemplateFactory, render_template
-from templates.reports import render_results
+from templates.coordinators import render_results
 from tests.test_warehouse import engine  # noqa: F401  (the SQLite and PostgreSQL engines)
 from tests.workbooks import SECRET, Value, fill, sample_org
 from validators import Context, Verdict, judge

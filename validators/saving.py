@@ -6,7 +6,7 @@ hidden), the workbook's structure unlocked and no frozen panes; the school never
 next template looks different. The pre-check has every XML part in hand already, so these facts
 cost a few byte searches there (``validators/safety.py``); here they become the submission's
 ``saved_by`` and, when something was dropped, a note in the school's answer. The answer itself
-is always rebuilt from the template (``templates/feedback.py``), so what was dropped is back.
+is always rebuilt from the template (``templates/answers/feedback.py``), so what was dropped is back.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 
 from forms.spec import FieldType
 from forms.types import TYPES
-from templates import _textfit
-from templates._textfit import FONT
+from templates.xlsx import textfit
+from templates.xlsx.textfit import FONT
 
 DATE_FORMAT = "DD.MM.YYYY"
 NUMBER_FORMATS: dict[FieldType, str] = {name: info.number_format for name, info in TYPES.items()}
@@ -49,4 +49,4 @@ DEFAULT_WIDTH = 16.0
 def row_height(text: str, width: float, *, bold: bool = False, size: float = 11.0) -> float:
     """A row height that shows ``text`` wrapped in a column (or merged range) ``width`` units
     wide: neither Excel nor LibreOffice grows a row for wrapped text written by a program."""
-    return _textfit.row_height(text, width, bold=bold, size=size)
+    return textfit.row_height(text, width, bold=bold, size=size)

@@ -20,9 +20,9 @@ from forms.collection import Collection
 from forms.identity import Identity
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates import _styles as st
-from templates._sheets import table_widths
-from templates._title import org_values
+from templates.xlsx import styles as st
+from templates.school.sheets import table_widths
+from templates.school.title import org_values
 
 # Per-organisation cells: worksheet title → {address: text}.
 PersonalCells = dict[str, dict[str, str]]
@@ -31,6 +31,10 @@ PersonalCells = dict[str, dict[str, str]]
 IDENTITY_ROWS = {key: row for row, key in enumerate(layout.IDENTITY_KEYS, start=1)}
 LOGIN_CELL = f"B{IDENTITY_ROWS['login']}"
 SIGNATURE_CELL = f"B{IDENTITY_ROWS['signature']}"
+
+# An organisation with every attribute set, to find every cell a real one may fill: the fast
+# template and the fast feedback both render it once and cut around what it filled.
+PROBE_ORG = Organisation("spo000000", "—", "—", "00", "—", "0000", "—", "spo", ("—",))
 
 
 @dataclass(frozen=True)

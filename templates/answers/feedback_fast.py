@@ -1,10 +1,10 @@
 """The annotated workbook a rejected file earns, the fast way: a probe rendered once per form and
-collection by the reference renderer (``templates/feedback.py``), then per file only the parts
+collection by the reference renderer (``templates/answers/feedback.py``), then per file only the parts
 that differ: about 1 ms for 50 rows, against 30-60 ms with openpyxl, which at one rejected file in
 ten was more than all the rest of ingesting a file (``bench/bench_answers.py``).
 
 What differs between two schools' annotated workbooks: the «Ошибки» sheet, the form sheets'
-values and marks with their comments (``templates/_feedback_sheets.py``), the organisation's
+values and marks with their comments (``templates/answers/feedback_sheets.py``), the organisation's
 cells on the title and identity sheets, and the range of the «Ошибки» filter in the workbook
 part. The probe is the reference's own output for no values and findings of every severity at
 cells it does not mark, so it carries every part, style and relationship the real ones need; its
@@ -29,7 +29,7 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates._feedback_sheets import (
+from templates.answers.feedback_sheets import (
     CELL,
     DIMENSION,
     ROW,
@@ -45,7 +45,7 @@ from templates._feedback_sheets import (
     string_cell,
     style_of,
 )
-from templates._findings_table import (
+from templates.answers.findings_table import (
     HEADERS,
     SEVERITY_TEXT,
     cell_position,
@@ -55,12 +55,17 @@ from templates._findings_table import (
     text,
     value_cell,
 )
-from templates._personal import Personaliser, wrap_columns
-from templates._workbook import build_workbook
-from templates._xlsxwrite import attr
-from templates._zip import ZipSkeleton, read_members
-from templates.factory import SheetSplicer, sheet_members
-from templates.feedback import (
+from templates.school import (
+    PROBE_ORG,
+    Personaliser,
+    SheetSplicer,
+    build_workbook,
+    sheet_members,
+    workbook_bytes,
+    wrap_columns,
+)
+from templates.xlsx import ZipSkeleton, attr, read_members
+from templates.answers.feedback import (
     FINDINGS_HEADER_ROW,
     FINDINGS_SHEET,
     MARK_COLUMN_MARGIN,
@@ -71,9 +76,7 @@ from templates.feedback import (
     _summary,
     render_feedback,
 )
-from templates.render import workbook_bytes
 
-_PROBE_ORG = Organisation("spo000000", "—", "—", "00", "—", "0000", "—", "spo", ("—",))
 _PROBE_FILE = "probe.xlsx"
 # Probe findings sit far below every sheet: listed and linked on «Ошибки», never marked.
 _FAR_ROW = 1_000_000
@@ -141,7 +144,7 @@ class _Splice:
         self.sheets = {s.name: form_sheet(s, self.paths[s.name], inflate(members[self.paths[s.name]]), members,
                                           wrapping.get(s.name))
                        for s in form.sheets}
-        personal = {t: c for t, c in self.personaliser.cells(_PROBE_ORG, secret).items() if t not in form_names}
+        personal = {t: c for t, c in self.personaliser.cells(PROBE_ORG, secret).items() if t not in form_names}
         self._splicers = {t: SheetSplicer(inflate(members[self.paths[t]]).encode(), frozenset(c))
                           for t, c in personal.items()}
         members["xl/styles.xml"] = members["xl/styles.xml"].with_content(*deflate(self.styles.xml))

@@ -18,6 +18,7 @@ import re
 import zipfile
 import zlib
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,10 +27,10 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates._personal import Personaliser, WrapColumn, wrap_columns
-from templates._workbook import build_workbook
-from templates._zip import DeflatePieces, Member, ZipSkeleton, read_members
-from templates.render import workbook_bytes
+from templates.school.personal import PROBE_ORG, Personaliser, WrapColumn, wrap_columns
+from templates.school.workbook import build_workbook
+from templates.xlsx import DeflatePieces, Member, ZipSkeleton, read_members
+from templates.school.render import workbook_bytes
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -52,7 +53,7 @@ def inline_cell(address: str, style: int, text: str) -> bytes:
     """A cell holding ``text`` as an inline string (personal_cells has already dropped the
     characters XML cannot hold)."""
     if _XML_SPECIAL.search(text):
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = escape(text)
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     return f'<c r="{address}" s="{style}" t="inlineStr"><is><t{space}>{text}</t></is></c>'.encode()
 
@@ -206,10 +207,6 @@ def sheet_members(members: Mapping[str, bytes]) -> dict[str, str]:
     return found
 
 
-# An organisation with every attribute set, to find every cell a real one may fill.
-_PROBE = Organisation("spo000000", "—", "—", "00", "—", "0000", "—", "spo", ("—",))
-
-
 def _inflate(member: Member) -> bytes:
     if member.method == zipfile.ZIP_STORED:
         return member.compressed
@@ -233,7 +230,7 @@ class TemplateFactory:
         by_name = {m.name: m for m in members}
         self.paths = sheet_members({name: _inflate(by_name[name])
                                     for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")})
-        probe = self.personaliser.cells(_PROBE, secret)
+        probe = self.personaliser.cells(PROBE_ORG, secret)
         wrapping = wrap_columns(form)
         self._splicers = {
             title: SheetSplicer(_inflate(by_name[self.paths[title]]), frozenset(cells), wrapping.get(title))

@@ -1,8 +1,8 @@
 """The school's workbook with openpyxl: the reference renderer, and the base of the fast path.
 
 A template is a per-collection workbook plus a handful of per-organisation cells
-(``templates/_personal.py``). ``build_workbook`` renders everything and, given ``personal``,
-writes the organisation's cells; the fast path (``templates/factory.py``) splices the very same
+(``templates/school/personal.py``). ``build_workbook`` renders everything and, given ``personal``,
+writes the organisation's cells; the fast path (``templates/school/factory.py``) splices the very same
 cells into a base rendered without them, so the two paths cannot disagree.
 """
 
@@ -21,11 +21,11 @@ from forms import layout
 from forms.collection import Collection
 from forms.spec import Form
 from forms.wording import worded
-from templates._instruction import write_instruction
-from templates._sheets import protect, write_sheet
-from templates._personal import IDENTITY_ROWS, wrap_columns
-from templates._title import write_title
-from templates._validation import list_range_name
+from templates.school.instruction import write_instruction
+from templates.school.sheets import protect, write_sheet
+from templates.school.personal import IDENTITY_ROWS, wrap_columns
+from templates.school.title import write_title
+from templates.school.validation import list_range_name
 
 def _write_lists(ws: Worksheet, form: Form) -> None:
     """One column per choice list, its name in row 1, a workbook name over its values."""

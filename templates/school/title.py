@@ -13,9 +13,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms.collection import MOSCOW, Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates import _styles as st
-from templates._rules import day_text
-from templates._sheets import PREFILL_ROOM, print_setup, protect
+from templates.xlsx import styles as st
+from templates.school.rules import day_text
+from templates.school.sheets import PREFILL_ROOM, print_setup, protect
 
 LABEL_WIDTH = 26.0
 VALUE_WIDTH = 90.0

@@ -25,7 +25,7 @@ from typing import IO, cast
 
 from openpyxl.utils.cell import get_column_letter
 
-from templates._xlsxwrite import (
+from templates.xlsx.stream import (
     _EDGE_SPACE,
     _SPECIAL,
     MAX_CELL_TEXT,
@@ -37,7 +37,7 @@ from templates._xlsxwrite import (
     core_xml,
     xml_text,
 )
-from templates._zip import ZipSkeleton, read_members, stored
+from templates.xlsx.zipsplice import ZipSkeleton, read_members, stored
 
 SHEET_PART = "xl/worksheets/sheet1.xml"
 _SHEET_DATA_END = b"</sheetData>"

@@ -1,5 +1,5 @@
 """The form sheets of an annotated workbook, spliced: a sheet of the probe (the reference
-renderer's output, see ``templates/_feedback_fast.py``) taken apart once, then per file its
+renderer's output, see ``templates/answers/feedback_fast.py``) taken apart once, then per file its
 rows with the school's values and the marks, its comments and their drawing.
 
 The cell XML follows openpyxl's, which wrote the probe: inline strings, numbers with 16
@@ -30,11 +30,10 @@ from openpyxl.utils.datetime import to_excel
 from forms import layout
 from forms.findings import Finding, Severity
 from forms.spec import Sheet
-from templates._findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
-from templates._personal import WrapColumn
-from templates._xlsxwrite import attr, xml_text
-from templates._zip import Member
-from templates.feedback import _entry_area
+from templates.answers.findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
+from templates.school import WrapColumn
+from templates.xlsx import Member, attr, xml_text
+from templates.answers.feedback import _entry_area
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 

@@ -1,6 +1,6 @@
 """The coordinators' workbooks (manual 000, «Мониторинг работы образовательных организаций»,
 «Групповой отчет»): status per collection, statuses export, group report across collections;
-the results workbook and files live in ``_report_results.py``, atomic writing in ``_atomic.py``.
+the results workbook and files live in ``results.py``, atomic writing in ``templates/xlsx/atomic.py``.
 
 Every function is pure: data in, workbook bytes out. Each keeps only the organisations the
 coordinator may see, whatever it is given, so a wrong query upstream cannot leak a school of
@@ -31,9 +31,9 @@ from forms.status import (
     summarize,
     tally,
 )
-from templates._atomic import write_atomic
-from templates._report_results import render_results, write_results_files
-from templates._report_style import (
+from templates.xlsx import Book, SheetWriter, append_frame, row_height, write_atomic
+from templates.coordinators.results import render_results, write_results_files
+from templates.coordinators.style import (
     NOT_PARTICIPANT,
     STATUS_RANK,
     Styles,
@@ -44,9 +44,6 @@ from templates._report_style import (
     moment_text,
     window_text,
 )
-from templates._textfit import row_height
-from templates._xlsxframe import append_frame
-from templates._xlsxwrite import Book, SheetWriter
 
 __all__ = ["REPORT_KINDS", "render_group_report", "render_results", "render_status",
            "render_statuses_export", "report_file", "write_atomic", "write_results_files"]

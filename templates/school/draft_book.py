@@ -19,9 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates._personal import personal_cells
-from templates._workbook import build_workbook
-from templates.render import workbook_bytes
+from templates.school.personal import personal_cells
+from templates.school.workbook import build_workbook
+from templates.school.render import workbook_bytes
 
 CellValue = str | float | int | date
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from templates._report_style import Styles, local
-from templates._xlsxwrite import Book
+from templates.coordinators.style import Styles, local
+from templates.xlsx import Book
 
 CODES_SHEET = "Коды доступа"
 DOWNLOADS_SHEET = "Отчёт о скачивании"

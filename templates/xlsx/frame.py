@@ -12,12 +12,12 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from templates._xlsxwrite import EXCEL_MAX_ROWS, MAX_CELL_TEXT, SheetWriter
+from templates.xlsx.stream import EXCEL_MAX_ROWS, MAX_CELL_TEXT, SheetWriter
 
 _CHUNK_ROWS = 50_000  # bounds the memory of one chunk's XML (~40 MB)
 _EXCEL_EPOCH_DAYS = 25_569  # 1970-01-01 as an Excel serial day
 _US_PER_DAY = 86_400_000_000
-# As _ILLEGAL in _xlsxwrite; a polars string is valid UTF-8, so it holds no lone surrogates.
+# As _ILLEGAL in stream.py; a polars string is valid UTF-8, so it holds no lone surrogates.
 _ILLEGAL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{fffe}\\x{ffff}]"
 _EMPTY = pl.lit("")
 

@@ -14,8 +14,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.findings import Finding
 from forms.spec import Form
-from templates import _styles as st
-from templates._personal import clean
+from templates.xlsx import styles as st
+from templates.school import clean
 
 SEVERITY_TEXT = {"error": "ошибка", "warning": "предупреждение", "note": "замечание"}
 SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}

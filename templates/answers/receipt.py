@@ -12,11 +12,9 @@ from functools import lru_cache
 from forms.collection import MOSCOW, Collection
 from forms.findings import Finding, place
 from forms.organisations import Organisation
-from templates import _styles as st
-from templates._findings_table import SEVERITY_TEXT, plural, sort_findings, text
-from templates._onesheet import Cell, OneSheet, one_sheet
-from templates._title import moment_text
-from templates._xlsxwrite import Style
+from templates.xlsx import Cell, OneSheet, Style, one_sheet, styles as st
+from templates.answers.findings_table import SEVERITY_TEXT, plural, sort_findings, text
+from templates.school import moment_text
 
 RECEIPT_SHEET = "Квитанция"
 REFUSAL_SHEET = "Отказ"
@@ -25,7 +23,7 @@ REFUSAL_SHEET = "Отказ"
 LABEL_WIDTH = 26.0
 VALUE_WIDTH = 66.0
 
-# The styles of templates/_styles.py as the streaming writer spells them: the title, a bold
+# The styles of templates/xlsx/styles.py as the streaming writer spells them: the title, a bold
 # label, a value (plain or bold), and a value filled in its finding's colour.
 _FILL_RGB = {"error": st.ERROR_FILL, "warning": st.WARNING_FILL, "note": st.NOTE_FILL}
 _STYLES = (

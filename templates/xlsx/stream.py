@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO
+from xml.sax.saxutils import escape
 
 from openpyxl.utils.cell import get_column_letter
 
-from templates._xlsxparts import CORE_PART, CORE_REL, CORE_TYPE, attr, core_xml, page_setup_xml
+from templates.xlsx.parts import CORE_PART, CORE_REL, CORE_TYPE, attr, core_xml, page_setup_xml
 
 EXCEL_MAX_ROWS = 1_048_576
 MAX_CELL_TEXT = 32_767
@@ -79,7 +80,7 @@ def xml_text(text: str) -> str:
         # XML turns a carriage return into a line feed on reading; Excel's escape keeps it.
         text = text.replace("\r", "_x000D_")
     if "&" in text or "<" in text or ">" in text:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = escape(text)
     return text
 
 

@@ -1,6 +1,6 @@
 """``render_template``: one school's workbook the plain openpyxl way (about 16 ms each).
 
-This is the reference: the fast path in ``templates/factory.py`` must produce the same cells.
+This is the reference: the fast path in ``templates/school/factory.py`` must produce the same cells.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates._personal import personal_cells
-from templates._workbook import build_workbook
+from templates.school.personal import personal_cells
+from templates.school.workbook import build_workbook
 
 
 def workbook_bytes(wb: Workbook) -> bytes:

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from forms.collection import MOSCOW, require_aware
 from forms.status import Status
-from templates._textfit import fit_width, row_height
-from templates._xlsxwrite import Book, Style
+from templates.xlsx import Book, Style, fit_width, row_height
 
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 DATE_FORMAT = "DD.MM.YYYY"

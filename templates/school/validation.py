@@ -13,7 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from forms.collection import Collection
 from forms.spec import ChoiceList, Field, Form
 from forms.types import TYPES
-from templates._rules import bounds_text, day_text, kind_text, period_of
+from templates.school.rules import bounds_text, day_text, kind_text, period_of
 
 # Excel limits: titles 32 characters, messages 255.
 _TITLE_MAX = 32

@@ -23,8 +23,8 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form, Sheet
-from templates import _styles as st
-from templates._findings_table import (
+from templates.xlsx import styles as st
+from templates.answers.findings_table import (
     FILLS,
     SEVERITY_RANK,
     SEVERITY_TEXT,
@@ -35,9 +35,7 @@ from templates._findings_table import (
     text,
     write_findings,
 )
-from templates._personal import personal_cells, wrap_columns
-from templates._sheets import print_setup
-from templates._workbook import build_workbook
+from templates.school import build_workbook, personal_cells, print_setup, wrap_columns
 
 FINDINGS_SHEET = "Ошибки"
 FINDINGS_HEADER_ROW = 4
