@@ -21,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from flows.errors import OperatorError
-from flows.settings import Settings, SettingsError, load_settings
+from flows.settings import Settings, load_settings
 from flows.workspace import open_warehouse
+from forms.errors import SborError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -289,6 +290,12 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
     # Before any flow starts: an id is part of every workbook's path.
     for problem in filter(None, (id_problem("collection id", c) for c in collections)):
         raise OperatorError(problem)
+    if coordinators_file is not None:
+        from forms.coordinators import load_coordinators
+
+        # Read here too, so that a bad file is one line before Prefect starts (inside a flow
+        # run, Prefect logs the error with its traceback).
+        load_coordinators(coordinators_file)
     written = run_report(ctx.settings(), collections or None, coordinators or None, coordinators_file,
                          kinds or None)
     print_reports(written)
@@ -539,10 +546,6 @@ _register_extensions()
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: turn our own errors into one line and an exit code, never a traceback."""
-    from forms import SpecError
-    from forms.registry import RegistryError
-    from warehouse import WarehouseError
-
     try:
         cli.main(args=argv, prog_name="sbor", standalone_mode=False)
     except click.exceptions.Abort:
@@ -551,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()} (see sbor --help)", err=True)
         return exc.exit_code
-    except (OperatorError, SpecError, RegistryError, SettingsError, WarehouseError) as exc:
+    except SborError as exc:  # every error of ours derives from it (forms/errors.py)
         first, *rest = str(exc).splitlines() or [type(exc).__name__]
         click.echo(f"error: {first}", err=True)
         for line in rest:  # a registry error lists its bad lines below the one-line summary

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from forms.errors import SborError
 from forms.ids import id_problem
 
 CoordinatorKind = Literal["regional", "municipal", "operator"]
@@ -97,7 +98,7 @@ def coordinators_from_registry(orgs: Iterable[_Territory], *,
     return tuple(result)
 
 
-class CoordinatorFileError(ValueError):
+class CoordinatorFileError(SborError, ValueError):
     """A coordinators CSV that cannot be used: lists every bad line."""
 
     def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:
