@@ -23,6 +23,7 @@ from rich.table import Table
 from flows.errors import OperatorError
 from flows.settings import Settings, load_settings
 from flows.workspace import open_warehouse
+from forms.coordinators import REPORT_KINDS
 from forms.errors import SborError
 
 console = Console()
@@ -275,7 +276,7 @@ def print_by_collection(outcomes: list[Any]) -> None:
               help="A coordinator id: reg77, mun7701 or operator (repeat; default: every one).")
 @click.option("--coordinators-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Coordinators CSV (id,kind,region_code,municipality_code,name); default: one per region and municipality of the registry.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["status", "results", "statuses", "group"]),
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(REPORT_KINDS),
               help="Which workbooks (repeat; default: all four).")
 @pass_ctx
 def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, ...],
@@ -304,12 +305,12 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
 def run_report(settings: Settings, collections: Any = None, coordinators: Any = None,
                coordinators_file: Path | None = None, kinds: Any = None) -> list[Any]:
     from flows.prefect_local import bind_temporary_server
-    from flows.report import KINDS, report_flow
+    from flows.report import report_flow
 
     bind_temporary_server()  # dies with this command, even on a kill -9
 
     with progress_bar("coordinators") as bar:
-        return report_flow(settings, collections, coordinators, coordinators_file, kinds or KINDS,
+        return report_flow(settings, collections, coordinators, coordinators_file, kinds or REPORT_KINDS,
                            progress=bar.advance, on_total=bar.total)
 
 

@@ -20,6 +20,9 @@ from forms.ids import id_problem
 CoordinatorKind = Literal["regional", "municipal", "operator"]
 COORDINATOR_KINDS: tuple[CoordinatorKind, ...] = ("regional", "municipal", "operator")
 CSV_COLUMNS = ("id", "kind", "region_code", "municipality_code", "name")
+# The workbooks a coordinator gets (templates/reports.py writes them). Here, not there, so that
+# the command line names them without loading the workbook writers.
+REPORT_KINDS = ("status", "results", "statuses", "group")
 
 
 class Placed(Protocol):
