@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from flows.commands.context import Context, console, pass_ctx, progress_bar
 from flows.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: the command line starts without the flows' weight
+    from flows.pipeline import FileOutcome
 
 
 @click.command()
@@ -33,7 +36,7 @@ def ingest(ctx: Context, as_json: bool, without_prefect: bool) -> None:
         print_outcomes(outcomes)
 
 
-def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool = False) -> list[Any]:
+def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool = False) -> list[FileOutcome]:
     from flows.ingest import ingest as ingest_plain
     from flows.ingest import ingest_flow
 
@@ -47,7 +50,7 @@ def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool
         return ingest_flow(settings, progress=bar.advance, on_claimed=bar.total)
 
 
-def print_outcomes(outcomes: list[Any], limit: int = 20) -> None:
+def print_outcomes(outcomes: list[FileOutcome], limit: int = 20) -> None:
     from collections import Counter
 
     table = Table(title=f"Ingested {len(outcomes)} files")
@@ -66,7 +69,7 @@ def print_outcomes(outcomes: list[Any], limit: int = 20) -> None:
     console.print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the inbox is empty")
 
 
-def print_by_collection(outcomes: list[Any]) -> None:
+def print_by_collection(outcomes: list[FileOutcome]) -> None:
     from collections import Counter
 
     counts = Counter((o.collection or "(not identified)", o.outcome) for o in outcomes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -13,8 +13,12 @@ from flows.errors import OperatorError
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 
+if TYPE_CHECKING:  # imported where used: the command line starts without the flows' weight
+    from flows.publish import Published
+    from forms import Collection
 
-def resolve_collection(ref: str) -> Any:
+
+def resolve_collection(ref: str) -> Collection:
     """A collection file, or the id of one that ships with sbor."""
     from forms import load_collection
     from forms.loader import DATA_DIR
@@ -53,7 +57,7 @@ def publish(ctx: Context, collection: str, registry_path: Path | None) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def run_publish(settings: Settings, collection: Any) -> Any:
+def run_publish(settings: Settings, collection: Collection) -> Published:
     from flows.prefect_local import bind_temporary_server
     from flows.publish import check_publishable, publish_flow
 
@@ -64,7 +68,7 @@ def run_publish(settings: Settings, collection: Any) -> Any:
         return publish_flow(settings, collection, progress=bar.advance, on_participants=bar.total)
 
 
-def print_published(results: list[Any]) -> None:
+def print_published(results: list[Published]) -> None:
     table = Table(title="Published collections")
     for col in ("collection", "form", "participants", "MB"):
         table.add_column(col, overflow="fold")

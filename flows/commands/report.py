@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -14,6 +15,9 @@ from flows.errors import OperatorError
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms.coordinators import REPORT_KINDS
+
+if TYPE_CHECKING:  # imported where used: the command line starts without the flows' weight
+    from flows.report import Written
 
 
 @click.command()
@@ -48,8 +52,8 @@ def report(ctx: Context, collections: tuple[str, ...], coordinators: tuple[str, 
     print_reports(written)
 
 
-def run_report(settings: Settings, collections: Any = None, coordinators: Any = None,
-               coordinators_file: Path | None = None, kinds: Any = None) -> list[Any]:
+def run_report(settings: Settings, collections: Sequence[str] | None = None, coordinators: Sequence[str] | None = None,
+               coordinators_file: Path | None = None, kinds: Sequence[str] | None = None) -> list[Written]:
     from flows.prefect_local import bind_temporary_server
     from flows.report import report_flow
 
@@ -60,7 +64,7 @@ def run_report(settings: Settings, collections: Any = None, coordinators: Any = 
                            progress=bar.advance, on_total=bar.total)
 
 
-def print_reports(written: list[Any]) -> None:
+def print_reports(written: list[Written]) -> None:
     from collections import Counter
 
     by_kind = Counter(w.kind for w in written)
