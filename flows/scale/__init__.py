@@ -9,8 +9,8 @@ machine mounts at the same path.
 
 Prefect is imported only inside functions: ``sbor`` sets Prefect's home before Prefect reads its
 settings, and the command line imports this module at start. The flow itself is built on first
-use (PEP 562 ``__getattr__``), so ``flows.scale.ingest_batch_flow`` is still the importable
-entrypoint the workers load.
+use (PEP 562 ``__getattr__``), so ``flows.scale.flow.ingest_batch_flow`` is the importable
+entrypoint the workers load (and ``flows.scale.ingest_batch_flow`` the same flow).
 
 By concern: ``flow`` (what a worker runs), ``manifests`` (the batches' lists on shared storage),
 ``database`` (PostgreSQL for Prefect and the warehouse), ``prefect_api`` (pool, deployment,

@@ -45,7 +45,7 @@ def ensure_pool(api_url: str, pool: str = POOL) -> None:
 
 def deploy_ingest(api_url: str, pool: str = POOL) -> str:
     """The ingest-batch deployment on ``pool``; returns its full name. The entrypoint is the
-    module path ``flows.scale.ingest_batch_flow``: every worker machine has sbor installed, so
+    module path ``flows.scale.flow.ingest_batch_flow``: every worker machine has sbor installed, so
     there is no code to ship (no image, no copy of the repository at a fixed path)."""
     from prefect.types.entrypoint import EntrypointType
 
