@@ -544,7 +544,7 @@ def run_timeline(api_url: str, runs: Sequence[dict[str, Any]]) -> list[dict[str,
 
     from prefect import get_client
 
-    from flows.scale import _api
+    from flows.scale import using_api as _api
 
     out = []
     with _api(api_url), get_client(sync_client=True) as client:

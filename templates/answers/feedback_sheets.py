@@ -28,6 +28,7 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
 from forms import layout
+from forms.errors import SborError
 from forms.findings import Finding, Severity
 from forms.spec import Sheet
 from templates.answers.findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
@@ -54,7 +55,7 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-class NotSpliceable(Exception):
+class NotSpliceable(SborError):
     """The probe lacks a part the splice needs: use the reference renderer for this form."""
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from forms.collection import MOSCOW, Collection, require_aware
-from forms.coordinators import Coordinator
+from forms.coordinators import REPORT_KINDS, Coordinator
 from forms.status import (
     CLOSED_STATUSES,
     COUNT_LABELS,
@@ -47,8 +47,6 @@ from templates.coordinators.style import (
 
 __all__ = ["REPORT_KINDS", "render_group_report", "render_results", "render_status",
            "render_statuses_export", "report_file", "write_atomic", "write_results_files"]
-
-REPORT_KINDS = ("status", "results", "statuses", "group")
 
 
 def report_file(root: Path, coordinator: Coordinator, kind: str,

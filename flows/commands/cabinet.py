@@ -7,15 +7,8 @@ import uuid
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from flows.settings import Settings
-
-console = Console()
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_root().obj.settings()  # type: ignore[no-any-return]
+from flows.commands.context import console, settings_of
 
 
 @click.group("accounts")
@@ -38,7 +31,7 @@ def accounts_issue(ctx: click.Context, reissue: bool) -> None:
     """
     from flows.cabinet import issue_accounts
 
-    issued = issue_accounts(_settings(ctx), reissue=reissue)
+    issued = issue_accounts(settings_of(ctx), reissue=reissue)
     console.print(f"issued {issued.accounts} one-time codes; {issued.workbooks} workbooks in {issued.folder}")
     if issued.operator_code:
         console.print(f"operator's one-time code: {issued.operator_code}", soft_wrap=True)
@@ -54,7 +47,7 @@ def accounts_block(ctx: click.Context, login: str) -> None:
     """
     from flows.cabinet import set_blocked
 
-    set_blocked(_settings(ctx), login, True)
+    set_blocked(settings_of(ctx), login, True)
     console.print(f"blocked {login}")
 
 
@@ -68,7 +61,7 @@ def accounts_unblock(ctx: click.Context, login: str) -> None:
     """
     from flows.cabinet import set_blocked
 
-    set_blocked(_settings(ctx), login, False)
+    set_blocked(settings_of(ctx), login, False)
     console.print(f"unblocked {login}")
 
 
@@ -93,7 +86,7 @@ def files_add(ctx: click.Context, publication: str, path: Path, title: str | Non
     """
     from flows.cabinet import add_files
 
-    added = add_files(_settings(ctx), publication, path, title)
+    added = add_files(settings_of(ctx), publication, path, title)
     kind = "for every participant" if len(added) == 1 and added[0].owner_login is None else "one per school"
     console.print(f"added {len(added)} file(s) to {publication} as {added[0].title!r} ({kind})")
 
@@ -118,7 +111,7 @@ def web_command(ctx: click.Context, host: str, port: int, workers: int, forwarde
     """
     import uvicorn
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     # Every worker builds the app from the environment: hand it this command's choices.
     os.environ["SBOR_HOME"] = str(settings.home)
     os.environ["SBOR_DATABASE_URL"] = settings.database_url
