@@ -219,7 +219,7 @@ def ingest(ctx: Context, as_json: bool, without_prefect: bool) -> None:
 
 
 def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool = False) -> list[Any]:
-    from flows.ingest import ingest_once
+    from flows.oneshot import ingest_once
 
     with progress_bar("ingest") as bar:
         return ingest_once(settings, without_prefect=without_prefect, progress=bar.advance, on_claimed=bar.total)

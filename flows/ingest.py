@@ -1,22 +1,20 @@
 """Ingest passes over the inbox: the pipeline of ``flows.pipeline``, plain or as Prefect's flow.
 
 ``ingest_pass`` is the body of the ingest flow (``flows.ingest_flow``); ``run_batch`` the body of
-its task. ``ingest_once``, the one-shot ``sbor ingest``, runs that pass through Prefect's engine
-when a Prefect server is configured (the operator sees the run) or the pass is large, and calls
-the same functions directly otherwise: a single file was answered in about 16 s, most of it
-importing Prefect (2 s of CPU) and starting its temporary API server; an empty inbox returns
-before either. This module does not import Prefect.
+its task. Called directly, they run the same pass without Prefect's engine: the one-shot ``sbor
+ingest`` does so on the embedded default (``flows.oneshot``). This module does not import Prefect
+(about 2 s of CPU); ``ingest_flow`` and ``ingest_batch_task`` are still found here, imported from
+``flows.ingest_flow`` on first use.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flows import lanes as lanes_
-from flows.inbox import Claim, claim_folder, release_folder, scan
-from flows.lease import held, tidy
+from flows.inbox import Claim, claim_folder, release_folder
+from flows.lease import held
 from flows.pipeline import (  # noqa: F401 - FileOutcome, as_collection: the pipeline's names, as callers know them
     FileOutcome, Progress, Timings, World, as_collection, batches_of, claim_all, load_world, process_batch, stage,
 )
@@ -100,46 +98,6 @@ def ingest_pass(settings: Settings, only: Sequence[Path] | None, progress: Progr
                     progress(len(batch))
         release_folder(claim_folder(settings.processing))
     return out
-
-
-def waiting(settings: Settings) -> int:
-    """Files a pass could take, counted without taking any: every file in the inbox (whole or
-    not yet) and every claim in the processing folder (this process's, or one that another may
-    still hold). An upper bound of what ``claim_all`` claims, read in a few directory listings."""
-    count = sum(1 for _ in scan(settings.inbox))
-    if settings.processing.is_dir():
-        for entry in os.scandir(settings.processing):
-            if entry.is_dir(follow_symlinks=False):
-                count += sum(1 for _ in os.scandir(entry.path))
-    return count
-
-
-def ingest_once(settings: Settings, *, without_prefect: bool = False, progress: Progress | None = None,
-                on_claimed: Callable[[int], None] | None = None) -> list[FileOutcome]:
-    """The one-shot ``sbor ingest``. An empty inbox returns at once, Prefect neither imported
-    nor started (the housekeeping of a pass still done). With a Prefect server configured
-    (PREFECT_API_URL), or a pass large enough for lanes, the pass runs as Prefect's flow (on
-    its temporary server when none is configured), recorded and its batches retried when the
-    database is away; a small pass on the embedded default runs the flow's own functions here.
-    Call it from the main thread: the temporary server is bound to it (``flows.prefect_local``)."""
-    from flows.prefect_local import bind_temporary_server, server_configured
-
-    if without_prefect:
-        return ingest(settings, progress=progress, on_claimed=on_claimed)
-    files = waiting(settings)
-    if files == 0:
-        mine = claim_folder(settings.processing)
-        tidy(settings.runtime, settings.processing, mine, settings.lease_seconds)
-        release_folder(mine)
-        if on_claimed is not None:
-            on_claimed(0)
-        return []
-    if not server_configured() and not lanes_.wanted(settings, files):
-        return ingest_pass(settings, None, progress, on_claimed)
-    from flows.ingest_flow import ingest_flow
-
-    bind_temporary_server()  # dies with this command, even on a kill -9
-    return ingest_flow(settings, progress=progress, on_claimed=on_claimed)
 
 
 def __getattr__(name: str) -> object:
