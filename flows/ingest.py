@@ -1,20 +1,16 @@
-"""Ingest as a Prefect flow: the pipeline of ``flows.pipeline``, one Prefect task per batch.
+"""Ingest passes over the inbox: the pipeline of ``flows.pipeline``, plain or as Prefect's flow.
 
-Prefect sees coarse tasks, one per batch: one task per file costs 5–60 ms each and Prefect's
-SQLite answered 503 after a thousand task runs here. A large pass runs its batches' tasks at
-once, each handing its batch to a worker process (``flows.lanes``) and waiting for it.
+``ingest_pass`` is the body of the ingest flow (``flows.ingest_flow``); ``run_batch`` the body of
+its task. Called directly, they run the same pass without Prefect's engine: the one-shot ``sbor
+ingest`` does so on the embedded default (``flows.oneshot``). This module does not import Prefect
+(about 2 s of CPU); ``ingest_flow`` and ``ingest_batch_task`` are still found here, imported from
+``flows.ingest_flow`` on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, as_completed, wait
-from prefect.states import State
-from prefect.utilities.annotations import quote
 
 from flows import lanes as lanes_
 from flows.inbox import Claim, claim_folder, release_folder
@@ -24,7 +20,7 @@ from flows.pipeline import (  # noqa: F401 - FileOutcome: the pipeline's names, 
 )
 from flows.settings import Settings
 from flows.workspace import open_warehouse
-from warehouse import DatabaseUnavailable, Warehouse
+from warehouse import Warehouse
 
 
 def ingest(
@@ -59,80 +55,55 @@ def ingest(
     return out
 
 
-def _transient(task: object, task_run: object, state: State) -> bool:
-    """Retry a batch only when the database was out of reach; a bug or a bad file is terminal."""
-    try:
-        state.result()
-    except DatabaseUnavailable:
-        return True
-    except Exception:  # noqa: BLE001 - anything else is terminal: no retry
-        return False
-    return False
+OneBatch = Callable[[Settings, World, list[Claim], Warehouse], list[FileOutcome]]
+OnLanes = Callable[[Settings, Warehouse, World, list[list[Claim]], Progress | None], list[FileOutcome]]
 
 
-@task(name="ingest batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=10,
-      retry_condition_fn=_transient)
-def ingest_batch_task(settings: Settings, world: World, claims: list[Claim],
-                      wh: Warehouse | None = None, lanes: lanes_.Lanes | None = None) -> list[FileOutcome]:
-    """One batch, on a free lane when the pass has lanes; else here, with ``wh`` the flow's
-    warehouse (opening one costs 0.3 s: the schema check), or None to open one here."""
+def run_batch(settings: Settings, world: World, claims: list[Claim],
+              wh: Warehouse | None = None, lanes: lanes_.Lanes | None = None) -> list[FileOutcome]:
+    """One batch (the ingest flow's task): on a free lane when the pass has lanes; else here,
+    with ``wh`` the pass's warehouse (opening one costs 0.3 s: the schema check), or None to
+    open one here."""
     if lanes is not None:
         return lanes.run(claims)
     return process_batch(settings, wh if wh is not None else open_warehouse(settings), world, claims)
 
 
-@flow(name="ingest", validate_parameters=False)
-def ingest_flow(
-    settings: Settings,
-    only: Sequence[Path] | None = None,
-    progress: Progress | None = None,
-    on_claimed: Callable[[int], None] | None = None,
-) -> list[FileOutcome]:
+def _lanes_here(settings: Settings, wh: Warehouse, world: World, batches: list[list[Claim]],
+                progress: Progress | None) -> list[FileOutcome]:
+    with lanes_.lanes(settings, wh, world) as lanes:
+        return lanes_.run_all(lanes, batches, progress)
+
+
+def ingest_pass(settings: Settings, only: Sequence[Path] | None, progress: Progress | None,
+                on_claimed: Callable[[int], None] | None, *, one_batch: OneBatch = run_batch,
+                on_lanes: OnLanes = _lanes_here) -> list[FileOutcome]:
+    """The ingest flow's body: claim what has arrived, run its batches (``one_batch`` each, or
+    ``on_lanes`` all of them when the pass is worth lanes), release the claim folder. Called
+    directly, it runs without Prefect; ``flows.ingest_flow`` passes Prefect's task wrappers."""
     wh = open_warehouse(settings)
     world = load_world(wh, settings)
-    # The claim folder's lease is renewed for as long as this flow runs (flows.lease).
+    # The claim folder's lease is renewed for as long as this pass runs (flows.lease).
     with held(claim_folder(settings.processing), settings.lease_seconds):
-        return _ingest_flow_body(settings, wh, world, only, progress, on_claimed)
-
-
-def _ingest_flow_body(settings: Settings, wh: Warehouse, world: World, only: Sequence[Path] | None,
-                      progress: Progress | None, on_claimed: Callable[[int], None] | None) -> list[FileOutcome]:
-    claims = claim_all(settings, only)
-    if on_claimed is not None:
-        on_claimed(len(claims))
-    out: list[FileOutcome] = []
-    # quote(): Prefect would otherwise walk every parameter for futures, twice per task: the
-    # world's forms, schools and participants made that 70% of the flow's time.
-    if not lanes_.wanted(settings, len(claims)):
-        for batch in batches_of(claims, settings.batch_size):
-            out += ingest_batch_task(quote(settings), quote(world), quote(batch), quote(wh))
-            if progress is not None:
-                progress(len(batch))
-    else:
-        # One task per batch, as many in flight as there are lanes, each handed to a free one;
-        # all at once, the helper would queue every batch but the first while this process,
-        # its first batch done, waited. A failed batch raises here once the others in flight
-        # have settled; the batches not yet started stay claimed for the next run.
-        batches = batches_of(claims, settings.batch_size, settings.workers)
-        done: dict[int, list[FileOutcome]] = {}
-        with lanes_.lanes(settings, wh, world) as lanes:
-            waiting = list(range(len(batches)))
-            running: dict[PrefectFuture[list[FileOutcome]], int] = {}
-            while waiting or running:
-                while waiting and len(running) < settings.workers:
-                    i = waiting.pop(0)
-                    future = ingest_batch_task.with_options(task_run_name=f"ingest batch {i + 1}/{len(batches)}").submit(
-                        quote(settings), quote(world), quote(batches[i]), quote(wh), quote(lanes))
-                    running[future] = i
-                finished = next(as_completed(list(running)))
-                i = running.pop(finished)
-                try:
-                    done[i] = finished.result()
-                except BaseException:
-                    wait(list(running))
-                    raise
+        claims = claim_all(settings, only)
+        if on_claimed is not None:
+            on_claimed(len(claims))
+        if lanes_.wanted(settings, len(claims)):
+            out = on_lanes(settings, wh, world, batches_of(claims, settings.batch_size, settings.workers), progress)
+        else:
+            out = []
+            for batch in batches_of(claims, settings.batch_size):
+                out += one_batch(settings, world, batch, wh)
                 if progress is not None:
-                    progress(len(batches[i]))
-        out = [outcome for i in sorted(done) for outcome in done[i]]
-    release_folder(claim_folder(settings.processing))
+                    progress(len(batch))
+        release_folder(claim_folder(settings.processing))
     return out
+
+
+def __getattr__(name: str) -> object:
+    """``ingest_flow`` and ``ingest_batch_task`` as before, Prefect imported on first use."""
+    if name in ("ingest_flow", "ingest_batch_task"):
+        from flows import ingest_flow as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,6 +42,12 @@ def _servers_of(parent: int) -> list[int]:
 def test_a_killed_ingest_takes_its_prefect_server_with_it(workspace: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(workspace / "prefect")  # a fresh one: nothing shared is left half-migrated
+    # A pass worth lanes runs through Prefect's temporary server (an empty inbox or a small pass
+    # starts none: flows.oneshot): one file, lanes from one file on.
+    env.update(SBOR_WORKERS="2", SBOR_PARALLEL_FROM="1", SBOR_QUIET_SECONDS="0")
+    sent = workspace / "ws" / "inbox" / "spo770001" / "отчет.xlsx"
+    sent.parent.mkdir(parents=True)
+    sent.write_bytes(b"not a workbook")
     ingest = subprocess.Popen([sys.executable, "-m", "flows.cli", "--home", str(workspace / "ws"), "ingest"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     servers: list[int] = []

@@ -37,17 +37,10 @@ def ingest(ctx: Context, as_json: bool, without_prefect: bool) -> None:
 
 
 def run_ingest(settings: Settings, *, without_prefect: bool = False, quiet: bool = False) -> list[FileOutcome]:
-    from flows.ingest import ingest as ingest_plain
-    from flows.ingest import ingest_flow
+    from flows.oneshot import ingest_once
 
-    if not without_prefect:
-        from flows.prefect_local import bind_temporary_server
-
-        bind_temporary_server()  # dies with this command, even on a kill -9
     with progress_bar("ingest") as bar:
-        if without_prefect:
-            return ingest_plain(settings, progress=bar.advance, on_claimed=bar.total)
-        return ingest_flow(settings, progress=bar.advance, on_claimed=bar.total)
+        return ingest_once(settings, without_prefect=without_prefect, progress=bar.advance, on_claimed=bar.total)
 
 
 def print_outcomes(outcomes: list[FileOutcome], limit: int = 20) -> None:
