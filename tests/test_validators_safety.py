@@ -78,6 +78,15 @@ def test_a_real_template_passes(template: bytes, tmp_path: Path) -> None:
     assert set(inspection.sheets) == {"Титул", "Инструкция", "Специальности", "_lists", "_sbor"}
 
 
+def test_a_file_the_server_cannot_read(tmp_path: Path) -> None:
+    """A name the server cannot read as a file (here a folder named like one): the school is
+    asked to send it again, the reason follows for whoever looks into it."""
+    (tmp_path / "отчёт.xlsx").mkdir()
+    assert only(tmp_path / "отчёт.xlsx") == (
+        "unreadable-file", "Файл «отчёт.xlsx» не принят: файл не удалось прочитать на сервере. Отправьте файл "
+        "ещё раз; если ошибка повторится, сообщите координатору. Для специалиста: Is a directory.")
+
+
 def test_empty_file(tmp_path: Path) -> None:
     assert only(write(tmp_path, b"")) == (
         "empty-file", "Файл «отчёт.xlsx» не принят: файл пустой (0 байт): вероятно, он не успел сохраниться "
