@@ -210,7 +210,7 @@ def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_r
     ident = verdict.identity
     return NewSubmission(
         sha256=verdict.sha256, file_name=claimed.name, received_at=received_at,
-        outcome=verdict.outcome,  # type: ignore[arg-type]
+        outcome=verdict.outcome,
         collection_id=ident.collection if ident else None, login=judged.login,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
         archive_path=archive_rel, saved_by=verdict.saved_by,

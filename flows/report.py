@@ -34,7 +34,8 @@ from templates.reports import (
     report_file,
     write_atomic,
 )
-from warehouse import OrgStatusRow, Warehouse
+from forms.status import OrgStatus
+from warehouse import Warehouse
 
 Progress = Callable[[int], None]
 KINDS = ("status", "results", "statuses", "group")
@@ -54,7 +55,7 @@ class Snapshot:
 
     collection: Collection
     form: Form
-    statuses: list[OrgStatusRow]
+    statuses: list[OrgStatus]
     frames: dict[str, pl.DataFrame]  # sheet.table → current rows with login
 
 

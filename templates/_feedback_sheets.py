@@ -28,9 +28,9 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
 from forms import layout
-from forms.findings import Finding, Severity
+from forms.findings import SEVERITY_ORDER, Finding, Severity
 from forms.spec import Sheet
-from templates._findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
+from templates._findings_table import FILLS, SEVERITY_TEXT, cell_position, text
 from templates._personal import WrapColumn
 from templates._xlsxwrite import attr, xml_text
 from templates._zip import Member
@@ -346,7 +346,7 @@ def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | 
             inside = first <= row <= last and column <= width
             style = part.columns.get(column, 0) if inside and sheet.kind == "table" else 0
             xml = f'<c r="{get_column_letter(column)}{row}" s="{style}"/>'
-        worst = min(listed, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+        worst = min(listed, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
         severity = worst.severity if worst.severity in SEVERITIES else "note"
         own[column] = _restyled(xml, styles.marked(style, severity))
         text_ = "\n".join(f"{SEVERITY_TEXT.get(f.severity, f.severity).capitalize()}: {text(f.message)}"
