@@ -25,7 +25,7 @@ from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
 from validators._xmlscan import scan_sheet
 
-# What the school is told to do, word for word (validators/messages.py holds the same words).
+# What the school is told to do, word for word (forms/catalogue.py holds the same words).
 RESAVE = "Откройте файл в Excel, сохраните его как «Книга Excel (.xlsx)» (Файл → Сохранить как) и отправьте снова."
 NEW_TEMPLATE = ("Скачайте шаблон своей организации заново, перенесите в него данные (Копировать, затем "
                 "Специальная вставка → Значения), сохраните и отправьте снова.")
