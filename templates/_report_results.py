@@ -17,7 +17,8 @@ import polars as pl
 from forms.collection import Collection
 from forms.coordinators import Coordinator
 from forms.organisations import Organisation
-from forms.spec import NO, YES, Field, FieldType, Form, Sheet
+from forms.spec import NO, YES, Field, Form, Sheet
+from forms.types import TYPES
 from forms.wording import worded
 from templates._atomic import write_atomic
 from templates._report_style import Styles, fitted, header_height, local
@@ -26,13 +27,6 @@ from templates._xlsxframe import append_frame
 from templates._xlsxwrite import EXCEL_MAX_ROWS, MAX_SHEET_NAME, Book
 
 ABOUT_SHEET = "Описание выгрузки"
-_DTYPES: dict[FieldType, pl.DataType] = {
-    "text": pl.String(), "choice": pl.String(), "integer": pl.Int64(), "decimal": pl.Float64(),
-    "date": pl.Date(), "yesno": pl.Boolean(),
-}
-_WIDTHS: dict[FieldType, float] = {
-    "text": 30, "choice": 24, "integer": 12, "decimal": 12, "date": 12, "yesno": 8,
-}
 # A CSV opened in Excel runs a cell starting with these as a formula (CSV injection).
 _FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -42,7 +36,7 @@ def _frame(frames: Mapping[str, pl.DataFrame], sheet: Sheet) -> pl.DataFrame:
     frame = frames.get(sheet.table, frames.get(sheet.name))
     if frame is None:
         return pl.DataFrame(schema={"login": pl.String(), "row_number": pl.Int64(),
-                                    **{f.name: _DTYPES[f.type] for f in sheet.fields}})
+                                    **{f.name: TYPES[f.type].dtype for f in sheet.fields}})
     missing = [name for name in ("login", *(f.name for f in sheet.fields))
                if name not in frame.columns]
     if missing:
@@ -103,8 +97,6 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
     book = Book(title=f"Результаты сбора данных: {collection.title}")
     st = Styles.register(book)
     per_part = row_limit - 1
-    by_type = {"integer": st.integer, "decimal": st.decimal, "date": st.date, "text": st.text,
-               "choice": st.text, "yesno": st.text}
     inventory: list[tuple[Sheet, int, int, list[str]]] = []
     for sheet in form.sheets:
         frame = _scoped(_frame(frames, sheet), coordinator, orgs)
@@ -112,9 +104,9 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
                              *(_plain(frame, f).alias(f"__{i}")
                                for i, f in enumerate(sheet.fields)))
         headers = ["Логин", "Наименование", *(f.label for f in sheet.fields)]
-        widths = fitted(headers, [13, 40, *(f.width or _WIDTHS[f.type] for f in sheet.fields)])
+        widths = fitted(headers, [13, 40, *(f.width or TYPES[f.type].result_width for f in sheet.fields)])
         height = header_height(headers, widths)
-        styles = [st.text, st.text, *(by_type[f.type] for f in sheet.fields)]
+        styles = [st.text, st.text, *(getattr(st, TYPES[f.type].result_style) for f in sheet.fields)]
         parts: list[str] = []
         for start in range(0, max(plain.height, 1), per_part):  # an empty sheet gets a header
             name = _part_name(sheet.name, len(parts) + 1)

@@ -11,6 +11,7 @@ from datetime import date
 
 from forms.collection import Collection
 from forms.spec import MESSAGE_REF, Check, Field, Form
+from forms.types import TYPES
 
 # A choice list short enough to be spelled out in the instruction; longer ones are referred to.
 SHORT_LIST = 12
@@ -47,29 +48,27 @@ def bounds_text(field: Field) -> str:
 
 def kind_text(field: Field, form: Form, collection: Collection) -> str:
     """What to type: «целое число от 0 до 10000», «дата ДД.ММ.ГГГГ с … по …», …"""
-    if field.type in ("integer", "decimal"):
-        what = "целое число" if field.type == "integer" else "число (дробную часть отделяйте запятой)"
+    info = TYPES[field.type]
+    if info.limit == "bounds":
         bounds = bounds_text(field)
-        return f"{what} {bounds}".strip()
-    if field.type == "date":
+        return f"{info.hint} {bounds}".strip()
+    if info.limit == "period":
         period = period_of(field, collection)
-        text = "дата в формате ДД.ММ.ГГГГ"
+        text = info.hint
         if period:
             text += f" в пределах периода проведения: с {day_text(period[0])} по {day_text(period[1])}"
         elif field.within_period:
             text += " в пределах периода проведения"
         return text
-    if field.type == "yesno":
-        return "«Да» или «Нет» (из выпадающего списка)"
-    if field.type == "choice":
+    if info.limit == "list":
         values = form.choices_for(field)
         if len(values) <= SHORT_LIST:
             listed = ", ".join(f"«{v}»" for v in values)
-            return f"значение из выпадающего списка: {listed}"
-        return f"значение из выпадающего списка ({len(values)} значений)"
-    if field.max_length:
-        return f"текст не длиннее {field.max_length} символов"
-    return "текст"
+            return f"{info.hint}: {listed}"
+        return f"{info.hint} ({len(values)} значений)"
+    if info.limit == "length" and field.max_length:
+        return f"{info.hint} не длиннее {field.max_length} символов"
+    return info.hint
 
 
 def field_rule(field: Field, form: Form, collection: Collection) -> str:

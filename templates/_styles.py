@@ -8,19 +8,12 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 from forms.spec import FieldType
+from forms.types import TYPES
 from templates import _textfit
 from templates._textfit import FONT
 
 DATE_FORMAT = "DD.MM.YYYY"
-NUMBER_FORMATS: dict[FieldType, str] = {
-    "integer": "0",
-    "decimal": "General",  # a fixed number of decimals would hide what the school typed
-    "date": DATE_FORMAT,
-    # Text format keeps «+79991234567» or «01» as typed instead of turning them into numbers.
-    "text": "@",
-    "choice": "@",
-    "yesno": "@",
-}
+NUMBER_FORMATS: dict[FieldType, str] = {name: info.number_format for name, info in TYPES.items()}
 
 # Every font is named: a font entry without a name is drawn in the program's default, a serif
 # in LibreOffice, beside the sans-serif of the cells around it.

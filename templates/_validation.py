@@ -11,7 +11,8 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from forms.collection import Collection
-from forms.spec import NO, YES, ChoiceList, Field, Form
+from forms.spec import ChoiceList, Field, Form
+from forms.types import TYPES
 from templates._rules import bounds_text, day_text, kind_text, period_of
 
 # Excel limits: titles 32 characters, messages 255.
@@ -58,24 +59,25 @@ def field_validation(field: Field, form: Form, collection: Collection, place: st
     dv = DataValidation(allow_blank=True, showErrorMessage=True, showInputMessage=True,
                         errorStyle="stop")
     what = kind_text(field, form, collection)
-    if field.type == "yesno":
-        dv.type, dv.formula1 = "list", f'"{YES},{NO}"'
-        error = f"{place}: выберите «{YES}» или «{NO}» из списка."
-    elif field.type == "choice" and field.choices is not None:
+    info = TYPES[field.type]
+    if info.excel == "list" and info.values:
+        dv.type, dv.formula1 = "list", '"' + ",".join(info.values) + '"'
+        error = f"{place}: выберите " + " или ".join(f"«{v}»" for v in info.values) + " из списка."
+    elif info.excel == "list" and field.choices is not None:
         dv.type, dv.formula1 = "list", list_range_name(form.choice_list(field.choices))
         error = f"{place}: выберите значение из выпадающего списка."
-    elif field.type in ("integer", "decimal"):
-        dv.type = "whole" if field.type == "integer" else "decimal"
+    elif info.excel in ("whole", "decimal"):
+        dv.type = info.excel
         low = None if field.minimum is None else _num(field.minimum)
         high = None if field.maximum is None else _num(field.maximum)
         _bounded(dv, low, high, *(str(v) for v in _INT_RANGE))
         error = f"{place}: введите {what}."
-    elif field.type == "date":
+    elif info.excel == "date":
         dv.type = "date"
         start, end = period_of(field, collection) or _ANY_DATE
         dv.operator, dv.formula1, dv.formula2 = "between", _serial(start), _serial(end)
         error = f"{place}: введите дату в формате ДД.ММ.ГГГГ с {day_text(start)} по {day_text(end)}."
-    elif field.max_length:
+    elif info.excel == "textLength" and field.max_length:
         dv.type, dv.operator, dv.formula1 = "textLength", "lessThanOrEqual", str(field.max_length)
         error = f"{place}: не больше {field.max_length} символов."
     else:
@@ -86,7 +88,7 @@ def field_validation(field: Field, form: Form, collection: Collection, place: st
     prompt = field.hint or (what[0].upper() + what[1:] + ".")
     bounds = bounds_text(field)
     # The bounds once: a hint that already states them («Целое число от 1 до 4») is enough.
-    if field.type in ("integer", "decimal") and field.hint and bounds and bounds not in field.hint:
+    if info.limit == "bounds" and field.hint and bounds and bounds not in field.hint:
         prompt += f" Допустимо: {bounds}."
     dv.prompt = _clip(prompt, _MESSAGE_MAX)
     return dv

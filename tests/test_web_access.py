@@ -116,6 +116,39 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/submissions/{submission_id}/answer"): lambda s: [
         Probe(role, "GET", f"/submissions/{n}/answer") for role in ROLES for n in (1, 2, 999999)
     ],
+    # The web form is the participating school's own: others, coordinators included, get 404.
+    ("GET", "/collect/{collection_id}"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026") for role in ROLES],  # no SPO school signs in
+        Probe("school", "GET", "/collect/no-such-collection"),
+    ],
+    ("POST", "/collect/{collection_id}"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026") for role in ROLES],
+    ("POST", "/collect/{collection_id}/draft"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/draft") for role in ROLES],
+    ("POST", "/collect/{collection_id}/cell"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/cell") for role in ROLES],
+    ("POST", "/collect/{collection_id}/from-file/{submission_id}"): lambda s: [
+        *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
+        Probe("school", "POST", "/collect/vpr-org-info-2027/from-file/1"),  # nothing of its own sent
+    ],
+    ("POST", "/collect/{collection_id}/upload"): lambda s: [
+        Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+    ("GET", "/collect/{collection_id}/template"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/template") for role in ROLES],
+        *[Probe(role, "GET", "/collect/vpr-org-info-2027/template") for role in ROLES if role != "school"],
+    ],
+    ("GET", "/collect/{collection_id}/excel"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/excel") for role in ROLES],
+        *[Probe(role, "GET", "/collect/vpr-org-info-2027/excel") for role in ROLES if role != "school"],
+    ],
+    ("GET", "/collect/{collection_id}/history"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/history") for role in ROLES],
+        *[Probe(role, "GET", "/collect/vpr-org-info-2027/history") for role in ROLES if role != "school"],
+    ],
+    ("GET", "/collect/{collection_id}/answers/{submission_id}"): lambda s: [
+        *[Probe(role, "GET", "/collect/spo-specialities-2026/answers/1") for role in ROLES],
+        Probe("school", "GET", "/collect/vpr-org-info-2027/answers/1"),  # its own collection, nothing sent
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 

@@ -44,7 +44,7 @@ from validators.cells import Located
 from validators.context import Context
 from validators.identity import CalamineFailure, identify_workbook, unreadable
 from validators.rawframe import FILE, raw_frame
-from validators.reading import WorkbookRead, read_form
+from validators.reading import SheetRead, WorkbookRead, read_form
 from validators.rules import check_rules
 from validators.safety import load
 from validators.saving import dropped_note
@@ -92,7 +92,24 @@ def judge_batch(paths: Sequence[Path], context: Context, senders: Sequence[str |
     if not len(who) == len(shown) == len(digests) == len(paths):
         raise ValueError(f"{len(paths)} files, {len(who)} senders, {len(shown)} names, {len(digests)} digests")
     jobs = list(zip(paths, who, shown, digests, strict=True))
-    prepared = _prepare_all(jobs, context, workers)
+    return _verdicts(_prepare_all(jobs, context, workers))
+
+
+def judge_entries(form: Form, collection: Collection, login: str, entries: Sequence[SheetRead], *,
+                  file: str, sha256: str) -> Verdict:
+    """The verdict on a form filled on a web page: ``entries`` are its sheets as a workbook's
+    reading gives them (``validators.entries``), judged from there on by exactly the code that
+    judges a returned workbook (cast, schema, rules, ordering). The signed-in ``login`` is the
+    identity: the page was the school's own."""
+    form = worded(form, collection)
+    item = _Prepared(file, sha256, Identity(collection.id, login, form.id, form.version, form.fingerprint),
+                     form=form, collection=collection)
+    item.read = WorkbookRead(tuple(entries), tuple(f for e in entries for f in e.findings), {})
+    item.findings.extend(item.read.findings)
+    return _verdicts([item])[0]
+
+
+def _verdicts(prepared: list[_Prepared]) -> list[Verdict]:
     found, frames = _validate_batch(prepared)
     verdicts = []
     for i, item in enumerate(prepared):

@@ -149,14 +149,24 @@ def _read_sheet(sheet: Sheet, rows: list[list[Any]], file: str, facts: SheetFact
         return SheetRead(sheet, None, [], tuple(findings))
     findings += _check_area(sheet, rows, file, facts)
     numbers, columns = _table_entries(sheet, rows) if sheet.kind == "table" else _card_entries(sheet, rows)
-    if sheet.kind == "table" and len(numbers) < sheet.min_rows:
-        # An empty sheet that must say why is marked where the answer goes: the first entry cell.
-        first = sheet.fields[0].number
-        cell = layout.cell_of(sheet, first, 0).address if not numbers and sheet.when_empty else None
-        findings.append(_too_few_rows(sheet, file, len(numbers), cell))
+    findings += too_few_rows(sheet, len(numbers), file)
     # Cell-level structure errors (merged cells, formulas, extra rows) reject the file but do not
     # stop the reading: the school sees every other finding of the sheet at once.
     return SheetRead(sheet, columns, numbers, tuple(findings))
+
+
+def too_few_rows(sheet: Sheet, count: int, file: str) -> list[Finding]:
+    """A table sheet with fewer than ``min_rows`` rows (a workbook's or a web form's)."""
+    if sheet.kind != "table" or count >= sheet.min_rows:
+        return []
+    # An empty sheet that must say why is marked where the answer goes: the first entry cell.
+    first = sheet.fields[0].number
+    cell = layout.cell_of(sheet, first, 0).address if not count and sheet.when_empty else None
+    located = {"worksheet": sheet.name, "cell": cell, "field": first if cell else None}
+    if not count and sheet.when_empty:
+        return [finding("too-few-rows", file=file, wording="empty", **located, where=msg.where(sheet, cell, first),
+                        when_empty=sheet.when_empty)]
+    return [finding("too-few-rows", file=file, **located, sheet=sheet.name, found=count, min_rows=sheet.min_rows)]
 
 
 def _check_table_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[Finding]:
@@ -181,15 +191,6 @@ def _header_changed(sheet: Sheet, file: str, address: str, number: str, title: s
     """A changed title: a warning, the values are still read by their field numbers."""
     return finding("header-changed", file=file, worksheet=sheet.name, cell=address, field=number, value=title,
                    where=msg.where(sheet, address, number), found=title, expected=expected)
-
-
-def _too_few_rows(sheet: Sheet, file: str, found: int, cell: str | None) -> Finding:
-    first = sheet.fields[0].number
-    located = {"worksheet": sheet.name, "cell": cell, "field": first if cell else None}
-    if found == 0 and sheet.when_empty:
-        return finding("too-few-rows", file=file, wording="empty", **located, where=msg.where(sheet, cell, first),
-                       when_empty=sheet.when_empty)
-    return finding("too-few-rows", file=file, **located, sheet=sheet.name, found=found, min_rows=sheet.min_rows)
 
 
 def _column_finding(sheet: Sheet, file: str, found: list[str], expected: list[str]) -> Finding:

@@ -19,6 +19,7 @@ from forms import layout
 from forms.catalogue import finding
 from forms.findings import Finding
 from forms.spec import Form
+from forms.types import TYPES
 from validators import messages as msg
 
 # <Application> and <AppVersion> of docProps/app.xml, read with a bounded pattern rather than a
@@ -88,7 +89,7 @@ def dropped_note(saved: SavedWith, form: Form, file: str) -> Finding | None:
     # sheets that are there.
     present = [s for s in form.sheets if s.name in saved.states]
     frozen_lost = [s.name for s in present if s.name not in saved.frozen]
-    dropdowns = [s.name for s in present if any(f.type in ("choice", "yesno") for f in s.fields)]
+    dropdowns = [s.name for s in present if any(TYPES[f.type].excel == "list" for f in s.fields)]
     dropdowns_lost = [name for name in dropdowns if name not in saved.validated]
     identity_shown = saved.states.get(layout.IDENTITY_SHEET, "veryHidden") != "veryHidden"
     unlocked = not saved.structure_locked

@@ -16,7 +16,8 @@ from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
 from flows.uploads import UploadWorker
-from web import routes_auth, routes_files, routes_history, routes_publications, routes_upload
+from web import routes_auth, routes_collect, routes_files, routes_history, routes_publications, routes_upload
+from web.collect import collect_state, field_input
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -35,7 +36,10 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.uploads = UploadWorker(settings)  # one per process; its thread starts on the first upload
-    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_history):
+    app.state.collect = collect_state(app.state.cab)
+    app.state.cab.pages.globals["collect_block"] = routes_collect.block
+    app.state.cab.pages.globals["field_input"] = field_input
+    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_history, routes_collect):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)

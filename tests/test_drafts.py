@@ -1,0 +1,43 @@
+"""Drafts on SQLite and PostgreSQL alike: the first save, the next, a stale one refused and
+leaving the draft as it was, a replacement moving the version on, and a conditional delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from warehouse import connect
+from warehouse.drafts import Drafts, StaleDraft
+
+MOMENT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+
+
+def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir(exist_ok=True)  # where the SQLite variant's file goes
+    engine = connect(database_url)
+    try:
+        drafts = Drafts(engine)
+        drafts.create()
+        drafts.create()  # idempotent
+        assert drafts.get("spo770004", "c1") is None
+        first = drafts.save("spo770004", "c1", {"specialities": [{"1": "a"}]}, 0, now=MOMENT)
+        assert (first.version, first.updated_at) == (1, MOMENT)
+        with pytest.raises(StaleDraft) as refused:
+            drafts.save("spo770004", "c1", {"specialities": [{"1": "other tab"}]}, 0)
+        assert refused.value.current.version == 1
+        second = drafts.save("spo770004", "c1", {"specialities": [{"1": "b", "3": "24"}]}, 1)
+        assert second.version == 2
+        with pytest.raises(StaleDraft):
+            drafts.save("spo770004", "c1", {"specialities": []}, 1)
+        kept = drafts.get("spo770004", "c1")
+        assert kept is not None and kept.values == {"specialities": [{"1": "b", "3": "24"}]}
+        assert drafts.save("spo770004", "c2", {}, 0).version == 1  # another collection: its own draft
+        assert drafts.logins("c1") == {"spo770004"} and drafts.logins("c3") == frozenset()
+        replaced = drafts.replace("spo770004", "c1", {"specialities": [{"1": "sent"}]}, based_on=7)
+        assert (replaced.version, replaced.based_on) == (3, 7)
+        assert drafts.delete("spo770004", "c1", 2) is False  # a newer version is kept
+        assert drafts.delete("spo770004", "c1", 3) is True and drafts.get("spo770004", "c1") is None
+    finally:
+        engine.dispose()

@@ -1,0 +1,132 @@
+"""A school's draft of a web form: one row per (school, collection) holding the values as typed
+(JSON), a version and the time of the last change.
+
+The version makes every save conditional: a save names the version it was based on, and a save
+based on an older one (a second tab, a colleague) is refused with ``StaleDraft`` instead of
+overwriting what the other saved. The table lives in a MetaData of its own, like the cabinet's,
+so the pipeline's warehouse works without it; ``Drafts.create()`` adds it to the same database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from warehouse.engine import guarded
+from warehouse.loading import dialect_insert
+from warehouse.tables import UtcDateTime, ascii_code
+
+# Draft values: sheet.table → rows → field number → the text the school typed.
+DraftValues = dict[str, list[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Draft:
+    login: str
+    collection_id: str
+    values: DraftValues
+    version: int
+    updated_at: datetime
+    based_on: int | None = None  # the accepted submission it was opened from («Редактировать»)
+
+
+class StaleDraft(Exception):
+    """A save based on a version that is no longer the latest."""
+
+    def __init__(self, current: Draft) -> None:
+        super().__init__(f"draft {current.collection_id}/{current.login} is at version {current.version}")
+        self.current = current
+
+
+def drafts_table(metadata: sa.MetaData | None = None) -> sa.Table:
+    return sa.Table(
+        "drafts", metadata or sa.MetaData(),
+        sa.Column("login", ascii_code(32), primary_key=True),
+        sa.Column("collection_id", ascii_code(100), primary_key=True),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.Column("based_on", sa.BigInteger),
+    )
+
+
+class Drafts:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.table = drafts_table()
+
+    def create(self) -> None:
+        with guarded(self.engine, write=True) as conn:
+            self.table.metadata.create_all(conn, checkfirst=True)
+
+    def get(self, login: str, collection_id: str) -> Draft | None:
+        t = self.table
+        with guarded(self.engine) as conn:
+            row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
+                               ).mappings().first()
+        return _draft(row) if row is not None else None
+
+    def save(self, login: str, collection_id: str, values: DraftValues, based_on_version: int, *,
+             based_on: int | None = None, now: datetime | None = None) -> Draft:
+        """Store ``values`` as the next version of the draft, if its current version is
+        ``based_on_version`` (0: there is no draft yet); otherwise ``StaleDraft``. One
+        conditional statement, so two savers racing cannot both win."""
+        moment = now or datetime.now(UTC)
+        t = self.table
+        data = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        with guarded(self.engine, write=True) as conn:
+            if based_on_version == 0:
+                inserted = conn.execute(
+                    dialect_insert(conn.dialect.name, t).values(
+                        login=login, collection_id=collection_id, data=data, version=1,
+                        updated_at=moment, based_on=based_on).on_conflict_do_nothing()
+                    .returning(t.c.version)).scalar()
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+                done = inserted is not None
+            else:
+                done = conn.execute(
+                    sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
+                                       t.c.version == based_on_version)
+                    .values(data=data, version=based_on_version + 1, updated_at=moment,
+                            **({"based_on": based_on} if based_on is not None else {}))
+                    .returning(t.c.version)).scalar() is not None
+            row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
+                               ).mappings().first()
+        assert row is not None  # inserted, updated, or the newer version that refused us
+        current = _draft(row)
+        if not done:
+            raise StaleDraft(current)
+        return current
+
+    def replace(self, login: str, collection_id: str, values: DraftValues, *, based_on: int | None,
+                now: datetime | None = None) -> Draft:
+        """A new draft whatever stood before (the accepted data opened again for editing):
+        the version still moves on, so a tab holding the old draft is refused."""
+        current = self.get(login, collection_id)
+        return self.save(login, collection_id, values, current.version if current else 0, based_on=based_on,
+                         now=now)
+
+    def logins(self, collection_id: str) -> frozenset[str]:
+        """Schools with a draft of the collection: «В работе» starts with the first draft (for
+        the coordinators' counts)."""
+        t = self.table
+        with guarded(self.engine) as conn:
+            return frozenset(conn.execute(sa.select(t.c.login).where(t.c.collection_id == collection_id)).scalars())
+
+    def delete(self, login: str, collection_id: str, version: int) -> bool:
+        """Drop the draft if it is still at ``version`` (sent: a newer save elsewhere is kept)."""
+        t = self.table
+        with guarded(self.engine, write=True) as conn:
+            return conn.execute(sa.delete(t).where(t.c.login == login, t.c.collection_id == collection_id,
+                                                   t.c.version == version)
+                                .returning(t.c.version)).scalar() is not None
+
+
+def _draft(row: Any) -> Draft:
+    return Draft(row["login"], row["collection_id"], json.loads(row["data"]), row["version"],
+                 row["updated_at"], row["based_on"])
