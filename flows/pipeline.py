@@ -34,6 +34,7 @@ from flows.names import derived
 from flows.settings import Settings
 from flows.settle import settled
 from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
+from forms.catalogue import finding
 from templates import FeedbackFactory, render_receipt, render_refusal
 from validators import Context, Verdict
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse
@@ -80,7 +81,9 @@ class FileOutcome:
             "feedback": self.feedback,
             "findings": [
                 {"severity": f.severity, "code": f.code, "worksheet": f.worksheet, "cell": f.cell,
-                 "field": f.field, "value": f.value, "message": f.message}
+                 "field": f.field, "value": f.value, "message": f.message,
+                 # the text's code and parameters, for a script that words it itself
+                 "wording": f.wording, "params": dict(f.params)}
                 for f in self.findings
             ],
         }
@@ -197,7 +200,7 @@ def _submission(judged: Judged, claimed: Claim, received_at: datetime, archive_r
     ident = verdict.identity
     return NewSubmission(
         sha256=verdict.sha256, file_name=claimed.name, received_at=received_at,
-        outcome=verdict.outcome,  # type: ignore[arg-type]
+        outcome=verdict.outcome,
         collection_id=ident.collection if ident else None, login=judged.login,
         form_id=ident.form if ident else None, form_version=ident.version if ident else None,
         archive_path=archive_rel, saved_by=verdict.saved_by,
@@ -334,17 +337,10 @@ def _duplicate(settings: Settings, c: Claim, sha: str, earlier: SubmissionRow, r
     # An unidentified first copy has no login: who sent it is not known, so neither is said.
     own = earlier.login is not None and c.sender in (None, earlier.login)
     if own:
-        message = (f"Файл «{c.name}» уже был получен {when} (подача № {earlier.id}) и повторно не "
-                   "загружается. Если вы исправили данные, сохраните файл заново и отправьте его.")
-    elif earlier.login is not None:
-        message = (f"Файл «{c.name}» уже был получен ранее, {when}, от другой организации, и повторно "
-                   "не загружается. Каждая организация отправляет свой шаблон, выданный ей для этого "
-                   "сбора: скачайте свой шаблон в личном кабинете, заполните его и отправьте.")
+        note = finding("duplicate", file=c.name, when=when, earlier=earlier.id)
     else:
-        message = (f"Этот файл («{c.name}») уже получен ранее, {when}, и повторно не проверяется: "
-                   "ответ на него уже отправлен. Отправьте заполненный шаблон вашей организации "
-                   "в формате .xlsx.")
-    note = Finding(code="duplicate", severity="note", file=c.name, message=message)
+        note = finding("duplicate", file=c.name, wording="other" if earlier.login is not None else "unidentified",
+                       when=when)
     login = earlier.login if own else c.sender
     if earlier.collection_id is None or login is None:
         folder = settings.feedback_dir / "_unidentified" / (c.sender or "unknown")
@@ -362,16 +358,12 @@ def _refuse_special(settings: Settings, wh: Warehouse, c: Claim, received_at: da
 
     target = os.readlink(c.path) if c.path.is_symlink() else ""
     sha = hashlib.sha256(f"special:{c.name}:{target}".encode()).hexdigest()
-    finding = Finding(
-        code="not-a-file", severity="error", file=c.name,
-        message=(f"«{c.name}» — не обычный файл (ссылка или устройство) и не открывался. "
-                 "Отправьте сам файл .xlsx, а не ссылку на него."),
-    )
+    refused = finding("not-a-file", file=c.name)
     earlier = wh.find_sha(sha)
     row = earlier or wh.record(NewSubmission(sha256=sha, file_name=c.name, received_at=received_at,
-                                             outcome="unreadable"), [finding], None)
+                                             outcome="unreadable"), [refused], None)
     done(c)
-    return FileOutcome(c.name, sha, "unreadable", None, None, row.id, None, (finding,))
+    return FileOutcome(c.name, sha, "unreadable", None, None, row.id, None, (refused,))
 
 
 def claim_all(settings: Settings, only: Sequence[Path] | None = None) -> list[Claim]:

@@ -32,8 +32,9 @@ from templates.coordinators import (
     render_statuses_export,
     report_file,
 )
+from forms.status import OrgStatus
 from templates.xlsx import write_atomic
-from warehouse import OrgStatusRow, Warehouse
+from warehouse import Warehouse
 
 Progress = Callable[[int], None]
 
@@ -52,7 +53,7 @@ class Snapshot:
 
     collection: Collection
     form: Form
-    statuses: list[OrgStatusRow]
+    statuses: list[OrgStatus]
     frames: dict[str, pl.DataFrame]  # sheet.table → current rows with login
 
 

@@ -7,13 +7,14 @@ from forms.findings import Finding, place
 from forms.identity import Identity, load_secret
 from forms.loader import SpecError, builtin_forms, load_form
 from forms.organisations import ORG_KINDS, Organisation
+from forms.outcome import Outcome
 from forms.registry import RegistryError, generate_registry, load_registry, write_registry
 from forms.spec import Check, ChoiceList, Field, Form, Sheet
 from forms.wording import school_year, worded
 
 __all__ = [
     "MOSCOW", "Check", "ChoiceList", "Collection", "Field", "Finding", "Form", "Identity",
-    "ORG_KINDS", "Organisation", "Participants", "SborError", "Sheet", "SpecError", "builtin_forms",
+    "ORG_KINDS", "Organisation", "Outcome", "Participants", "SborError", "Sheet", "SpecError", "builtin_forms",
     "RegistryError", "generate_registry", "load_collection", "load_form", "load_registry",
     "load_secret", "place", "school_year", "worded", "write_registry",
 ]

@@ -7,10 +7,15 @@ collects findings; it never stops at the first bad cell.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+# error blocks acceptance; warning and note do not. A form's rule is an error or a warning.
 Severity = Literal["error", "warning", "note"]
+# The worst first: the order findings are kept in when capped, and listed at one cell.
+SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1, "note": 2}
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,11 @@ class Finding:
     cell: str | None = None  # "E7"
     field: str | None = None  # field number "3.1"
     value: str | None = None  # the value as the school typed it
+    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue`` rendered ``message`` from: the wording's key ("" the usual) and the
+    # named parameters, for a page or a script that words the finding itself. Empty for findings
+    # read back from the warehouse, which keeps the text.
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
+    wording: str = dataclasses.field(default="", compare=False)
 
     @property
     def blocks(self) -> bool:

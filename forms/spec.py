@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, get_args
 
+from forms.findings import Severity
+
 # What each type means (dtype, SQL, cast, Excel, web, hint) is in forms/types.py.
 FieldType = Literal["text", "integer", "decimal", "date", "choice", "yesno"]
 FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 
 SheetKind = Literal["table", "card"]
-Severity = Literal["error", "warning"]
 CheckKind = Literal["row", "group"]
 
 YES, NO = "Да", "Нет"
@@ -83,7 +84,7 @@ class Check:
     kind: CheckKind
     expr: str
     message: str  # Russian; {3.1} is replaced by that field's value in the row
-    severity: Severity = "error"
+    severity: Severity = "error"  # a rule is an error or a warning (the loader refuses "note")
     target: str | None = None  # the field whose cell is marked; default: first field named
     by: tuple[str, ...] = ()  # group rules only
     when: str | None = None  # optional filter: the rule applies to rows where this is true

@@ -203,9 +203,8 @@ def test_municipal_and_operator_views(collection: Collection, rows: list[OrgStat
 
 def test_status_workbook_takes_the_warehouse_rows_as_they_are(collection: Collection,
                                                               rows: list[OrgStatus]) -> None:
-    from warehouse import OrgStatusRow
 
-    warehouse_rows = [OrgStatusRow(
+    warehouse_rows = [OrgStatus(
         login=r.login, full_name=r.full_name, short_name=r.short_name,
         region_code=r.region_code, region_name=r.region_name,
         municipality_code=r.municipality_code, municipality_name=r.municipality_name,

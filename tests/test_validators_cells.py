@@ -267,3 +267,23 @@ def test_decimals_are_never_truncated(decimal_form: Form, collections_by_form: d
     assert [(f.severity, f.code, f.message) for f in verdict.findings] == found
     assert verdict.frames["specialities"]["applications"].to_list() == [value]
     assert verdict.frames["specialities"].schema["applications"] == pl.Float64
+
+
+def test_a_failure_of_no_check_the_field_lists_is_shown_as_invalid(forms_by_id: dict[str, Form],
+                                                                   collections_by_form: dict[str, Collection]) -> None:
+    """pandera may fail a cell by a check the field's spec does not list (none does today): the
+    school is still told which cell, with the value as typed, never a check's internal name."""
+    from validators.rawframe import FILE, ROW, TEXT, kind_column, text_column
+    from validators.schema import failures_to_findings
+
+    form = forms_by_id["spo_specialities"]
+    sheet = next(s for s in form.sheets if s.name == SPEC)
+    field = sheet.fields[2]
+    typed = pl.DataFrame({FILE: [0], ROW: [1], field.name: [7]})
+    raw = pl.DataFrame({FILE: [0], ROW: [1], text_column(2): ["семь"], kind_column(2): [TEXT]})
+    failures = pl.DataFrame({"index": [0], "column": [field.name], "check": ["some_check"],
+                             "check_number": [None]}, schema_overrides={"check_number": pl.Int64})
+    found = failures_to_findings(failures, typed, raw, form, sheet, collections_by_form[form.id], ["отчёт.xlsx"])
+    assert [(x.finding.code, x.finding.severity, x.finding.message) for x in found] == [
+        ("invalid", "error", f"{P} C5 (графа 1.2): значение «семь» не подходит для этой графы. "
+                             "Исправьте его.")]

@@ -25,7 +25,7 @@ from tests.workbooks import SECRET, fill, org_for, set_cells
 from validators import DEFAULT_LIMITS, Limits, inspect_file, precheck
 from validators._xmlscan import scan_sheet
 
-# What the school is told to do, word for word (validators/messages.py holds the same words).
+# What the school is told to do, word for word (forms/catalogue.py holds the same words).
 RESAVE = "Откройте файл в Excel, сохраните его как «Книга Excel (.xlsx)» (Файл → Сохранить как) и отправьте снова."
 NEW_TEMPLATE = ("Скачайте шаблон своей организации заново, перенесите в него данные (Копировать, затем "
                 "Специальная вставка → Значения), сохраните и отправьте снова.")
@@ -76,6 +76,15 @@ def test_a_real_template_passes(template: bytes, tmp_path: Path) -> None:
     inspection = inspect_file(write(tmp_path, template))
     assert inspection.passed
     assert set(inspection.sheets) == {"Титул", "Инструкция", "Специальности", "_lists", "_sbor"}
+
+
+def test_a_file_the_server_cannot_read(tmp_path: Path) -> None:
+    """A name the server cannot read as a file (here a folder named like one): the school is
+    asked to send it again, the reason follows for whoever looks into it."""
+    (tmp_path / "отчёт.xlsx").mkdir()
+    assert only(tmp_path / "отчёт.xlsx") == (
+        "unreadable-file", "Файл «отчёт.xlsx» не принят: файл не удалось прочитать на сервере. Отправьте файл "
+        "ещё раз; если ошибка повторится, сообщите координатору. Для специалиста: Is a directory.")
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from validators.reading import read_form
 from validators.safety import DEFAULT_LIMITS, Inspection, Limits, inspect_file, precheck
 from validators.schema import build_schema, failures_to_findings
 from validators.sender import refused_unread, sender_findings
-from validators.verdict import Outcome, Verdict
+from validators.verdict import Verdict
 
 __all__ = [
-    "DEFAULT_LIMITS", "Context", "Inspection", "Limits", "Outcome", "Verdict", "build_schema",
+    "DEFAULT_LIMITS", "Context", "Inspection", "Limits", "Verdict", "build_schema",
     "cast_sheet", "failures_to_findings", "identify", "inspect_file", "judge", "judge_batch",
     "limits_for", "precheck", "read_form", "refused_unread", "sender_findings",
 ]

@@ -14,15 +14,13 @@ from typing import assert_never
 
 import polars as pl
 
-from forms.findings import Finding
+from forms.catalogue import entry, finding
 from forms.spec import NO, YES, Field, Form, Sheet
 from forms.types import TYPES
 from validators import messages as msg
 from validators.cells import Located, address, display
 from validators.rawframe import BOOLEAN, DATE, DATETIME, FILE, NUMBER, ROW, TEXT, kind_column, text_column
 
-NOTES = frozenset({"number-as-text", "decimal-comma", "spaces-trimmed", "date-as-text",
-                   "date-as-number", "time-dropped", "yes-no-normalised", "choice-normalised"})
 ERRORS = frozenset({"not-a-number", "not-an-integer", "number-too-large", "not-a-date", "not-yes-no"})
 
 DTYPES: dict[str, pl.DataType] = {name: info.dtype for name, info in TYPES.items()}
@@ -229,10 +227,9 @@ def issue_findings(issues: pl.DataFrame, sheet: Sheet, files: list[str]) -> list
         code = issue["code"]
         shown = display(issue["text"], issue["kind"])
         cell = address(sheet, field.number, issue[ROW])
-        message = msg.cell(sheet, cell, field.number, code, integer=TYPES[field.type].whole, v=shown,
-                           n=issue["normalised"])
-        severity = "note" if code in NOTES else "error"
-        found.append(Located(issue[FILE], Finding(code, severity, message, file=files[issue[FILE]],
+        wording = "integer" if TYPES[field.type].whole and "integer" in entry(code).wordings else ""
+        found.append(Located(issue[FILE], finding(code, file=files[issue[FILE]], wording=wording,
                                                   worksheet=sheet.name, cell=cell, field=field.number,
-                                                  value=shown)))
+                                                  value=shown, where=msg.where(sheet, cell, field.number),
+                                                  v=shown, n=issue["normalised"])))
     return found

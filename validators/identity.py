@@ -14,6 +14,7 @@ from pathlib import Path
 from python_calamine import CalamineError, CalamineWorkbook
 
 from forms import layout
+from forms.catalogue import finding
 from forms.findings import Finding
 from forms.identity import Identity
 from validators import messages as msg
@@ -39,8 +40,7 @@ def identify(path: Path, *, context: Context, sender: str | None = None) -> tupl
 
 
 def unreadable(file: str) -> Finding:
-    text = msg.refusal(file, "truncated", "файл не удалось прочитать как книгу Excel")
-    return Finding("unreadable", "error", text, file=file)
+    return finding("unreadable", file=file)
 
 
 def read_identity(workbook: CalamineWorkbook) -> tuple[Identity, str] | None:
@@ -102,8 +102,8 @@ def check_identity(identity: Identity, file: str, context: Context, sender: str 
     elif identity.fingerprint != form.fingerprint:
         # The same version number, another layout: the template was issued anew (a fix of the
         # form's sheets), so «версия 1; действует версия 1» would tell the school nothing.
-        findings.append(Finding("outdated-form", "error", msg.identity(
-            file, "reissued-form", form=form.title, title=collection.title), file=file))
+        findings.append(finding("outdated-form", file=file, wording="reissued-form", form=form.title,
+                                title=collection.title))
     if sender is not None and sender != identity.login:
         findings.append(_finding(file, "wrong-sender", login=identity.login, sender=sender))
     if identity.login not in context.participants.get(collection.id, frozenset()):
@@ -118,4 +118,4 @@ def check_identity(identity: Identity, file: str, context: Context, sender: str 
 
 
 def _finding(file: str, code: str, **values: object) -> Finding:
-    return Finding(code, "error", msg.identity(file, code, **values), file=file)
+    return finding(code, file=file, **values)

@@ -33,12 +33,12 @@ import polars as pl
 from python_calamine import CalamineWorkbook
 from openpyxl.utils.cell import column_index_from_string
 
+from forms.catalogue import finding
 from forms.collection import Collection
-from forms.findings import Finding
+from forms.findings import SEVERITY_ORDER, Finding
 from forms.identity import Identity
 from forms.spec import Form, Sheet
 from forms.wording import worded
-from validators import messages as msg
 from validators.casting import cast_sheet, issue_findings
 from validators.cells import Located
 from validators.context import Context
@@ -52,7 +52,6 @@ from validators.schema import REQUIRED, build_schema, failures_to_findings, vali
 from validators.verdict import Verdict, outcome_of
 
 _ADDRESS = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 
 
 @dataclass
@@ -294,10 +293,9 @@ def _capped(findings: list[Finding], file: str) -> list[Finding]:
     out. The outcome does not change: a file over the cap with errors keeps errors."""
     if len(findings) <= MAX_FINDINGS:
         return findings
-    chosen = set(sorted(range(len(findings)), key=lambda i: _SEVERITY_ORDER[findings[i].severity])[:MAX_FINDINGS - 1])
+    chosen = set(sorted(range(len(findings)), key=lambda i: SEVERITY_ORDER[findings[i].severity])[:MAX_FINDINGS - 1])
     kept = [f for i, f in enumerate(findings) if i in chosen]
-    return [*kept, Finding("too-many-findings", "note", msg.too_many_findings(file, len(kept), len(findings)),
-                           file=file)]
+    return [*kept, finding("too-many-findings", file=file, shown=len(kept), total=len(findings))]
 
 
 def _from_values(finding: Finding) -> bool:
@@ -313,6 +311,6 @@ def _order(form: Form | None) -> Any:
         if f.cell and (m := _ADDRESS.match(f.cell)):
             column, row = column_index_from_string(m.group(1)), int(m.group(2))
         sheet = -1 if f.worksheet is None else sheets.get(f.worksheet, len(sheets))
-        return (sheet, row, column, _SEVERITY_ORDER[f.severity])
+        return (sheet, row, column, SEVERITY_ORDER[f.severity])
 
     return key

@@ -18,7 +18,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from python_calamine import CalamineWorkbook
 
 from forms import layout
-from forms.findings import Finding
+from forms.catalogue import finding
+from forms.findings import Finding, place
 from forms.spec import Form, Sheet
 from validators import messages as msg
 from validators._xmlscan import SheetFacts
@@ -128,8 +129,8 @@ def read_form(workbook: CalamineWorkbook, form: Form, file: str,
     for sheet in form.sheets:
         if sheet.name not in names:
             guess = strangers[0] if len(strangers) == 1 else None
-            text = msg.missing_sheet(file, sheet.name, guess)
-            found = Finding("missing-sheet", "error", text, file=file, worksheet=sheet.name)
+            found = finding("missing-sheet", file=file, worksheet=sheet.name, sheet=sheet.name,
+                            guess=f" (возможно, он переименован в «{guess}»)" if guess else "")
             reads.append(SheetRead(sheet, None, [], (found,)))
             findings.append(found)
             continue
@@ -161,8 +162,11 @@ def too_few_rows(sheet: Sheet, count: int, file: str) -> list[Finding]:
     # An empty sheet that must say why is marked where the answer goes: the first entry cell.
     first = sheet.fields[0].number
     cell = layout.cell_of(sheet, first, 0).address if not count and sheet.when_empty else None
-    return [Finding("too-few-rows", "error", msg.too_few_rows(sheet, count, cell), file=file,
-                    worksheet=sheet.name, cell=cell, field=first if cell else None)]
+    located = {"worksheet": sheet.name, "cell": cell, "field": first if cell else None}
+    if not count and sheet.when_empty:
+        return [finding("too-few-rows", file=file, wording="empty", **located, where=msg.where(sheet, cell, first),
+                        when_empty=sheet.when_empty)]
+    return [finding("too-few-rows", file=file, **located, sheet=sheet.name, found=count, min_rows=sheet.min_rows)]
 
 
 def _check_table_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[Finding]:
@@ -179,10 +183,14 @@ def _check_table_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[
         title = _norm(_at(rows, layout.HEADER_ROW, col))
         if title != _norm(field.title):
             address = f"{get_column_letter(col)}{layout.HEADER_ROW}"
-            text = msg.header_changed(sheet, address, field.number, title, field.title)
-            findings.append(Finding("header-changed", "warning", text, file=file, worksheet=sheet.name,
-                                    cell=address, field=field.number, value=title))
+            findings.append(_header_changed(sheet, file, address, field.number, title, field.title))
     return findings
+
+
+def _header_changed(sheet: Sheet, file: str, address: str, number: str, title: str, expected: str) -> Finding:
+    """A changed title: a warning, the values are still read by their field numbers."""
+    return finding("header-changed", file=file, worksheet=sheet.name, cell=address, field=number, value=title,
+                   where=msg.where(sheet, address, number), found=title, expected=expected)
 
 
 def _column_finding(sheet: Sheet, file: str, found: list[str], expected: list[str]) -> Finding:
@@ -192,12 +200,10 @@ def _column_finding(sheet: Sheet, file: str, found: list[str], expected: list[st
     address = f"{get_column_letter(col + 1)}{layout.NUMBER_ROW}"
     shifted = found[col + 1: len(expected) + 1] == expected[col:]
     if col == len(expected) or (got not in expected and shifted):
-        text = msg.column_inserted(sheet, address, got)
-        return Finding("column-inserted", "error", text, file=file, worksheet=sheet.name, cell=address,
-                       value=got)
-    text = msg.column_moved(sheet, address, got or "пусто", expected[col])
-    return Finding("column-moved", "error", text, file=file, worksheet=sheet.name, cell=address,
-                   field=expected[col], value=got)
+        return finding("column-inserted", file=file, worksheet=sheet.name, cell=address, value=got,
+                       where=place(sheet.name, address, None), named=f" «{got}»" if got else "")
+    return finding("column-moved", file=file, worksheet=sheet.name, cell=address, field=expected[col], value=got,
+                   where=place(sheet.name, address, None), found=got or "пусто", expected=expected[col])
 
 
 def _check_card_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[Finding]:
@@ -207,15 +213,14 @@ def _check_card_header(sheet: Sheet, rows: list[list[Any]], file: str) -> list[F
         number = _norm(_at(rows, ref.row, 1))
         if number != field.number:
             address = f"A{ref.row}"
-            text = msg.header_changed(sheet, address, None, number or "пусто", field.number)
-            return [Finding("header-changed", "error", text, file=file, worksheet=sheet.name,
-                            cell=address, field=field.number, value=number)]
+            # a card's field number changed: its values cannot be placed
+            return [finding("header-changed", file=file, severity="error", worksheet=sheet.name, cell=address,
+                            field=field.number, value=number, where=msg.where(sheet, address, None),
+                            found=number or "пусто", expected=field.number)]
         title = _norm(_at(rows, ref.row, 2))
         if title != _norm(field.title):
             address = f"B{ref.row}"
-            text = msg.header_changed(sheet, address, field.number, title, field.title)
-            findings.append(Finding("header-changed", "warning", text, file=file, worksheet=sheet.name,
-                                    cell=address, field=field.number, value=title))
+            findings.append(_header_changed(sheet, file, address, field.number, title, field.title))
     return findings
 
 
@@ -237,32 +242,31 @@ def _check_area(sheet: Sheet, rows: list[list[Any]], file: str, facts: SheetFact
                 continue
             address = f"{get_column_letter(c)}{r}"
             if c <= width and sheet.kind == "table":
-                text = msg.too_many_rows(sheet, address, first, last)
-                findings.append(Finding("too-many-rows", "error", text, file=file, worksheet=sheet.name,
-                                        cell=address))
+                findings.append(finding("too-many-rows", file=file, worksheet=sheet.name, cell=address,
+                                        where=place(sheet.name, address, None), max_rows=sheet.max_rows,
+                                        first=first, last=last))
                 return findings
             outside += 1
             if outside <= MAX_OUTSIDE:
-                text = msg.outside_table(sheet, address, _norm(value))
-                findings.append(Finding("outside-table", "warning", text, file=file, worksheet=sheet.name,
-                                        cell=address, value=_norm(value)))
+                findings.append(finding("outside-table", file=file, worksheet=sheet.name, cell=address,
+                                        value=_norm(value), where=place(sheet.name, address, None),
+                                        v=_norm(value)))
     for merged in facts.merges:
         min_col, min_row, max_col, max_row = range_boundaries(merged)
         if min_row is None or min_col is None or max_row is None or max_col is None:
             continue
         if max_row >= first and min_row <= last and min_col <= width:
             address = f"{get_column_letter(min_col)}{min_row}"
-            findings.append(Finding("merged-cells", "error", msg.merged_cells(sheet, address, merged),
-                                    file=file, worksheet=sheet.name, cell=address))
+            findings.append(finding("merged-cells", file=file, worksheet=sheet.name, cell=address,
+                                    where=place(sheet.name, address, None), merged=merged))
     for address, code in [(a, "formula-without-value") for a in facts.formulas_without_value] + [
             (a, "formula-error") for a in facts.error_cells]:
         min_col, min_row, _, _ = range_boundaries(address)
         if min_row is None or min_col is None or not (first <= min_row <= last and min_col <= width):
             continue
         number = _field_at(sheet, min_row, min_col)
-        text = (msg.formula_without_value if code == "formula-without-value" else msg.formula_error)(
-            sheet, address, number)
-        findings.append(Finding(code, "error", text, file=file, worksheet=sheet.name, cell=address, field=number))
+        findings.append(finding(code, file=file, worksheet=sheet.name, cell=address, field=number,
+                                where=msg.where(sheet, address, number)))
     return findings
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from forms.catalogue import finding
 from forms.findings import Finding
 from forms.spec import MESSAGE_REF, Check, Sheet
 from validators import messages as msg
@@ -67,6 +68,5 @@ def _finding(check: Check, sheet: Sheet, row: dict[str, object], file: str) -> F
     target = check.marked_field
     cell = address(sheet, target, int(row[ROW]))  # type: ignore[call-overload]
     text = msg.rule_text(MESSAGE_REF.sub(lambda m: msg.shown(row.get(m.group(1), row.get(target))), check.message))
-    message = f"{msg.where(sheet, cell, target)}: {text}"
-    return Finding(f"rule:{check.id}", check.severity, message, file=file, worksheet=sheet.name,
-                   cell=cell, field=target, value=msg.shown(row.get(target)))
+    return finding(f"rule:{check.id}", file=file, severity=check.severity, worksheet=sheet.name, cell=cell,
+                   field=target, value=msg.shown(row.get(target)), where=msg.where(sheet, cell, target), text=text)

@@ -13,7 +13,7 @@ reader's fixed path; a Mac's ``__MACOSX/`` twins and ``.DS_Store`` files) is inf
 size only: whatever it holds, nobody reads it. The scan's facts are kept (``Inspection``) so that
 the reader does not decompress the sheets a second time for them.
 
-Every refusal's words are in ``messages.PRECHECK``, by the key given here.
+Every refusal's words are in ``forms/catalogue.py``: its code's entry, the wording by the key given here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from forms.catalogue import finding
 from forms.errors import SborError
 from forms.findings import Finding
 from validators import messages as msg
@@ -105,7 +106,7 @@ class Inspection:
 
 class _Refused(SborError):
     """Raised inside the pre-check to stop at the first reason to refuse a file: the finding's
-    code, the key of its words in ``messages.PRECHECK`` and the values they name."""
+    code, the key of its wording in the catalogue and the values they name."""
 
     def __init__(self, code: str, key: str, detail: str | None = None, **values: object) -> None:
         super().__init__(code)
@@ -148,8 +149,9 @@ def inspect_bytes(data: bytes, name: str, *, limits: Limits = DEFAULT_LIMITS) ->
 
 
 def _refused(name: str, refusal: _Refused) -> Inspection:
-    text = msg.precheck(name, refusal.key, refusal.detail, **refusal.values)
-    return Inspection((Finding(refusal.code, "error", text, file=name),))
+    detail = f" Для специалиста: {refusal.detail}." if refusal.detail else ""
+    wording = "" if refusal.key == refusal.code else refusal.key
+    return Inspection((finding(refusal.code, file=name, wording=wording, detail=detail, **refusal.values),))
 
 
 def _too_large(size: int, limits: Limits) -> _Refused:
@@ -257,7 +259,7 @@ def _inspect_zip(zf: zipfile.ZipFile, data: bytes, limits: Limits) -> tuple[dict
         if sheet.cells is not None and sheet.cells > limits.max_cells:
             raise _too_many_cells(where, sheet.cells, limits.max_cells)
         if sheet.far:
-            raise _Refused("far-cell", "far-cell", sheet=where, cell=sheet.far)
+            raise _Refused("far-cell", "far-cell", sheet=where, far=sheet.far)
         if sheet.unaddressed:
             raise _Refused("far-cell", "unaddressed", sheet=where)
         if part in by_part:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from forms import layout
+from forms.catalogue import finding
 from forms.findings import Finding
 from forms.spec import Form
 from forms.types import TYPES
@@ -94,6 +95,6 @@ def dropped_note(saved: SavedWith, form: Form, file: str) -> Finding | None:
     unlocked = not saved.structure_locked
     if not (frozen_lost or dropdowns_lost or identity_shown or unlocked):
         return None
-    text = msg.dropped_by_program(file, saved.program, dropdowns=dropdowns, dropdowns_lost=dropdowns_lost,
+    said = msg.dropped_by_program(saved.program, dropdowns=dropdowns, dropdowns_lost=dropdowns_lost,
                                   unlocked=unlocked, frozen_lost=frozen_lost, identity_shown=identity_shown)
-    return Finding("saved-by-program", "note", text, file=file, value=saved.program)
+    return finding("saved-by-program", file=file, value=saved.program, **said)

@@ -14,8 +14,8 @@ import pandera.polars as pa
 import polars as pl
 
 from forms import layout
+from forms.catalogue import finding
 from forms.collection import Collection
-from forms.findings import Finding
 from forms.spec import Field, Form, Sheet
 from forms.types import TYPES
 from validators import messages as msg
@@ -123,10 +123,10 @@ def failures_to_findings(failures: pl.DataFrame, typed: pl.DataFrame, raw: pl.Da
         # A bound is about the value as read (a date, not the serial it was typed as).
         in_message = msg.shown(typed_value) if code in BOUNDS else shown
         cell = address(sheet, field.number, row_number)
-        message = msg.cell(sheet, cell, field.number, code, v=in_message, **values)
-        found.append(Located(file_index, Finding(code, "error", message, file=files[file_index],
-                                                 worksheet=sheet.name, cell=cell, field=field.number,
-                                                 value=shown)))
+        found.append(Located(file_index, finding(code, file=files[file_index], worksheet=sheet.name, cell=cell,
+                                                 field=field.number, value=shown,
+                                                 where=msg.where(sheet, cell, field.number), v=in_message,
+                                                 **values)))
     return found
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from forms.catalogue import finding
 from forms.findings import Finding
-from validators import messages as msg
 from validators.verdict import Verdict, outcome_of
 
 
@@ -20,10 +20,10 @@ def sender_findings(file: str, folder: str | None, *, registered: bool, trust_fl
     """Why the sender of ``file`` is not known: ``folder`` is the inbox folder's name (None for
     the flat inbox), ``registered`` whether that name is a login of the registry."""
     if folder is None:
-        return [] if trust_flat else [Finding("no-sender", "error", msg.identity(file, "no-sender"), file=file)]
+        return [] if trust_flat else [finding("no-sender", file=file)]
     if registered:
         return []
-    return [Finding("unknown-sender", "error", msg.identity(file, "unknown-sender", folder=folder), file=file)]
+    return [finding("unknown-sender", file=file, folder=folder)]
 
 
 def refused_unread(file: str, sha256: str, findings: Sequence[Finding]) -> Verdict:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
 from forms.findings import Finding
 from forms.identity import Identity
-
-Outcome = Literal["accepted", "accepted_with_warnings", "rejected", "unreadable"]
+from forms.outcome import ACCEPTED, Outcome
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Verdict:
 
     @property
     def accepted(self) -> bool:
-        return self.outcome in ("accepted", "accepted_with_warnings")
+        return self.outcome in ACCEPTED
 
 
 def outcome_of(identity: Identity | None, findings: tuple[Finding, ...]) -> Outcome:

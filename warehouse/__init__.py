@@ -9,7 +9,6 @@ from warehouse.rows import (
     ACCEPTED,
     CollectionRow,
     NewSubmission,
-    OrgStatusRow,
     Outcome,
     SubmissionRow,
 )
@@ -25,7 +24,7 @@ from warehouse.tables import (
 
 __all__ = [
     "ACCEPTED", "AnalystRole", "drop_role", "role_password", "CollectionRow", "DatabaseUnavailable", "FixedTables", "LoadError",
-    "NewSubmission", "OrgStatusRow", "Outcome", "ReadOnlyViolation", "SubmissionRow",
+    "NewSubmission", "Outcome", "ReadOnlyViolation", "SubmissionRow",
     "Warehouse", "WarehouseError", "build_tables", "connect", "define_fixed_tables",
     "frame_schema", "safe_url", "sqlite_url", "table_name", "view_name",
 ]

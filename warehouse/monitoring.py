@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from forms.status import CLOSED_STATUSES, OPEN_STATUSES, Status, Summary, status_of
+from forms.status import CLOSED_STATUSES, OPEN_STATUSES, OrgStatus, Status, Summary, status_of
 from warehouse.accounts import Account, area_clause
 from warehouse.engine import guarded
-from warehouse.rows import CollectionRow, OrgStatusRow
+from warehouse.rows import CollectionRow
 from warehouse.statuses import status_query
 from warehouse.store import Warehouse
 
@@ -103,7 +103,7 @@ def collection_for(wh: Warehouse, account: Account, collection_id: str) -> Colle
     return next((c for c in visible_collections(wh, account) if c.id == collection_id), None)
 
 
-def scoped_statuses(wh: Warehouse, account: Account, collection_id: str) -> list[OrgStatusRow]:
+def scoped_statuses(wh: Warehouse, account: Account, collection_id: str) -> list[OrgStatus]:
     """``Warehouse.statuses`` (the rows of ``sbor status`` and the status workbook) cut to
     ``account``'s territory."""
     return wh.statuses(collection_id, **_area(account))
@@ -194,7 +194,7 @@ def participants(wh: Warehouse, account: Account, collection: CollectionRow, now
     return ParticipantPage(rows, total)
 
 
-def participant(wh: Warehouse, account: Account, collection_id: str, login: str) -> OrgStatusRow | None:
+def participant(wh: Warehouse, account: Account, collection_id: str, login: str) -> OrgStatus | None:
     """One participant's status row, if it is in ``account``'s territory (else None)."""
     query = status_query(wh.fixed, collection_id, **_area(account)).order_by(None)
     o = wh.fixed.organisations
@@ -207,10 +207,10 @@ def participant(wh: Warehouse, account: Account, collection_id: str, login: str)
     values = list(row)
     for i in (10, 11, 12):  # the times, as statuses_in reads them
         values[i] = _aware(values[i])
-    return OrgStatusRow(*values)
+    return OrgStatus(*values)
 
 
-def label_status(row: OrgStatusRow, closed: bool) -> Status:
+def label_status(row: OrgStatus, closed: bool) -> Status:
     """The row's label, as every other status screen and workbook gives it."""
     return status_of(row, closed)
 

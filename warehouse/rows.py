@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, NamedTuple
 
 from forms.collection import Collection, Participants
+from forms.outcome import ACCEPTED, Outcome
 
-Outcome = Literal["accepted", "accepted_with_warnings", "rejected", "unreadable", "duplicate"]
 # "duplicate" is reported to the school but never stored: a file whose SHA-256 is known is not a
 # new submission, the earlier one answers for it.
 STORED_OUTCOMES: tuple[Outcome, ...] = ("accepted", "accepted_with_warnings", "rejected",
                                         "unreadable")
-ACCEPTED: tuple[Outcome, ...] = ("accepted", "accepted_with_warnings")
 
 
 @dataclass(frozen=True)
@@ -102,26 +100,3 @@ class CollectionRow:
             info=self.info, files=self.files, period_start=self.period_start, period_end=self.period_end,
         )
 
-
-class OrgStatusRow(NamedTuple):
-    """One participant of a collection and where its work stands (issue 4's participant list).
-
-    A NamedTuple rather than a frozen dataclass: a federal collection has 40,000 of them per
-    query, and a frozen dataclass costs ten times more to build (0.25 s against 0.02 s)."""
-
-    login: str
-    full_name: str
-    short_name: str
-    region_code: str
-    region_name: str
-    municipality_code: str
-    municipality_name: str
-    kind: str
-    files: int  # every file received from it for this collection
-    accepted: int  # of which accepted
-    first_received_at: datetime | None  # «Дата начала работы»: the first file received
-    last_received_at: datetime | None
-    last_accepted_at: datetime | None  # «Дата подачи»: the last accepted file
-    last_outcome: Outcome | None  # of the last file received
-    last_errors: int | None  # errors in the last file received
-    last_warnings: int | None

@@ -1,7 +1,7 @@
 """Where every participant of a collection stands: counts and dates in one GROUP BY query.
 
 The labels (не приступал / в работе / сдано …) are the business of ``forms.status``, which reads
-an ``OrgStatusRow`` as it is: start date = the first file received, submission date = the last
+an ``OrgStatus`` as it is: start date = the first file received, submission date = the last
 accepted file.
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from forms.status import OrgStatus
 from warehouse.frames import raw_rows
-from warehouse.rows import ACCEPTED, OrgStatusRow
+from warehouse.rows import ACCEPTED
 from warehouse.tables import FixedTables
 
 
@@ -74,21 +75,21 @@ def status_query(fixed: FixedTables, collection_id: str, *, region: str | None =
     return query
 
 
-# Positions of first_received_at, last_received_at, last_accepted_at in OrgStatusRow.
+# Positions of first_received_at, last_received_at, last_accepted_at in OrgStatus.
 _TIMES = (10, 11, 12)
 
 
 def statuses_in(conn: Connection, fixed: FixedTables, collection_id: str, *,
-                region: str | None = None, municipality: str | None = None) -> list[OrgStatusRow]:
+                region: str | None = None, municipality: str | None = None) -> list[OrgStatus]:
     """The rows of ``status_query``, built positionally (it selects the columns in
-    OrgStatusRow's order) from the driver's tuples: for 40,000 schools the per-row costs are
+    OrgStatus's order) from the driver's tuples: for 40,000 schools the per-row costs are
     what adds up."""
     query = status_query(fixed, collection_id, region=region, municipality=municipality)
     rows = raw_rows(conn, query)
     # SQLite keeps the times as naive UTC text, psycopg gives them in the session's zone;
     # most are null (schools not started).
     sqlite = conn.dialect.name == "sqlite"
-    out: list[OrgStatusRow] = []
+    out: list[OrgStatus] = []
     for row in rows:
         values = list(row)
         for i in _TIMES:
@@ -96,5 +97,5 @@ def statuses_in(conn: Connection, fixed: FixedTables, collection_id: str, *,
             if value is not None:
                 values[i] = (datetime.fromisoformat(value).replace(tzinfo=UTC) if sqlite
                              else value.astimezone(UTC))
-        out.append(OrgStatusRow(*values))
+        out.append(OrgStatus(*values))
     return out

@@ -32,7 +32,8 @@ from warehouse.loading import (
     submission_row,
 )
 from warehouse.readonly import Result, run_readonly
-from warehouse.rows import CollectionRow, NewSubmission, OrgStatusRow, SubmissionRow
+from forms.status import OrgStatus
+from warehouse.rows import CollectionRow, NewSubmission, SubmissionRow
 from warehouse.statuses import statuses_in
 from warehouse.views import ensure_view
 from warehouse.tables import (
@@ -348,7 +349,7 @@ class Warehouse:
     # -- coordinators and analysts --------------------------------------------------------
 
     def statuses(self, collection_id: str, *, region: str | None = None,
-                 municipality: str | None = None) -> list[OrgStatusRow]:
+                 municipality: str | None = None) -> list[OrgStatus]:
         """Every participant (of the region / municipality) with its files and dates, ordered
         by region, municipality and login. ``forms.status.status_of`` labels them."""
         with guarded(self.engine) as conn:

@@ -20,13 +20,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from forms import layout
 from forms.collection import Collection
-from forms.findings import Finding
+from forms.findings import SEVERITY_ORDER, Finding
 from forms.organisations import Organisation
 from forms.spec import Form, Sheet
 from templates.xlsx import styles as st
 from templates.answers.findings_table import (
     FILLS,
-    SEVERITY_RANK,
     SEVERITY_TEXT,
     cell_position,
     plural,
@@ -118,7 +117,7 @@ def _mark(wb: Workbook, form: Form, findings: Sequence[Finding]) -> None:
         if row > last + MARK_ROW_MARGIN or column > width + MARK_COLUMN_MARGIN:
             continue
         cell = _cell(wb[title], row, column)
-        worst = min(found, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+        worst = min(found, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
         cell.fill = FILLS.get(worst.severity, st.NOTE_FILL)
         notes = "\n".join(f"{SEVERITY_TEXT.get(f.severity, f.severity).capitalize()}: {text(f.message)}"
                           for f in found)

@@ -29,9 +29,9 @@ from openpyxl.utils.datetime import to_excel
 
 from forms import layout
 from forms.errors import SborError
-from forms.findings import Finding, Severity
+from forms.findings import SEVERITY_ORDER, Finding, Severity
 from forms.spec import Sheet
-from templates.answers.findings_table import FILLS, SEVERITY_RANK, SEVERITY_TEXT, cell_position, text
+from templates.answers.findings_table import FILLS, SEVERITY_TEXT, cell_position, text
 from templates.school import WrapColumn
 from templates.xlsx import Member, attr, xml_text
 from templates.answers.feedback import _entry_area
@@ -346,7 +346,7 @@ def sheet_parts(part: FormSheet, styles: Styles, values: Mapping[str, object] | 
             inside = first <= row <= last and column <= width
             style = part.columns.get(column, 0) if inside and sheet.kind == "table" else 0
             xml = f'<c r="{get_column_letter(column)}{row}" s="{style}"/>'
-        worst = min(listed, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+        worst = min(listed, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
         severity = worst.severity if worst.severity in SEVERITIES else "note"
         own[column] = _restyled(xml, styles.marked(style, severity))
         text_ = "\n".join(f"{SEVERITY_TEXT.get(f.severity, f.severity).capitalize()}: {text(f.message)}"

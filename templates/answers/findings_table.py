@@ -12,13 +12,12 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from forms import layout
-from forms.findings import Finding
+from forms.findings import SEVERITY_ORDER, Finding
 from forms.spec import Form
 from templates.xlsx import styles as st
 from templates.school import clean
 
 SEVERITY_TEXT = {"error": "ошибка", "warning": "предупреждение", "note": "замечание"}
-SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 HEADERS = ("№", "Лист", "Ячейка", "Графа", "Значение", "Сообщение", "Серьёзность")
 WIDTHS = (6.0, 26.0, 10.0, 9.0, 24.0, 90.0, 16.0)
 FILLS = {"error": st.ERROR_FILL, "warning": st.WARNING_FILL, "note": st.NOTE_FILL}
@@ -101,7 +100,7 @@ def sort_findings(findings: Sequence[Finding], sheet_order: Sequence[str]) -> li
     def key(f: Finding) -> tuple[int, int, int, int]:
         position = cell_position(f.cell) or (0, 0)
         sheet = -1 if f.worksheet is None else order.get(f.worksheet, len(order))
-        return SEVERITY_RANK.get(f.severity, 3), sheet, position[0], position[1]
+        return SEVERITY_ORDER.get(f.severity, 3), sheet, position[0], position[1]
 
     return sorted(findings, key=key)
 
