@@ -25,6 +25,9 @@ class Probe:
 # Per route: the foreign requests to try, from each role. Routes that take no id of a school,
 # municipality or region say why instead (their own behaviour is tested in test_web_auth).
 Entry = Callable[[Site], list[Probe]] | str
+# Collections the test site's school does not take part in (another kind, another municipality,
+# none at all).
+OTHERS = ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
 FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/login"): "the sign-in form: no ids, no data",
@@ -96,26 +99,6 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
         Probe("operator", "POST", "/accounts/nobody/unblock"),
     ],
-    # Excel through the cabinet and the history (issue 13): a school's own collection only; a
-    # coordinator has no template, sends no file and reads no school's answers.
-    **{("GET" if suffix != "upload" else "POST", f"/collections/{{collection_id}}/{suffix}"): (
-        lambda s, suffix=suffix: [
-            Probe("school", "GET" if suffix != "upload" else "POST",
-                  f"/collections/{pub}/{suffix}")
-            for pub in ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
-        ] + [Probe(role, "GET" if suffix != "upload" else "POST", f"/collections/vpr-org-info-2027/{suffix}")
-             for role in ("municipal", "regional", "operator")])
-       for suffix in ("excel", "template", "upload", "history")},
-    ("GET", "/collections/{collection_id}/uploads/{sha}"): lambda s: [
-        Probe("school", "GET", f"/collections/vpr-spo-schedule-2027/uploads/{'0' * 64}"),
-        Probe("school", "GET", "/collections/vpr-org-info-2027/uploads/not-a-sha"),
-        *[Probe(role, "GET", f"/collections/vpr-org-info-2027/uploads/{'0' * 64}")
-          for role in ("municipal", "regional", "operator")],
-    ],
-    # Another school's answer by its number: test_web_upload (B asks for A's); here no one's.
-    ("GET", "/submissions/{submission_id}/answer"): lambda s: [
-        Probe(role, "GET", f"/submissions/{n}/answer") for role in ROLES for n in (1, 2, 999999)
-    ],
     # The web form is the participating school's own: others, coordinators included, get 404.
     ("GET", "/collect/{collection_id}"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026") for role in ROLES],  # no SPO school signs in
@@ -131,10 +114,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
         Probe("school", "POST", "/collect/vpr-org-info-2027/from-file/1"),  # nothing of its own sent
     ],
+    # Excel through the cabinet (issue 13): a school's own collection only; a coordinator has no
+    # template, sends no file and reads no school's outcome or answers.
     ("POST", "/collect/{collection_id}/upload"): lambda s: [
-        Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+        *[Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+        *[Probe("school", "POST", f"/collect/{pub}/upload") for pub in OTHERS],
+        *[Probe(role, "POST", "/collect/vpr-org-info-2027/upload") for role in ROLES if role != "school"],
+    ],
     ("GET", "/collect/{collection_id}/template"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/template") for role in ROLES],
+        *[Probe("school", "GET", f"/collect/{pub}/template") for pub in OTHERS],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/template") for role in ROLES if role != "school"],
     ],
     ("GET", "/collect/{collection_id}/excel"): lambda s: [
@@ -144,10 +133,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/collect/{collection_id}/history"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/history") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/history") for role in ROLES if role != "school"],
+        *[Probe("school", "GET", f"/collect/{pub}/history?uploaded={'0' * 64}") for pub in OTHERS],
+        Probe("school", "GET", "/collect/vpr-org-info-2027/history?uploaded=not-a-sha"),
+        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/history?uploaded={'0' * 64}")
+          for role in ROLES if role != "school"],
     ],
     ("GET", "/collect/{collection_id}/answers/{submission_id}"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/answers/1") for role in ROLES],
         Probe("school", "GET", "/collect/vpr-org-info-2027/answers/1"),  # its own collection, nothing sent
+        # Another school's answer by its number: test_web_upload (B asks for A's); here no one's.
+        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/answers/{n}") for role in ROLES for n in (2, 999999)],
     ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data

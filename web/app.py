@@ -16,7 +16,7 @@ from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
 from flows.uploads import UploadWorker
-from web import routes_auth, routes_collect, routes_files, routes_history, routes_publications, routes_upload
+from web import routes_auth, routes_collect, routes_files, routes_publications, routes_upload
 from web.collect import collect_state
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
@@ -38,7 +38,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.state.uploads = UploadWorker(settings)  # one per process; its thread starts on the first upload
     app.state.collect = collect_state(app.state.cab)
     app.state.cab.pages.globals["collect_block"] = routes_collect.block
-    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_history, routes_collect):
+    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_collect):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)
@@ -78,7 +78,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
                                     message="Страница не найдена: проверьте адрес.")
 
     app.add_middleware(SecurityHeaders, https=web.cookie_secure,
-                       larger=[(routes_upload.UPLOAD_PATH, routes_upload.UPLOAD_CAP, routes_upload.TOO_LARGE)])
+                       larger=[(routes_upload.UPLOAD_PATH, routes_upload.UPLOAD_CAP, routes_upload.TOO_LARGE),
+                               (routes_collect.FORM_PATH, routes_collect.FORM_CAP, routes_collect.FORM_TOO_LARGE)])
     return app
 
 
