@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flows.settings import load_settings
 from flows.webform import judge_draft, submit
 from flows.workspace import open_warehouse
-from forms import builtin_forms, load_collection, worded
+from forms import builtin_forms, load_collection
 from forms.publications import COLLECTIONS_DIR
 from tests.workbooks import sample_org
 from warehouse.drafts import Drafts
