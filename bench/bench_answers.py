@@ -12,7 +12,7 @@ Timed, in ms per file (wall / CPU of this process), the median of ``--repeat`` r
 - receipt: ``render_receipt`` for every accepted file, as ``flows.ingest.answer`` calls it;
 - feedback: ``FeedbackFactory.render`` for every rejected file (the factory built once per run,
   as ingest does, outside the per-file time; its one-off cost is printed apart);
-- reference: ``render_feedback`` (openpyxl, ``templates/feedback.py``) for up to ``--sample``
+- reference: ``render_feedback`` (openpyxl, ``templates/answers/feedback.py``) for up to ``--sample``
   rejected files: the yardstick of this machine's speed at the moment; the ratios against it
   compare runs taken on a busy machine better than the bare figures.
 

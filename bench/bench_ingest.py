@@ -102,7 +102,7 @@ def _fill(job: tuple[bytes, dict[str, list[dict[str, Any]]]]) -> bytes:
 
 
 def cache_key(args: argparse.Namespace, form: Form, collection: Collection, first: Organisation) -> str:
-    from templates._personal import Personaliser
+    from templates.school import Personaliser
 
     # The signed identity covers the form's layout fingerprint: a changed template is a new key.
     cells = Personaliser(form, collection).cells(first, SECRET)

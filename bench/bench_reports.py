@@ -28,7 +28,7 @@ from forms import MOSCOW, Organisation, builtin_forms, load_collection
 from forms.coordinators import OPERATOR, Coordinator
 from forms.spec import NO, YES, Form
 from forms.status import OrgStatus
-from templates.reports import render_results, render_status
+from templates.coordinators import render_results, render_status
 
 COLLECTION = Path(forms.__file__).parent / "collections" / "spo_specialities_2026.yaml"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=MOSCOW)

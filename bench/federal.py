@@ -183,7 +183,7 @@ def replicate(data: bytes, swaps: dict[bytes, bytes]) -> bytes:
 
 @lru_cache(maxsize=1)
 def _personaliser() -> Any:
-    from templates._personal import Personaliser
+    from templates.school import Personaliser
 
     return Personaliser(builtin_forms()[bi.FORM_ID], load_collection(bi.COLLECTION_FILE))
 
@@ -249,7 +249,7 @@ def make_returns(folder: Path, args: argparse.Namespace, form: Form, collection:
 def cache_key(args: argparse.Namespace, form: Form, collection: Collection, first: Organisation) -> str:
     import hashlib
 
-    from templates._personal import Personaliser
+    from templates.school import Personaliser
 
     cells = Personaliser(form, collection).cells(first, SECRET)
     blob = json.dumps([CACHE_VERSION, args.orgs, args.rows, args.seed, args.errors, args.duplicates,
@@ -544,7 +544,7 @@ def run_timeline(api_url: str, runs: Sequence[dict[str, Any]]) -> list[dict[str,
 
     from prefect import get_client
 
-    from flows.scale import _api
+    from flows.scale import using_api as _api
 
     out = []
     with _api(api_url), get_client(sync_client=True) as client:
@@ -561,7 +561,7 @@ def coordinators(settings: Any, collection: Collection, orgs: list[Organisation]
     from flows.report import choose_collections, snapshot, write_reports
     from flows.workspace import open_warehouse
     from forms.coordinators import OPERATOR, coordinators_from_registry
-    from templates.reports import render_status
+    from templates.coordinators import render_status
 
     wh = open_warehouse(settings)
     rows = wh.statuses(collection.id)

@@ -21,7 +21,7 @@ from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms.coordinators import coordinators_from_registry
 from forms.publications import Publication, builtin_publications
-from templates.cabinet_books import render_codes
+from templates.coordinators import render_codes
 from warehouse.accounts import NewAccount
 from warehouse.cabinet import Cabinet
 from warehouse.storage import NewFile

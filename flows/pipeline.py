@@ -86,16 +86,6 @@ class FileOutcome:
         }
 
 
-def as_collection(row: object, participants: Participants) -> Collection:
-    """A stored collection row as the plain Collection the validators and templates take."""
-    return Collection(
-        id=row.id, title=row.title, section=row.section, form_id=row.form_id,  # type: ignore[attr-defined]
-        opens=row.opens, closes=row.closes, participants=participants,  # type: ignore[attr-defined]
-        info=row.info, files=row.files,  # type: ignore[attr-defined]
-        period_start=row.period_start, period_end=row.period_end,  # type: ignore[attr-defined]
-    )
-
-
 @dataclass(frozen=True)
 class World:
     """What one ingest pass knows: the published collections, forms, participants, schools."""
@@ -119,7 +109,7 @@ def load_world(wh: Warehouse, settings: Settings) -> World:
     forms = builtin_forms()
     rows = wh.collections()
     participants = {r.id: wh.participants(r.id) for r in rows}
-    collections = {r.id: as_collection(r, Participants(logins=tuple(sorted(participants[r.id])))) for r in rows}
+    collections = {r.id: r.collection(Participants(logins=tuple(sorted(participants[r.id])))) for r in rows}
     logins = set().union(*participants.values()) if participants else set()
     orgs = {o.login: o for o in wh.organisations(sorted(logins))}
     context = Context.build(collections.values(), forms.values(), participants, settings.secret(), settings.now())

@@ -18,26 +18,24 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.errors import OperatorError
-from flows.ingest import as_collection
 from flows.paths import inside
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, Participants, builtin_forms
-from forms.coordinators import Coordinator, coordinators_from_registry, load_coordinators
+from forms.coordinators import REPORT_KINDS, Coordinator, coordinators_from_registry, load_coordinators
 from forms.ids import id_problem
 from forms.status import is_closed, status_of
-from templates.reports import (
+from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,
     render_statuses_export,
     report_file,
-    write_atomic,
 )
+from templates.xlsx import write_atomic
 from warehouse import OrgStatusRow, Warehouse
 
 Progress = Callable[[int], None]
-KINDS = ("status", "results", "statuses", "group")
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def choose_collections(wh: Warehouse, ids: Sequence[str] | None) -> list[Collect
     if unknown:
         raise OperatorError(f"no published collection {unknown[0]} (published: {', '.join(sorted(rows))})")
     chosen = [rows[i] for i in ids] if ids else list(rows.values())
-    return [as_collection(r, Participants(logins=tuple(sorted(wh.participants(r.id))))) for r in chosen]
+    return [r.collection(Participants(logins=tuple(sorted(wh.participants(r.id))))) for r in chosen]
 
 
 def choose_coordinators(settings: Settings, orgs: Sequence[Organisation], ids: Sequence[str] | None,
@@ -102,7 +100,7 @@ def write_reports(
     snapshots: list[Snapshot],
     coordinators: list[Coordinator],
     orgs: dict[str, Organisation],
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] = REPORT_KINDS,
     progress: Progress | None = None,
 ) -> list[Written]:
     now = settings.now()
@@ -162,7 +160,7 @@ def report_flow(
     collection_ids: Sequence[str] | None = None,
     coordinator_ids: Sequence[str] | None = None,
     coordinators_file: Path | None = None,
-    kinds: Sequence[str] = KINDS,
+    kinds: Sequence[str] = REPORT_KINDS,
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> list[Written]:

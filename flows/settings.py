@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from forms import MOSCOW, load_secret
+from forms.errors import SborError
 
 
-class SettingsError(ValueError):
+class SettingsError(SborError, ValueError):
     """A setting that cannot be used; the message names the variable or option."""
 
 

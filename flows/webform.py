@@ -26,8 +26,7 @@ from forms import Collection, Finding, Form, Organisation, layout, worded
 from forms.spec import NO, YES, Field, Sheet
 from forms.status import Status, lifecycle
 from templates import render_receipt, render_template
-from templates._personal import personal_cells
-from templates.draft_book import render_with_values
+from templates.school import personal_cells, render_with_values
 from validators.entries import Values, form_entries, raw_value, sheet_entries
 from validators.context import Context
 from validators.judge import judge, judge_entries

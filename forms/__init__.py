@@ -2,6 +2,7 @@
 identities, findings and the template layout."""
 
 from forms.collection import MOSCOW, Collection, Participants, load_collection
+from forms.errors import SborError
 from forms.findings import Finding, place
 from forms.identity import Identity, load_secret
 from forms.loader import SpecError, builtin_forms, load_form
@@ -12,7 +13,7 @@ from forms.wording import school_year, worded
 
 __all__ = [
     "MOSCOW", "Check", "ChoiceList", "Collection", "Field", "Finding", "Form", "Identity",
-    "ORG_KINDS", "Organisation", "Participants", "Sheet", "SpecError", "builtin_forms",
+    "ORG_KINDS", "Organisation", "Participants", "SborError", "Sheet", "SpecError", "builtin_forms",
     "RegistryError", "generate_registry", "load_collection", "load_form", "load_registry",
     "load_secret", "place", "school_year", "worded", "write_registry",
 ]

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from forms.errors import SborError
 from forms.ids import id_problem
 
 CoordinatorKind = Literal["regional", "municipal", "operator"]
 COORDINATOR_KINDS: tuple[CoordinatorKind, ...] = ("regional", "municipal", "operator")
 CSV_COLUMNS = ("id", "kind", "region_code", "municipality_code", "name")
+# The workbooks a coordinator gets (templates/reports.py writes them). Here, not there, so that
+# the command line names them without loading the workbook writers.
+REPORT_KINDS = ("status", "results", "statuses", "group")
 
 
 class Placed(Protocol):
@@ -97,7 +101,7 @@ def coordinators_from_registry(orgs: Iterable[_Territory], *,
     return tuple(result)
 
 
-class CoordinatorFileError(ValueError):
+class CoordinatorFileError(SborError, ValueError):
     """A coordinators CSV that cannot be used: lists every bad line."""
 
     def __init__(self, path: str, problems: list[tuple[int, str]]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from forms.errors import SborError
 from forms.ids import id_problem
 from forms.spec import (
     FIELD_REF,
@@ -38,7 +39,7 @@ _NUMBER = re.compile(r"^[0-9A-Za-zА-Яа-я]+(\.[0-9A-Za-zА-Яа-я]+)*$")
 _LINE = "__line__"
 
 
-class SpecError(ValueError):
+class SpecError(SborError, ValueError):
     """A form spec that cannot be used: names the file and the line of the mistake."""
 
     def __init__(self, path: str, line: int, problem: str) -> None:

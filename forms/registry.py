@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from forms.errors import SborError
 from forms.loader import DATA_DIR
 from forms.organisations import ORG_KINDS, Organisation, OrgKind
 
@@ -34,7 +35,7 @@ _LOGIN = re.compile(r"^(edu|ksh|spo)(\d{2})(\d{4})$")
 _CODE_SEPARATORS = re.compile(r"[;,\s]+")
 
 
-class RegistryError(ValueError):
+class RegistryError(SborError, ValueError):
     """A registry file that cannot be used: every bad line with what is wrong on it."""
 
     def __init__(self, path: str, problems: Iterable[tuple[int, str]], *, headline: str = "") -> None:

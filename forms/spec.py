@@ -13,10 +13,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Literal, get_args
 
+# What each type means (dtype, SQL, cast, Excel, web, hint) is in forms/types.py.
 FieldType = Literal["text", "integer", "decimal", "date", "choice", "yesno"]
-FIELD_TYPES: tuple[FieldType, ...] = ("text", "integer", "decimal", "date", "choice", "yesno")
+FIELD_TYPES: tuple[FieldType, ...] = get_args(FieldType)
 
 SheetKind = Literal["table", "card"]
 Severity = Literal["error", "warning"]

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 ZYGOTE = r"""
 import json, os, sys
 from flows.cli import cli, main
-from flows.watch import watch_command
+from flows.commands.watch import watch_command
 import flows.ingest, flows.simulate, templates, validators, warehouse  # imported once, before any fork
 cli.commands.setdefault("watch", watch_command)
 for line in sys.stdin:

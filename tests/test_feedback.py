@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from forms import MOSCOW, Collection, Finding, Form, Identity, layout
 from templates import FINDINGS_SHEET, TemplateFactory, RECEIPT_SHEET, REFUSAL_SHEET, render_feedback, render_receipt, render_refusal
-from templates._findings_table import HEADERS, plural
+from templates.answers import HEADERS, plural
 from tests.workbooks import SECRET, fill, sample_org
 
 SHEET = "Специальности"

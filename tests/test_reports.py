@@ -28,15 +28,13 @@ from forms.collection import Collection, Participants
 from forms.coordinators import OPERATOR, Coordinator, coordinators_from_registry
 from forms.spec import Field, Form, Sheet
 from forms.status import OrgStatus
-from templates._xlsxframe import append_frame
-from templates._xlsxwrite import Book
-from templates.reports import (
+from templates.xlsx import Book, append_frame, write_atomic
+from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,
     render_statuses_export,
     report_file,
-    write_atomic,
     write_results_files,
 )
 

@@ -165,7 +165,7 @@ def _run_parameters(api_url: str, ids: list[str]) -> list[dict[str, object]]:
 
     from prefect import get_client
 
-    from flows.scale import _api
+    from flows.scale import using_api as _api
 
     with _api(api_url), get_client(sync_client=True) as client:
         runs = [client.read_flow_run(UUID(i)) for i in ids]
@@ -229,7 +229,7 @@ def test_two_workers_ingest_every_file_exactly_once(workspace: Path, databases: 
 def test_scale_commands_say_what_is_missing(workspace: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     from flows.cli import cli
-    from flows.scale import scale_command
+    from flows.commands.scale import scale_command
 
     if "scale" not in cli.commands:  # until the command line registers it
         cli.add_command(scale_command)

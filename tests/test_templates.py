@@ -26,8 +26,7 @@ from python_calamine import CalamineWorkbook, SheetVisibleEnum
 from forms import Collection, Form, Identity, Organisation, builtin_forms, layout, load_collection, worded
 from forms.loader import DATA_DIR
 from templates import TemplateFactory, render_template
-from templates._textfit import longest_word
-from templates._zip import CrcAppend
+from templates.xlsx import CrcAppend, longest_word
 from tests.workbooks import SECRET, org_for, sample_org
 
 FORM_IDS = sorted(builtin_forms())

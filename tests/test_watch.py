@@ -18,13 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from flows.cli import Context
-from flows.watch import StabilityTracker, watch_command, zip_complete
+from flows.commands.watch import watch_command
+from flows.watch import StabilityTracker, zip_complete
 from flows.workspace import open_warehouse
 from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
 
 # The sbor command line with `watch` registered, whether or not flows/cli.py has done it yet.
-SBOR = [sys.executable, "-c", "import sys; from flows.cli import cli, main; from flows.watch import watch_command; "
+SBOR = [sys.executable, "-c", "import sys; from flows.cli import cli, main; from flows.commands.watch import watch_command; "
         "cli.commands.setdefault('watch', watch_command); sys.exit(main(sys.argv[1:]))"]
 LOCKS = ("~$spo770001.xlsx", ".~lock.spo770001.xlsx#", "spo770001.xlsx.tmp", "spo770001.xlsx.part",
          "spo770001.xlsx.crdownload")

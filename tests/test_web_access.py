@@ -4,14 +4,36 @@ an entry here fails ``test_every_route_has_an_entry``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from tests.cabinet_site import A, B, C, ROLES, Site, token
+from tests.cabinet_site import A, B, C, ROLES, Site, close, token
+from tests.monitor_site import build_monitored_site
+
+
+@pytest.fixture()
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:  # noqa: F811
+    """The cabinet with a collection under way, so the monitoring probes ask for real data."""
+    built = build_monitored_site(tmp_path, database_url)
+    # reg77's own report request (its row: no run needed to be refused to others) and a scheduled
+    # workbook in its folder.
+    built.report = built.app.state.reports.requests.ask("reg77", "statuses", {"collection": MONITORED})[0].id
+    built.app.state.reports.requests.fail(built.report, "left failed for the matrix")
+    (built.settings.reports_dir / "reg77").mkdir(parents=True, exist_ok=True)
+    (built.settings.reports_dir / "reg77" / "status.xlsx").write_bytes(b"PK")
+    yield built
+    close(built)
+
+
+def _not_own(s: Site) -> list[int]:
+    """Submission numbers that are not school A's: the other schools' and one that does not exist."""
+    own = {r.id for r in s.cabinet.warehouse.history(MONITORED, A)}
+    return [n for n in (*range(1, 6), 999999) if n not in own]
 
 
 @dataclass(frozen=True)
@@ -28,6 +50,7 @@ Entry = Callable[[Site], list[Probe]] | str
 # Collections the test site's school does not take part in (another kind, another municipality,
 # none at all).
 OTHERS = ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
+MONITORED = "vpr-org-info-2027"  # published by tests.monitor_site
 FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
 MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/login"): "the sign-in form: no ids, no data",
@@ -112,7 +135,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         Probe(role, "POST", "/collect/spo-specialities-2026/cell") for role in ROLES],
     ("POST", "/collect/{collection_id}/from-file/{submission_id}"): lambda s: [
         *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
-        Probe("school", "POST", "/collect/vpr-org-info-2027/from-file/1"),  # nothing of its own sent
+        *[Probe("school", "POST", f"/collect/vpr-org-info-2027/from-file/{n}") for n in _not_own(s)],
     ],
     # Excel through the cabinet (issue 13): a school's own collection only; a coordinator has no
     # template, sends no file and reads no school's outcome or answers.
@@ -140,9 +163,47 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ],
     ("GET", "/collect/{collection_id}/answers/{submission_id}"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/answers/1") for role in ROLES],
-        Probe("school", "GET", "/collect/vpr-org-info-2027/answers/1"),  # its own collection, nothing sent
-        # Another school's answer by its number: test_web_upload (B asks for A's); here no one's.
-        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/answers/{n}") for role in ROLES for n in (2, 999999)],
+        # Another school's answer by its number (every submission of the site but the school's
+        # own, and one that does not exist); a coordinator downloads none.
+        *[Probe("school", "GET", f"/collect/vpr-org-info-2027/answers/{n}") for n in _not_own(s)],
+        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/answers/{n}") for role in ROLES if role != "school"
+          for n in (*range(1, 6), 999999)],
+    ],
+    # Monitoring (issue 14): a school has none; a coordinator gets nothing of another territory.
+    ("GET", "/monitor"): lambda s: [Probe("school", "GET", "/monitor")],
+    ("GET", "/monitor/{collection_id}"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}"),
+        Probe("operator", "GET", "/monitor/no-such-collection"),
+    ],
+    ("GET", "/monitor/{collection_id}/participants"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}/participants"),
+        Probe("operator", "GET", "/monitor/no-such-collection/participants"),
+    ],
+    ("GET", "/monitor/{collection_id}/schools/{login}"): lambda s: [
+        Probe("school", "GET", f"/monitor/{MONITORED}/schools/{A}"),  # not even its own here
+        Probe("municipal", "GET", f"/monitor/{MONITORED}/schools/{B}"),
+        Probe("municipal", "GET", f"/monitor/{MONITORED}/schools/{C}"),
+        Probe("regional", "GET", f"/monitor/{MONITORED}/schools/{C}"),
+        Probe("operator", "GET", f"/monitor/{MONITORED}/schools/spo770004"),  # not a participant
+        Probe("operator", "GET", f"/monitor/{MONITORED}/schools/nobody"),
+    ],
+    # Reports made in the background (issue 14): the caller's own requests only.
+    ("POST", "/reports"): "asks for a report of the caller's own territory; a foreign or unknown "
+                          "collection is refused (test_reports_refuse_foreign_collections)",
+    ("GET", "/reports"): lambda s: [Probe("school", "GET", "/reports")],
+    ("GET", "/reports/bell"): lambda s: [Probe("school", "GET", "/reports/bell")],
+    ("GET", "/reports/{request_id}/file"): lambda s: [
+        Probe(role, "GET", f"/reports/{s.report}/file")  # type: ignore[attr-defined]
+        for role in ("school", "municipal", "operator")
+    ] + [Probe("regional", "GET", "/reports/999999/file")],
+    ("GET", "/reports/scheduled/{name}"): lambda s: [
+        Probe("school", "GET", "/reports/scheduled/status.xlsx"),
+        Probe("municipal", "GET", "/reports/scheduled/status.xlsx"),  # reg77's, not its own
+        Probe("municipal", "GET", "/reports/scheduled/..%2Freg77%2Fstatus.xlsx"),
+        Probe("operator", "GET", "/reports/scheduled/status.xlsx"),
+    ],
+    ("GET", "/operator/accounts"): lambda s: [
+        Probe(role, "GET", "/operator/accounts?q=edu") for role in ("school", "municipal", "regional")
     ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
@@ -204,12 +265,25 @@ def test_anonymous_visitors_get_the_sign_in_page_or_nothing(sqlite_site: Site, m
         if m != method or path in ("/login", "/health"):
             continue
         url = path.format(publication_id="vpr-tech-2027", file_id=sqlite_site.files[A], login=A,
-                          collection_id="vpr-org-info-2027", sha="0" * 64, submission_id=1)
+                          collection_id=MONITORED, sha="0" * 64, submission_id=1, request_id=1,
+                          name="status.xlsx")
         response = client.request(method, url, data={"csrf": "x"} if method == "POST" else None)
         if method == "GET":
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), url
         else:
             assert response.status_code in (401, 403), url
+
+
+def test_reports_refuse_foreign_collections(site: Site) -> None:
+    for role, login in ROLES.items():
+        client = site.signed_in(login, "10.0.2.1")
+        for kind, collection in (("results", "no-such-collection"), ("no-such-kind", MONITORED)):
+            response = client.post("/reports", data={"csrf": token(client), "kind": kind, "collection": collection})
+            assert response.status_code == 404, (role, kind, collection)
+    school = site.signed_in(A, "10.0.2.2")
+    assert school.post("/reports", data={"csrf": token(school), "kind": "results",
+                                         "collection": MONITORED}).status_code == 404
+    assert site.app.state.reports.requests.mine(A) == []
 
 
 def test_lists_are_scoped_in_the_queries(sqlite_site: Site) -> None:

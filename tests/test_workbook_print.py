@@ -33,8 +33,8 @@ from forms.registry import generate_registry
 from forms.status import OrgStatus
 from forms.wording import worded
 from templates import FeedbackFactory, TemplateFactory, render_feedback, render_receipt, render_refusal
-from templates._textfit import fits, longest_word
-from templates.reports import (
+from templates.xlsx import fits, longest_word
+from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,

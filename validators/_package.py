@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
+from forms.errors import SborError
+
 CONTENT_TYPES = "[Content_Types].xml"
 # Opened by name by some reader (calamine: the workbook, its relationships, shared strings and
 # styles; openpyxl: the package's relationships and the document properties, the theme).
@@ -32,7 +34,7 @@ _SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 _RELS = re.compile(r"^(|.*/)_rels/([^/]*)\.rels$")
 
 
-class _Unknown(Exception):
+class _Unknown(SborError):
     """A named relationship or content-types part that cannot be parsed."""
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from forms.errors import SborError
 from forms.findings import Finding
 from validators import messages as msg
 from validators._package import named_parts, workbook_sheets
@@ -102,7 +103,7 @@ class Inspection:
         return not self.findings
 
 
-class _Refused(Exception):
+class _Refused(SborError):
     """Raised inside the pre-check to stop at the first reason to refuse a file: the finding's
     code, the key of its words in ``messages.PRECHECK`` and the values they name."""
 

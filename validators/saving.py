@@ -6,7 +6,7 @@ hidden), the workbook's structure unlocked and no frozen panes; the school never
 next template looks different. The pre-check has every XML part in hand already, so these facts
 cost a few byte searches there (``validators/safety.py``); here they become the submission's
 ``saved_by`` and, when something was dropped, a note in the school's answer. The answer itself
-is always rebuilt from the template (``templates/feedback.py``), so what was dropped is back.
+is always rebuilt from the template (``templates/answers/feedback.py``), so what was dropped is back.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from forms import layout
 from forms.findings import Finding
 from forms.spec import Form
+from forms.types import TYPES
 from validators import messages as msg
 
 # <Application> and <AppVersion> of docProps/app.xml, read with a bounded pattern rather than a
@@ -87,7 +88,7 @@ def dropped_note(saved: SavedWith, form: Form, file: str) -> Finding | None:
     # sheets that are there.
     present = [s for s in form.sheets if s.name in saved.states]
     frozen_lost = [s.name for s in present if s.name not in saved.frozen]
-    dropdowns = [s.name for s in present if any(f.type in ("choice", "yesno") for f in s.fields)]
+    dropdowns = [s.name for s in present if any(TYPES[f.type].excel == "list" for f in s.fields)]
     dropdowns_lost = [name for name in dropdowns if name not in saved.validated]
     identity_shown = saved.states.get(layout.IDENTITY_SHEET, "veryHidden") != "veryHidden"
     unlocked = not saved.structure_locked

@@ -17,8 +17,8 @@ from forms import layout
 from forms.collection import Collection
 from forms.findings import Finding
 from forms.spec import Field, Form, Sheet
+from forms.types import TYPES
 from validators import messages as msg
-from validators.casting import DTYPES
 from validators.cells import Located, address, display
 from validators.rawframe import FILE, ROW, kind_column, text_column
 
@@ -35,19 +35,20 @@ def field_checks(form: Form, field: Field, collection: Collection) -> list[tuple
     """The field's checks, each with its finding code and the values its message names. The
     order is the order pandera numbers them in (``check_number``)."""
     checks: list[tuple[pa.Check, str, dict[str, object]]] = []
-    if field.type in ("integer", "decimal"):
+    limit = TYPES[field.type].limit
+    if limit == "bounds":
         if field.minimum is not None:
             checks.append((pa.Check.ge(_number(field.minimum)), "below-minimum",
                            {"minimum": msg.number(_number(field.minimum))}))
         if field.maximum is not None:
             checks.append((pa.Check.le(_number(field.maximum)), "above-maximum",
                            {"maximum": msg.number(_number(field.maximum))}))
-    if field.type == "choice":
+    if limit == "list":
         checks.append((pa.Check.isin(list(form.choices_for(field))), "not-in-list", {}))
-    if field.type == "text" and field.max_length is not None:
+    if limit == "length" and field.max_length is not None:
         checks.append((pa.Check.str_length(max_value=field.max_length), "too-long",
                        {"max_length": field.max_length}))
-    if field.type == "date" and field.within_period and collection.period_start and collection.period_end:
+    if limit == "period" and field.within_period and collection.period_start and collection.period_end:
         checks.append((pa.Check.in_range(collection.period_start, collection.period_end), "outside-period",
                        {"start": msg.day(collection.period_start), "end": msg.day(collection.period_end)}))
     return checks
@@ -62,7 +63,7 @@ def build_schema(form: Form, sheet: Sheet, collection: Collection) -> pa.DataFra
     }
     for field in sheet.fields:
         checks = [check for check, _, _ in field_checks(form, field, collection)]
-        columns[field.name] = pa.Column(DTYPES[field.type], checks=checks, nullable=not field.required)
+        columns[field.name] = pa.Column(TYPES[field.type].dtype, checks=checks, nullable=not field.required)
     keys = [f.name for f in sheet.key_fields]
     return pa.DataFrameSchema(
         columns,

@@ -6,8 +6,10 @@ Every other ``WarehouseError`` is terminal: retrying will not help.
 
 from __future__ import annotations
 
+from forms.errors import SborError
 
-class WarehouseError(Exception):
+
+class WarehouseError(SborError):
     """Base of every error the warehouse raises on purpose."""
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, NamedTuple
 
+from forms.collection import Collection, Participants
+
 Outcome = Literal["accepted", "accepted_with_warnings", "rejected", "unreadable", "duplicate"]
 # "duplicate" is reported to the school but never stored: a file whose SHA-256 is known is not a
 # new submission, the earlier one answers for it.
@@ -91,6 +93,14 @@ class CollectionRow:
 
     def is_open(self, moment: datetime) -> bool:
         return self.opens <= moment < self.closes
+
+    def collection(self, participants: Participants) -> Collection:
+        """The plain Collection the validators and templates take, with its participants."""
+        return Collection(
+            id=self.id, title=self.title, section=self.section, form_id=self.form_id,
+            opens=self.opens, closes=self.closes, participants=participants,
+            info=self.info, files=self.files, period_start=self.period_start, period_end=self.period_end,
+        )
 
 
 class OrgStatusRow(NamedTuple):

@@ -17,11 +17,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     CheckConstraint,
     Column,
     Date,
-    Double,
     ForeignKey,
     Index,
     Integer,
@@ -33,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from forms import Form, Sheet
-from forms.spec import FieldType
+from forms.types import TYPES
 from forms.wording import worded
 from warehouse.rows import STORED_OUTCOMES
 
@@ -202,28 +200,11 @@ def view_name(form: Form, sheet: Sheet) -> str:
     return f"current_{form.id}_{sheet.table}{_suffix(form)}"
 
 
-def _column_type(kind: FieldType) -> sa.types.TypeEngine[Any]:
-    # Decimals are Double, not Numeric(18,4): the values come from Excel cells, which are IEEE
-    # doubles already, and arrive as polars Float64; Numeric would round 12.34567 to 12.3457
-    # without a word, and on SQLite it is stored as REAL anyway (with a warning per use).
-    types: dict[FieldType, sa.types.TypeEngine[Any]] = {
-        "text": Text(), "choice": Text(), "integer": BigInteger(), "decimal": Double(),
-        "date": Date(), "yesno": Boolean(create_constraint=False),
-    }
-    return types[kind]
-
-
-POLARS_TYPES: dict[FieldType, pl.DataType] = {
-    "text": pl.String(), "choice": pl.String(), "integer": pl.Int64(), "decimal": pl.Float64(),
-    "date": pl.Date(), "yesno": pl.Boolean(),
-}
-
-
 def frame_schema(sheet: Sheet) -> dict[str, pl.DataType]:
     """The polars schema of a sheet's rows as ``record()`` takes them and ``current_rows()``
     gives them back: row_number (the Excel row), then one column per field."""
     schema: dict[str, pl.DataType] = {"row_number": pl.Int64()}
-    schema.update({f.name: POLARS_TYPES[f.type] for f in sheet.fields})
+    schema.update({f.name: TYPES[f.type].dtype for f in sheet.fields})
     return schema
 
 
@@ -246,7 +227,7 @@ def build_tables(form: Form, metadata: MetaData) -> dict[str, Table]:
             Column("submission_id", ForeignKey("submissions.id", ondelete="CASCADE"),
                    primary_key=True),
             Column("row_number", Integer, primary_key=True, autoincrement=False),
-            *(Column(f.name, _column_type(f.type), comment=f"{f.number}. {f.title}"[:1000])
+            *(Column(f.name, TYPES[f.type].sql(), comment=f"{f.number}. {f.title}"[:1000])
               for f in sheet.fields),
             comment=f"{form.title} — {sheet.name} (form {form.id} v{form.version})",
         )

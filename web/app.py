@@ -15,9 +15,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
+from flows.cabinet_reports import ReportRunner
 from flows.uploads import UploadWorker
-from web import routes_auth, routes_collect, routes_files, routes_publications, routes_upload
-from web.collect import collect_state
+from warehouse.report_requests import ReportRequests
+from web import (
+    routes_auth, routes_collect, routes_files, routes_monitor, routes_operator, routes_publications,
+    routes_reports, routes_upload,
+)
+from web.collect import collect_state, field_input
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -34,11 +39,18 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     files_root = routes_files.files_root(settings.runtime)
     files_root.mkdir(parents=True, exist_ok=True)
     app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
+    # Reports asked for in the cabinet run in this process; those a stopped one left are resumed.
+    requests = ReportRequests(cabinet.warehouse.engine)
+    requests.create()
+    app.state.reports = ReportRunner(settings, requests, app.state.cab.publications)
+    app.state.reports.resume()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.uploads = UploadWorker(settings)  # one per process; its thread starts on the first upload
     app.state.collect = collect_state(app.state.cab)
     app.state.cab.pages.globals["collect_block"] = routes_collect.block
-    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_collect):
+    app.state.cab.pages.globals["field_input"] = field_input
+    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_collect,
+                   routes_monitor, routes_reports, routes_operator):
         app.include_router(module.router)
 
     @app.get("/health", response_class=PlainTextResponse)

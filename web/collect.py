@@ -11,7 +11,8 @@ from typing import Any
 
 from forms import MOSCOW, Collection, Finding, Form, builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR, Publication
-from forms.spec import Sheet
+from forms.spec import Field, Sheet
+from forms.types import TYPES, web_attributes
 from validators.entries import input_id, input_of
 from warehouse.accounts import Account
 from flows.webform import EXPLAIN
@@ -133,6 +134,22 @@ def grid(form: Form, values: DraftValues) -> list[dict[str, Any]]:
                  for i, row in enumerate(rows)]
         sheets.append({"sheet": sheet, "rows": cells})
     return sheets
+
+
+@dataclass(frozen=True)
+class FieldInput:
+    """How the form asks for one field: an ``<input>`` with these attributes, or a select."""
+
+    element: str
+    attributes: dict[str, str]
+
+
+def field_input(field: Field) -> FieldInput:
+    """The field type's web input (``forms.types``) with the field's own limits, less
+    ``required``: a draft is saved half-filled, and what is missing is the judge's to say, in
+    Russian, at its cell."""
+    attributes = {k: v for k, v in web_attributes(field).items() if k != "required"}
+    return FieldInput(TYPES[field.type].web.element, attributes)
 
 
 def list_id(form: Form, sheet: Sheet, position: int) -> str:

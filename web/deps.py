@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
 from forms import MOSCOW
+from forms.errors import SborError
 from forms.publications import Publication
 from warehouse.accounts import Account, Session
 from warehouse.cabinet import Cabinet
@@ -28,15 +29,15 @@ ROLE_TITLES = {"school": "Образовательная организация"
                "regional": "Региональный координатор", "operator": "Оператор"}
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(SborError):
     """Sends the visitor to the sign-in page."""
 
 
-class MustSetPassword(Exception):
+class MustSetPassword(SborError):
     """A session opened with a one-time code may only set a new password."""
 
 
-class Refused(Exception):
+class Refused(SborError):
     """403 or 404 with a Russian page; ``status`` says which."""
 
     def __init__(self, status: int, message: str) -> None:

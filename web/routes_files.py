@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from templates.cabinet_books import render_downloads
+from templates.coordinators import render_downloads
 from web.deps import (
     CabDep,
     CoordinatorDep,

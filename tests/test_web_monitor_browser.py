@@ -1,0 +1,100 @@
+"""Monitoring in a real browser (Debian's Chromium), as a regional coordinator: the counts, the
+participants filtered to «Не приступал», a school's data, the results export asked for, its
+notification arriving without a reload and the workbook downloaded; axe-core on every page."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
+
+from tests.cabinet_site import PASSWORD, Site, close
+from tests.monitor_site import build_monitored_site, prefect_api  # noqa: F401
+from tests.test_web_browser import accessible, browser_type_launch_args, console_errors, pytestmark  # noqa: F401
+
+TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
+
+
+@pytest.fixture()
+def served(tmp_path: Path, prefect_api: str) -> Iterator[tuple[Site, str]]:  # noqa: F811
+    site = build_monitored_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the cabinet did not start"
+        time.sleep(0.05)
+    try:
+        yield site, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        site.app.state.reports.close()
+        close(site)
+
+
+def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], page: Page,
+                                                     console_errors: list[str]) -> None:  # noqa: F811
+    site, base = served
+    page.goto(base + "/")
+    page.get_by_label("Логин").fill("reg77")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()
+    expect(page.get_by_role("heading", name="Мониторинг сбора данных")).to_be_visible()
+    accessible(page)
+    page.get_by_role("link", name=TITLE).click()
+    expect(page.get_by_role("heading", name="Общая статистика")).to_be_visible()
+    counts = page.locator(".counts .count")
+    expect(counts).to_have_text(["Всего5", "Не приступило2", "В работе1", "Сдано2"])
+    accessible(page)
+
+    page.get_by_role("link", name="Список участников").click()
+    page.get_by_label("Статус").select_option(label="Не приступило")
+    page.get_by_role("button", name="Показать").click()
+    rows = page.get_by_role("row").filter(has_text="Не приступило")
+    expect(rows).to_have_count(2)
+    expect(page.get_by_text("Найдено организаций: 2.")).to_be_visible()
+    accessible(page)
+    page.get_by_role("link", name="Открыть данные: edu770005").click()
+    expect(page.get_by_role("heading", name="Школа 7 (edu770005)")).to_be_visible()
+    expect(page.get_by_text("Файлов от организации не поступало.")).to_be_visible()
+    accessible(page)
+    page.go_back()
+    page.get_by_label("Статус").select_option("Сдано")
+    page.get_by_role("button", name="Показать").click()
+    page.get_by_role("link", name="Открыть данные: edu770001").click()
+    expect(page.get_by_role("cell", name="Иванов Иван (edu770001)")).to_be_visible()
+    accessible(page)
+
+    page.get_by_role("link", name="← Список участников").click()
+    page.get_by_role("link", name=f"← {TITLE}").click()
+    page.get_by_role("button", name="Экспорт результатов").click()
+    expect(page.get_by_role("status").filter(has_text="формируется")).to_be_visible()
+    accessible(page)
+    # The bell, polled every 5 s, tells without a reload.
+    expect(page.locator("#bell .badge")).to_have_text("1", timeout=240_000)
+    made = site.app.state.reports.requests.get(1)
+    assert made is not None and made.state == "ready", made.error if made else None
+    expect(page.locator("#bell")).to_contain_text("готов")
+    page.locator("#bell").click()
+    expect(page.get_by_role("heading", name="Мои отчёты")).to_be_visible()
+    accessible(page)
+    with page.expect_download() as caught:
+        page.get_by_role("link", name="Скачать отчёт № 1").click()
+    wb = load_workbook(io.BytesIO(Path(caught.value.path()).read_bytes()), read_only=True)
+    values = {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}
+    assert {"edu770001", "edu770003"} <= values and "edu500001" not in values
+    assert console_errors == []

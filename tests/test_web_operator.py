@@ -1,0 +1,48 @@
+"""The operator's view: every collection with counts per region, every account searched, blocked
+and unblocked with the cabinet's own actions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cabinet_site import A, PASSWORD, Site, close, sign_in, token
+from tests.monitor_site import COLLECTION_ID, build_monitored_site
+
+
+@pytest.fixture()
+def msite(tmp_path: Path) -> Iterator[Site]:
+    built = build_monitored_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+    yield built
+    close(built)
+
+
+def test_the_operator_sees_every_collection_per_region(msite: Site) -> None:
+    operator = msite.signed_in("operator")
+    overview = operator.get("/monitor").text
+    assert COLLECTION_ID in overview and "<dt>Всего</dt><dd>7</dd>" in overview
+    page = operator.get(f"/monitor/{COLLECTION_ID}").text
+    assert re.search(r"Регион 77 \(77\)</th><td>5</td><td>2</td><td>1</td><td>2</td>", page)
+    assert re.search(r"Регион 50 \(50\)</th><td>2</td><td>1</td><td>0</td><td>1</td>", page)
+
+
+def test_accounts_searched_blocked_and_unblocked(msite: Site) -> None:
+    operator = msite.signed_in("operator")
+    found = operator.get("/operator/accounts", params={"q": "7701"}).text
+    assert re.findall(r"<tr><td>([a-z0-9]+)</td>", found) == ["mun7701"]
+    assert "Муниципальный координатор" in found
+    schools = operator.get("/operator/accounts", params={"q": "EDU7700"}).text
+    assert re.findall(r"<tr><td>([a-z0-9]+)</td>", schools) == ["edu770001", "edu770002", "edu770003"]
+    by_name = operator.get("/operator/accounts", params={"q": "школа 1"}).text
+    assert re.findall(r"<tr><td>([a-z0-9]+)</td>", by_name) == [A]
+    coordinators = operator.get("/operator/accounts", params={"role": "regional"}).text
+    assert re.findall(r"<tr><td>([a-z0-9]+)</td>", coordinators) == ["reg50", "reg77"]
+    assert operator.post("/accounts/mun7701/block", data={"csrf": token(operator)}).status_code == 200
+    assert "заблокирована" in operator.get("/operator/accounts", params={"q": "mun7701"}).text
+    refused = msite.client("10.0.0.4")
+    assert sign_in(refused, "mun7701", PASSWORD).status_code != 303  # type: ignore[attr-defined]
+    assert operator.post("/accounts/mun7701/unblock", data={"csrf": token(operator)}).status_code == 200
+    assert sign_in(msite.client("10.0.0.5"), "mun7701", PASSWORD).status_code == 303  # type: ignore[attr-defined]

@@ -1,0 +1,104 @@
+"""Coordinators' monitoring (manual 000, «Мониторинг работы образовательных организаций»): the
+collections, «Общая статистика» with its table per region or municipality, «Список участников»
+and one school's data with its history. Scope is applied by ``warehouse.monitoring``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from forms import builtin_forms
+from forms.status import Status
+from warehouse import monitoring as mon
+from warehouse.rows import CollectionRow
+from web.deps import Cab, CabDep, CoordinatorDep, not_found
+from warehouse.accounts import Account
+
+router = APIRouter()
+
+OUTCOMES = {"accepted": "Принят", "accepted_with_warnings": "Принят с предупреждениями",
+            "rejected": "Не принят: есть ошибки", "unreadable": "Не принят: файл не читается"}
+SORT_TITLES = {"login": "Логин", "name": "Наименование", "municipality": "Муниципалитет",
+               "status": "Статус", "started": "Дата начала работы", "submitted": "Дата подачи"}
+
+
+def shown(value: object) -> str:
+    """A stored value as the form prints it: «Да»/«Нет», dates as 05.05.2027, nothing for empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Да" if value else "Нет"
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def _collection(c: Cab, user: Account, collection_id: str) -> CollectionRow:
+    found = mon.collection_for(c.cabinet.warehouse, user, collection_id)
+    if found is None:
+        raise not_found()
+    return found
+
+
+@router.get("/monitor")
+def collections(request: Request, c: CabDep, user: CoordinatorDep) -> Response:
+    wh, now = c.cabinet.warehouse, c.web.settings.now()
+    views = [mon.monitoring(wh, user, coll, now) for coll in mon.visible_collections(wh, user)]
+    return c.render(request, "monitor_list.html", user=user, csrf=request.state.session.csrf, views=views,
+                    now=now)
+
+
+@router.get("/monitor/{collection_id}")
+def collection(request: Request, c: CabDep, user: CoordinatorDep, collection_id: str) -> Response:
+    coll = _collection(c, user, collection_id)
+    view = mon.monitoring(c.cabinet.warehouse, user, coll, c.web.settings.now())
+    return c.render(request, "monitor_collection.html", user=user, csrf=request.state.session.csrf,
+                    view=view, coll=coll)
+
+
+@router.get("/monitor/{collection_id}/participants")
+def participants(request: Request, c: CabDep, user: CoordinatorDep, collection_id: str,
+                 status: Annotated[str, Query(max_length=40)] = "",
+                 municipality: Annotated[str, Query(max_length=16)] = "",
+                 q: Annotated[str, Query(max_length=100)] = "",
+                 sort: Annotated[str, Query(max_length=20)] = "login", desc: bool = False,
+                 page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    coll = _collection(c, user, collection_id)
+    now = c.web.settings.now()
+    closed = now >= coll.closes
+    allowed = mon.statuses_for(closed)
+    chosen = next((s for s in allowed if s.value == status), None)
+    order = sort if sort in mon.SORTS else "login"
+    size = c.web.page_size
+    wh = c.cabinet.warehouse
+    result = mon.participants(wh, user, coll, now, status=chosen, municipality=municipality, search=q,
+                              sort=order, descending=desc, offset=(page - 1) * size, limit=size)  # type: ignore[arg-type]
+    pages = max(1, -(-result.total // size))
+    args = {k: v for k, v in (("status", chosen.value if chosen else ""), ("municipality", municipality),
+                              ("q", q)) if v}
+    return c.render(request, "monitor_participants.html", user=user, csrf=request.state.session.csrf,
+                    coll=coll, result=result, statuses=allowed, chosen=chosen, municipality=municipality,
+                    municipalities=mon.municipalities(wh, user, coll.id), q=q, sort=order, desc=desc,
+                    page=page, pages=pages, query=urlencode(args), sort_query=urlencode({**args, "sort": order,
+                    **({"desc": "1"} if desc else {})}), sorts=SORT_TITLES,
+                    not_started=(Status.NOT_STARTED, Status.NEVER_STARTED))
+
+
+@router.get("/monitor/{collection_id}/schools/{login}")
+def answers(request: Request, c: CabDep, user: CoordinatorDep, collection_id: str, login: str) -> Response:
+    coll = _collection(c, user, collection_id)
+    wh = c.cabinet.warehouse
+    row = mon.participant(wh, user, coll.id, login)
+    if row is None:
+        raise not_found()
+    closed = c.web.settings.now() >= coll.closes
+    form = builtin_forms()[coll.form_id]
+    sheets = [(sheet, wh.current_rows(form, sheet, coll.id, logins=[login]).to_dicts()) for sheet in form.sheets]
+    history = [(sub, wh.findings(sub.id)) for sub in reversed(wh.history(coll.id, login))]
+    return c.render(request, "monitor_answers.html", user=user, csrf=request.state.session.csrf, coll=coll,
+                    row=row, standing=mon.label_status(row, closed), sheets=sheets, history=history,
+                    outcomes=OUTCOMES, shown=shown, current=wh.current(coll.id, login))

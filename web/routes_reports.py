@@ -1,0 +1,96 @@
+"""«Экспорт результатов», «Экспорт статусов» made in the background, the bell that tells when
+they are ready (htmx polls it), «Мои отчёты» with the requested and the scheduled workbooks."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from flows.cabinet_reports import KINDS, ReportRunner
+from warehouse import monitoring as mon
+from warehouse.report_requests import ReportRequest
+from web.deps import CabDep, CoordinatorDep, CsrfDep, not_found, publication_for
+
+router = APIRouter()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def runner(request: Request) -> ReportRunner:
+    return request.app.state.reports  # type: ignore[no-any-return]
+
+
+def subject(req: ReportRequest) -> str:
+    return req.params.get("collection") or req.params.get("publication", "")
+
+
+def describe(req: ReportRequest) -> str:
+    """The notification's words: «Отчёт № 3 (Экспорт результатов, vpr-…) готов»."""
+    what = f"Отчёт № {req.id} ({KINDS.get(req.kind, req.kind)}, {subject(req)})"
+    if req.state == "ready":
+        return f"{what} готов"
+    if req.state == "failed":
+        return f"{what} не сформирован из-за ошибки. Запросите его снова"
+    return f"{what} формируется"
+
+
+@router.post("/reports")
+def ask(request: Request, c: CabDep, user: CoordinatorDep, _: CsrfDep,
+        kind: Annotated[str, Form(max_length=20)], collection: Annotated[str, Form(max_length=100)] = "",
+        publication: Annotated[str, Form(max_length=100)] = "") -> Response:
+    if kind == "downloads":
+        params = {"publication": publication_for(c, user, publication).id}  # 404 unless it sees it
+    elif kind in KINDS and mon.collection_for(c.cabinet.warehouse, user, collection) is not None:
+        params = {"collection": collection}
+    else:
+        raise not_found()
+    req, _joined = runner(request).ask(user.login, kind, params)
+    return RedirectResponse(f"/reports?asked={req.id}", status_code=303)
+
+
+@router.get("/reports")
+def mine(request: Request, c: CabDep, user: CoordinatorDep, asked: int = 0) -> Response:
+    requests = runner(request).requests
+    rows = requests.mine(user.login)
+    requests.mark_seen(user.login)
+    folder = c.web.settings.reports_dir / user.login
+    scheduled = sorted(p.name for p in folder.glob("*.xlsx")) if folder.is_dir() else []
+    just = next((r for r in rows if r.id == asked), None)
+    return c.render(request, "monitor_reports.html", user=user, csrf=request.state.session.csrf, rows=rows,
+                    just=just, describe=describe, subject=subject, kinds=KINDS, scheduled=scheduled)
+
+
+@router.get("/reports/bell")
+def bell(request: Request, c: CabDep, user: CoordinatorDep) -> Response:
+    news = runner(request).requests.news(user.login)
+    return c.render(request, "_monitor_bell.html", count=len(news),
+                    latest=describe(news[0]) if news else "")
+
+
+@router.get("/reports/{request_id}/file")
+def download(request: Request, c: CabDep, user: CoordinatorDep,
+             request_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+    req = runner(request).requests.get(request_id, login=user.login)
+    if req is None or req.state != "ready" or req.file is None:
+        raise not_found()
+    return _send(c.web.settings.home, c.web.settings.home / req.file, f"report-{req.id}-{req.kind}.xlsx")
+
+
+@router.get("/reports/scheduled/{name}")
+def scheduled(c: CabDep, user: CoordinatorDep, name: Annotated[str, Path(max_length=200)]) -> Response:
+    folder = c.web.settings.reports_dir / user.login
+    # Only a name the folder lists: no path of the caller's making is opened.
+    listed = {p.name: p for p in folder.glob("*.xlsx")} if folder.is_dir() else {}
+    if name not in listed:
+        raise not_found()
+    return _send(folder, listed[name], name)
+
+
+def _send(root: pathlib.Path, path: pathlib.Path, filename: str) -> Response:
+    """The file if it lies inside ``root`` (a moved workspace or an edited row must not reach out)."""
+    base, target = root.resolve(), path.resolve()
+    if not target.is_relative_to(base) or not target.is_file():
+        raise not_found()
+    return FileResponse(target, media_type=XLSX, filename=filename)
