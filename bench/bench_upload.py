@@ -68,10 +68,10 @@ async def one_upload(client: httpx.AsyncClient, csrf: str, name: str, data: byte
                      patience: float) -> float | None:
     """Seconds from the upload's start to the answer's link on the page; None if not in time."""
     started = time.perf_counter()
-    response = await client.post(f"/collections/{COLLECTION}/upload", data={"csrf": csrf},
+    response = await client.post(f"/collect/{COLLECTION}/upload", data={"csrf": csrf},
                                  files={"file": (name, data, XLSX)}, headers={"HX-Request": "true"})
     fragment = response.text
-    while "/answer" not in fragment:
+    while "/answers/" not in fragment:
         if time.perf_counter() - started > patience or response.status_code != 200:
             return None
         await asyncio.sleep(poll)
@@ -90,7 +90,7 @@ async def drive(base: str, logins: list[str], files: list[tuple[str, str, bytes]
         tokens = {}
         for login, client in clients.items():
             await sign_in(client, login)
-            page = await client.get(f"/collections/{COLLECTION}/excel")
+            page = await client.get(f"/collect/{COLLECTION}/history")
             tokens[login] = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         tasks = []
         start = time.perf_counter()

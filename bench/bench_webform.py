@@ -4,9 +4,9 @@
   over --schools schools: p50/p95 per save and saves per second;
 - «Сдать отчёт» of a full specialities form (all 111 specialities of the list: the key allows no
   more distinct rows), judge + load + receipt (``flows.webform.submit``): p50/p95 over --submits;
-- the judge alone on the same form, to split the submit's cost;
-- «Загрузить файл»: --uploads filled templates of 50 rows, each through ``flows.upload.upload``
-  (into the inbox, claimed, archived, judged, recorded, answered): p50/p95.
+- the judge alone on the same form, to split the submit's cost.
+
+«Загрузить файл» (the upload worker, end to end over HTTP) is bench_upload.py's.
 
 On PostgreSQL (--url) the tables live in a schema of their own, dropped at the end.
 
@@ -29,13 +29,11 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from flows.settings import load_settings
-from flows.upload import upload
 from flows.webform import judge_draft, submit
 from flows.workspace import open_warehouse
-from forms import builtin_forms, load_collection, worded
+from forms import builtin_forms, load_collection
 from forms.publications import COLLECTIONS_DIR
-from templates import render_template
-from tests.workbooks import fill, sample_org
+from tests.workbooks import sample_org
 from warehouse.drafts import Drafts
 
 
@@ -51,7 +49,6 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=200)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--submits", type=int, default=30)
-    parser.add_argument("--uploads", type=int, default=20)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -107,20 +104,6 @@ def main() -> None:
             result = submit(settings, wh, form, collection, org, full, datetime(2026, 12, 1, 7, tzinfo=UTC) + timedelta(seconds=i))
             sent.append(time.perf_counter() - start)
             assert result.row is not None
-        college = sample_org(number=2, specialities=tuple(n.split(" ", 1)[0] for n in names[:50]))
-        wh.upsert_organisations([college])
-        wh.publish(collection, form, [college.login])
-        template = render_template(form, collection, college, settings.secret())
-        rows = [{**{k: (int(v) if v.isdigit() else v) for k, v in draft["specialities"][0].items()}, "1": n}
-                for n in names[:50]]
-        books = [fill(template, {"Специальности": [{**r, "5": 25 + i} for r in rows]}, worded(form, collection))
-                 for i in range(args.uploads)]
-        uploaded = []
-        for i, book in enumerate(books):
-            start = time.perf_counter()
-            outcome = upload(settings, wh, college.login, f"отчёт-{i}.xlsx", book)
-            uploaded.append(time.perf_counter() - start)
-            assert outcome is not None and outcome.outcome == "accepted", outcome
         wh.engine.dispose()
         figures = {
             "database": wh.engine.dialect.name,
@@ -129,7 +112,6 @@ def main() -> None:
             "rows_submitted": len(names),
             "judge_p50_ms": _ms(judged)[0], "judge_p95_ms": _ms(judged)[1],
             "submit_p50_ms": _ms(sent)[0], "submit_p95_ms": _ms(sent)[1],
-            "upload_p50_ms": _ms(uploaded)[0], "upload_p95_ms": _ms(uploaded)[1],
         }
     finally:
         if schema is not None:

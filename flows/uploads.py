@@ -20,17 +20,13 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from flows.cabinet import _store as store_file  # the storage's own copy-by-SHA-256
 from flows.inbox import _safe as safe_name  # the inbox's own cleaning of a sent file's name
 from flows.inbox import claim_folder, release_folder
 from flows.pipeline import FileOutcome, World, claim_all, load_world, process_batch
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from validators import DEFAULT_LIMITS
-from warehouse import SubmissionRow, Warehouse
-from warehouse.cabinet import Cabinet
-from warehouse.own_files import own_file
-from warehouse.storage import NewFile
+from warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -164,33 +160,3 @@ class UploadWorker:
         outcomes = process_batch(self.settings, self._wh, world, claims) if claims else []
         release_folder(claim_folder(self.settings.processing))
         return outcomes
-
-
-def answer_of(settings: Settings, row: SubmissionRow) -> Path | None:
-    """The answer workbook the pipeline wrote for ``row`` (``flows.pipeline.answer``: named by
-    the submission's number in its collection's and login's folder), if it is there yet."""
-    folder = (settings.feedback_dir / row.collection_id / row.login if row.collection_id and row.login
-              else settings.feedback_dir / "_unidentified" / (row.login or "unknown"))
-    found = sorted(folder.glob(f"{row.id:06d}-*.xlsx")) if folder.is_dir() else []
-    return found[0] if found else None
-
-
-TEMPLATE_TITLE = "Шаблон формы"
-
-
-def template_file(settings: Settings, cabinet: Cabinet, collection_id: str, login: str) -> int | None:
-    """The file-storage id of ``login``'s personalised template of ``collection_id`` (the one
-    `sbor publish` wrote to outbox/templates/<collection>/<login>.xlsx), stored as that school's
-    own file of the collection's publication the first time it is asked for, and again when
-    publish rewrote it. None if publish wrote no template for the school."""
-    source = settings.templates_dir / collection_id / f"{login}.xlsx"
-    if not source.is_file() or source.is_symlink():
-        return None
-    stored = own_file(cabinet, collection_id, TEMPLATE_TITLE, login)
-    relative, size, sha = store_file(settings.runtime / "files", source)
-    if stored is not None and stored.sha256 == sha:
-        return stored.id
-    cabinet.storage.add([NewFile(collection_id, TEMPLATE_TITLE, login, f"{collection_id}-{login}.xlsx",
-                                 relative, size, sha)])
-    again = own_file(cabinet, collection_id, TEMPLATE_TITLE, login)
-    return again.id if again else None

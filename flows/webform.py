@@ -201,8 +201,10 @@ def receipt_path(settings: Settings, row: SubmissionRow) -> Path:
 def answer_path(settings: Settings, row: SubmissionRow) -> Path | None:
     """The answer workbook of a submission (a file's, written by ``flows.pipeline``, or a web
     submission's receipt): both lie in the school's folder under the submission's number."""
-    folder = settings.feedback_dir / str(row.collection_id) / str(row.login)
-    found = sorted(folder.glob(f"{row.id:06d}-*.xlsx")) if row.collection_id and row.login else []
+    # A file no collection was recognised in is answered under ``_unidentified`` (flows.pipeline).
+    folder = (settings.feedback_dir / row.collection_id / row.login if row.collection_id and row.login
+              else settings.feedback_dir / "_unidentified" / (row.login or "unknown"))
+    found = sorted(folder.glob(f"{row.id:06d}-*.xlsx")) if folder.is_dir() else []
     return found[0] if found else None
 
 

@@ -133,6 +133,7 @@ def build_site(home: Path, url: str) -> Site:
 
 
 def close(site: Site) -> None:
+    site.app.state.uploads.stop()  # the upload worker finishes what is queued, then lets go of its database
     site.cabinet.warehouse.engine.dispose()
     site.app.state.cab.cabinet.warehouse.engine.dispose()
 

@@ -57,6 +57,7 @@ def collect_site(home: Path, url: str) -> Site:
 
 def stop(site: Site) -> None:
     """Close the connections of ``site``'s app (a stopped server)."""
+    site.app.state.uploads.stop()
     site.app.state.cab.cabinet.warehouse.engine.dispose()
 
 

@@ -47,6 +47,9 @@ class Probe:
 # Per route: the foreign requests to try, from each role. Routes that take no id of a school,
 # municipality or region say why instead (their own behaviour is tested in test_web_auth).
 Entry = Callable[[Site], list[Probe]] | str
+# Collections the test site's school does not take part in (another kind, another municipality,
+# none at all).
+OTHERS = ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
 MONITORED = "vpr-org-info-2027"  # published by tests.monitor_site
 FOREIGN_PUBLICATION = {"school": "mun-7702-only", "municipal": "mun-7702-only", "regional": "region-50-only"}
 MATRIX: dict[tuple[str, str], Entry] = {
@@ -119,28 +122,6 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", f"/accounts/{C}/unblock") for role in ("school", "municipal", "regional")],
         Probe("operator", "POST", "/accounts/nobody/unblock"),
     ],
-    # Excel through the cabinet and the history (issue 13): a school's own collection only; a
-    # coordinator has no template, sends no file and reads no school's answers.
-    **{("GET" if suffix != "upload" else "POST", f"/collections/{{collection_id}}/{suffix}"): (
-        lambda s, suffix=suffix: [
-            Probe("school", "GET" if suffix != "upload" else "POST",
-                  f"/collections/{pub}/{suffix}")
-            for pub in ("vpr-spo-schedule-2027", "spo-specialities-2026", "mun-7702-only", "no-such")
-        ] + [Probe(role, "GET" if suffix != "upload" else "POST", f"/collections/vpr-org-info-2027/{suffix}")
-             for role in ("municipal", "regional", "operator")])
-       for suffix in ("excel", "template", "upload", "history")},
-    ("GET", "/collections/{collection_id}/uploads/{sha}"): lambda s: [
-        Probe("school", "GET", f"/collections/vpr-spo-schedule-2027/uploads/{'0' * 64}"),
-        Probe("school", "GET", "/collections/vpr-org-info-2027/uploads/not-a-sha"),
-        *[Probe(role, "GET", f"/collections/vpr-org-info-2027/uploads/{'0' * 64}")
-          for role in ("municipal", "regional", "operator")],
-    ],
-    # Another school's answer by its number (every submission of the site but the school's
-    # own, and one that does not exist); a coordinator downloads none.
-    ("GET", "/submissions/{submission_id}/answer"): lambda s: [
-        Probe(role, "GET", f"/submissions/{n}/answer") for role in ROLES
-        for n in (_not_own(s) if role == "school" else (*range(1, 6), 999999))
-    ],
     # The web form is the participating school's own: others, coordinators included, get 404.
     ("GET", "/collect/{collection_id}"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026") for role in ROLES],  # no SPO school signs in
@@ -156,10 +137,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
         *[Probe(role, "POST", "/collect/spo-specialities-2026/from-file/1") for role in ROLES],
         *[Probe("school", "POST", f"/collect/vpr-org-info-2027/from-file/{n}") for n in _not_own(s)],
     ],
+    # Excel through the cabinet (issue 13): a school's own collection only; a coordinator has no
+    # template, sends no file and reads no school's outcome or answers.
     ("POST", "/collect/{collection_id}/upload"): lambda s: [
-        Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+        *[Probe(role, "POST", "/collect/spo-specialities-2026/upload") for role in ROLES],
+        *[Probe("school", "POST", f"/collect/{pub}/upload") for pub in OTHERS],
+        *[Probe(role, "POST", "/collect/vpr-org-info-2027/upload") for role in ROLES if role != "school"],
+    ],
     ("GET", "/collect/{collection_id}/template"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/template") for role in ROLES],
+        *[Probe("school", "GET", f"/collect/{pub}/template") for pub in OTHERS],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/template") for role in ROLES if role != "school"],
     ],
     ("GET", "/collect/{collection_id}/excel"): lambda s: [
@@ -169,10 +156,18 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/collect/{collection_id}/history"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/history") for role in ROLES],
         *[Probe(role, "GET", "/collect/vpr-org-info-2027/history") for role in ROLES if role != "school"],
+        *[Probe("school", "GET", f"/collect/{pub}/history?uploaded={'0' * 64}") for pub in OTHERS],
+        Probe("school", "GET", "/collect/vpr-org-info-2027/history?uploaded=not-a-sha"),
+        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/history?uploaded={'0' * 64}")
+          for role in ROLES if role != "school"],
     ],
     ("GET", "/collect/{collection_id}/answers/{submission_id}"): lambda s: [
         *[Probe(role, "GET", "/collect/spo-specialities-2026/answers/1") for role in ROLES],
+        # Another school's answer by its number (every submission of the site but the school's
+        # own, and one that does not exist); a coordinator downloads none.
         *[Probe("school", "GET", f"/collect/vpr-org-info-2027/answers/{n}") for n in _not_own(s)],
+        *[Probe(role, "GET", f"/collect/vpr-org-info-2027/answers/{n}") for role in ROLES if role != "school"
+          for n in (*range(1, 6), 999999)],
     ],
     # Monitoring (issue 14): a school has none; a coordinator gets nothing of another territory.
     ("GET", "/monitor"): lambda s: [Probe("school", "GET", "/monitor")],

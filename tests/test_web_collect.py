@@ -19,6 +19,7 @@ from forms import builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR
 from templates import render_template
 from tests.cabinet_site import A, Site, csrf_of
+from tests.upload_site import answered
 from tests.collect_site import CLOSED, COLLEGE, NAMES, OPEN, SPO, at, example_rows, stop
 from tests.workbooks import fill, set_cells
 from validators import Context, judge
@@ -342,10 +343,11 @@ def test_a_workbook_uploaded_in_the_cabinet_goes_through_the_inbox_pipeline(coll
     def send(name: str, data: bytes) -> str:
         answer = client.post(f"/collect/{SPO}/upload", data={"csrf": csrf}, files={"file": (name, data, "application/octet-stream")})
         assert answer.status_code == 303, answer.text
-        return client.get(answer.headers["location"]).text
+        # «Файл принят, проверяется…» until the upload worker has judged it, as the page polls.
+        return answered(client, client.get(answer.headers["location"]))
 
     page = send("C:\\Users\\школа\\отчёт.xlsx", wrong)
-    assert "Файл «отчёт.xlsx»: Не принят: есть ошибки." in page
+    assert "<strong>Не принят: есть ошибки</strong>: файл «отчёт.xlsx»" in page
     [refused] = college_site.cabinet.warehouse.history(SPO, COLLEGE)
     assert refused.login == COLLEGE  # credited to the signed-in sender
     marked = client.get(f"/collect/{SPO}/answers/{refused.id}")
@@ -353,7 +355,7 @@ def test_a_workbook_uploaded_in_the_cabinet_goes_through_the_inbox_pipeline(coll
     assert "сумма граф 3.1 и 3.2 (30 + 0) не равна графе 3 (24)" in page  # the findings, on the page
 
     page = send("отчёт.xlsx", book)
-    assert "Файл «отчёт.xlsx»: Принят." in page
+    assert "<strong>Принят</strong>: файл «отчёт.xlsx»" in page
     assert [h.outcome for h in college_site.cabinet.warehouse.history(SPO, COLLEGE)] == ["rejected", "accepted"]
     assert "Статус: <strong>Сдано</strong>" in client.get(f"/publications/{SPO}").text
     assert list((college_site.settings.inbox / COLLEGE).iterdir()) == []  # nothing left waiting

@@ -53,7 +53,6 @@ def publish(site: Site) -> Site:
 def upload_site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     built = publish(build_site(tmp_path, database_url))
     yield built
-    built.app.state.uploads.stop()
     close(built)
 
 
@@ -61,7 +60,6 @@ def upload_site(tmp_path: Path, database_url: str) -> Iterator[Site]:
 def sqlite_upload_site(tmp_path: Path) -> Iterator[Site]:
     built = publish(build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}"))
     yield built
-    built.app.state.uploads.stop()
     close(built)
 
 
@@ -75,10 +73,19 @@ def filled(template: bytes, login: str, seed: int = 1) -> bytes:
 
 def upload(client: TestClient, name: str, data: bytes, collection: str = COLLECTION,
            htmx: bool = True) -> Response:
-    page = client.get(f"/collections/{collection}/excel")
+    page = client.get(f"/collect/{collection}/history")
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(f"/collections/{collection}/upload", data={"csrf": csrf_of(page.text)},
+    return client.post(f"/collect/{collection}/upload", data={"csrf": csrf_of(page.text)},
                        files={"file": (name, data, XLSX)}, headers=headers)
+
+
+def template(client: TestClient, collection: str = COLLECTION) -> bytes:
+    """«Скачать шаблон» as the browser follows it: to the school's own file of the storage."""
+    found = client.get(f"/collect/{collection}/template")
+    assert found.status_code == 303, found.text
+    got = client.get(found.headers["location"])
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    return got.content
 
 
 def poll_url(fragment: str) -> str:
@@ -91,6 +98,8 @@ def answered(client: TestClient, first: Response, patience: float = 120.0) -> st
     """The outcome fragment once the answer workbook can be downloaded, polling as the page does
     (``patience`` only keeps a broken worker from hanging the run; speed is measured in bench/)."""
     fragment = first.text
+    if "<html" in fragment:  # the whole history page (no script): its outcome box alone, as the page polls it
+        fragment = client.get(str(first.url), headers={"HX-Request": "true"}).text
     deadline = time.monotonic() + patience
     while "/answer" not in fragment:
         assert time.monotonic() < deadline, f"no answer: {fragment}"

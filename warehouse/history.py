@@ -16,9 +16,6 @@ from warehouse.loading import submission_row
 from warehouse.rows import SubmissionRow
 from warehouse.tables import FixedTables
 
-HISTORY_LIMIT = 500  # files a page lists (a school sends a handful; a runaway script, no more)
-
-
 @dataclass(frozen=True)
 class Sent:
     """One file (or web submission) of the school and what it was told."""
@@ -41,17 +38,6 @@ def _findings(conn: sa.Connection, fixed: FixedTables, rows: Sequence[Submission
     return by_id
 
 
-def school_history(engine: Engine, fixed: FixedTables, login: str, collection_id: str) -> list[Sent]:
-    """Every submission credited to ``login`` for ``collection_id``, newest first, with findings."""
-    s = fixed.submissions
-    query = (sa.select(s).where(s.c.login == login, s.c.collection_id == collection_id)
-             .order_by(s.c.received_at.desc(), s.c.id.desc()).limit(HISTORY_LIMIT))
-    with guarded(engine) as conn:
-        rows = [submission_row(r) for r in conn.execute(query).mappings()]
-        found = _findings(conn, fixed, rows)
-    return [Sent(r, tuple(found.get(r.id, ()))) for r in rows]
-
-
 def own_submission(engine: Engine, fixed: FixedTables, login: str, *, submission_id: int | None = None,
                    sha256: str | None = None) -> Sent | None:
     """The submission with this id or content if it is credited to ``login``; otherwise None."""
@@ -68,10 +54,3 @@ def own_submission(engine: Engine, fixed: FixedTables, login: str, *, submission
         row = submission_row(found)
         return Sent(row, tuple(_findings(conn, fixed, [row]).get(row.id, ())))
 
-
-def takes_part(engine: Engine, fixed: FixedTables, collection_id: str, login: str) -> bool:
-    """Whether ``login`` is a participant of the published ``collection_id``."""
-    p = fixed.participants
-    query = sa.select(sa.exists().where(p.c.collection_id == collection_id, p.c.login == login))
-    with guarded(engine) as conn:
-        return bool(conn.execute(query).scalar())

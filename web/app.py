@@ -19,8 +19,8 @@ from flows.cabinet_reports import ReportRunner
 from flows.uploads import UploadWorker
 from warehouse.report_requests import ReportRequests
 from web import (
-    routes_auth, routes_collect, routes_files, routes_history, routes_monitor, routes_operator,
-    routes_publications, routes_reports, routes_upload,
+    routes_auth, routes_collect, routes_files, routes_monitor, routes_operator, routes_publications,
+    routes_reports, routes_upload,
 )
 from web.collect import collect_state, field_input
 from web.config import WebSettings, load_web_settings
@@ -49,7 +49,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.state.collect = collect_state(app.state.cab)
     app.state.cab.pages.globals["collect_block"] = routes_collect.block
     app.state.cab.pages.globals["field_input"] = field_input
-    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_history, routes_collect,
+    for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_collect,
                    routes_monitor, routes_reports, routes_operator):
         app.include_router(module.router)
 
@@ -90,7 +90,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
                                     message="Страница не найдена: проверьте адрес.")
 
     app.add_middleware(SecurityHeaders, https=web.cookie_secure,
-                       larger=[(routes_upload.UPLOAD_PATH, routes_upload.UPLOAD_CAP, routes_upload.TOO_LARGE)])
+                       larger=[(routes_upload.UPLOAD_PATH, routes_upload.UPLOAD_CAP, routes_upload.TOO_LARGE),
+                               (routes_collect.FORM_PATH, routes_collect.FORM_CAP, routes_collect.FORM_TOO_LARGE)])
     return app
 
 

@@ -7,14 +7,14 @@ Routes are thin: the judge, the recording and the receipt are ``flows.webform``'
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from flows.upload import MAX_UPLOAD, safe_name, upload
+from flows.uploads import MAX_UPLOAD
 from flows.webform import (
     WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
     school_state, stored_template, submit, values_from_file, warning_key,
@@ -24,20 +24,25 @@ from forms import Form as FormSpec
 from forms.publications import Publication
 from validators.verdict import Verdict
 from warehouse.accounts import Account
+from warehouse.history import own_submission
 from warehouse.drafts import DraftValues, StaleDraft
 from web.collect import (
     LONG_LIST, Collect, Problems, grid, list_id, moment_words, parse_values, school_collection,
 )
 from web.deps import Cab, CabDep, CsrfDep, Refused, UserDep, not_found
+from web.routes_upload import OUTCOMES, SHA, outcome, outcome_fragment
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-OUTCOMES = {"accepted": "Принят", "accepted_with_warnings": "Принят с предупреждениями",
-            "rejected": "Не принят: есть ошибки", "unreadable": "Не принят: файл не прочитан"}
 CONFLICT = ("Черновик уже изменён в другой вкладке или другим пользователем ({when} мск). Ваши последние "
             "изменения не сохранены: обновите страницу, чтобы увидеть сохранённый черновик, и внесите их снова.")
 BAD_DATA = "Данные формы не прочитаны. Обновите страницу и повторите действие."
 Data = Annotated[str, Form(max_length=2_000_000)]
+# The form's grid is one field of JSON (300 rows of specialities are about 100 KB): its pages
+# take bodies up to 2 MB (web.security's per-route caps; the upload has its own, first).
+FORM_PATH = re.compile(r"/collect/[^/]{1,100}(/.*)?")
+FORM_CAP = 2 * 1024 * 1024
+FORM_TOO_LARGE = "Данные формы слишком велики. Обновите страницу и повторите действие."
 Version = Annotated[int, Form(ge=0, le=2**31)]
 
 
@@ -208,23 +213,6 @@ def from_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection
                  notice=f"Значения файла «{row.file_name}» перенесены в форму.")
 
 
-@router.post("/collect/{collection_id}/upload")
-async def upload_file(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
-                      file: UploadFile) -> Response:
-    """«Загрузить файл»: the workbook into the same pipeline as the inbox, sent by the signed-in
-    login; the page shows its outcome and findings, the answer to download."""
-    _writable(request, c, user, collection_id)
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise Refused(413, f"Файл больше {MAX_UPLOAD // 1024 // 1024} МБ. Проверьте, что выбран заполненный шаблон.")
-    name = safe_name(file.filename)
-    outcome = await run_in_threadpool(upload, c.web.settings, c.cabinet.warehouse, user.login, name, data)
-    # The outcome is read back from the history by its number: nothing the page says comes
-    # from the address.
-    done = outcome.submission_id if outcome is not None and outcome.submission_id is not None else 0
-    return RedirectResponse(f"/collect/{collection_id}/history?uploaded={done}", status_code=303)
-
-
 @router.get("/collect/{collection_id}/template")
 def template(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Response:
     """«Скачать шаблон»: the school's own template, a file of the publication's storage (its
@@ -263,28 +251,24 @@ def excel(request: Request, c: CabDep, user: UserDep, collection_id: str) -> Res
 
 @router.get("/collect/{collection_id}/history")
 def history(request: Request, c: CabDep, user: UserDep, collection_id: str,
-            uploaded: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> Response:
+            uploaded: Annotated[str | None, Query(pattern=SHA)] = None, again: bool = False) -> Response:
     """Every file and web submission of the school for the collection, newest first: its
-    outcome, its findings, its answer workbook."""
+    outcome, its findings, its answer workbook; above them the outcome of a file just uploaded
+    (``uploaded``: its SHA-256; the page's poll asks for that box alone)."""
     collect = collect_of(request)
     pub, collection, form = school_collection(c, collect, user, collection_id)
+    if uploaded is not None and request.headers.get("hx-request") == "true":
+        return outcome_fragment(request, c, user, collection, uploaded, again)
     wh = c.cabinet.warehouse
     items = []
-    rows = wh.history(collection.id, user.login)
-    note = ""
-    if uploaded == 0:
-        note = "Файл принят в обработку: результат появится в истории отправок."
-    elif uploaded is not None:
-        sent = next((r for r in rows if r.id == uploaded), None)
-        if sent is not None:
-            note = f"Файл «{sent.file_name}»: {OUTCOMES.get(sent.outcome, sent.outcome)}."
-    for row in reversed(rows):
+    for row in reversed(wh.history(collection.id, user.login)):
         items.append({"row": row, "findings": wh.findings(row.id) if row.error_count or row.warning_count else [],
                       "answer": answer_path(c.web.settings, row) is not None,
                       "explanations": collect.explanations.of(row.id) if row.warning_count else []})
+    box = outcome(c, user, collection, uploaded, again) if uploaded is not None else None
     return c.render(request, "collect_history.html", user=user, csrf=request.state.session.csrf, pub=pub,
                     collection=collection, form=form, items=items, outcomes=OUTCOMES, web_file=WEB_FILE,
-                    note=note, open=collection.is_open(c.web.settings.now()))
+                    box=box, cap=MAX_UPLOAD, open=collection.is_open(c.web.settings.now()))
 
 
 @router.get("/collect/{collection_id}/answers/{submission_id}")
@@ -294,7 +278,10 @@ def answer(request: Request, c: CabDep, user: UserDep, collection_id: str,
     every error marked."""
     collect = collect_of(request)
     _, collection, _ = school_collection(c, collect, user, collection_id)
-    row = next((h for h in c.cabinet.warehouse.history(collection.id, user.login) if h.id == submission_id), None)
+    wh = c.cabinet.warehouse
+    sent = own_submission(wh.engine, wh.fixed, user.login, submission_id=submission_id)
+    # Its own file in which no collection was recognised is answered from any of its collections.
+    row = sent.row if sent is not None and sent.row.collection_id in (collection.id, None) else None
     path = answer_path(c.web.settings, row) if row is not None else None
     if row is None or path is None:
         raise not_found()

@@ -31,19 +31,11 @@ _COMMON = [
 
 
 # The cabinet's forms are a few short fields: a larger body is refused while it streams, before
-# the form parser buffers it (uploads of workbooks will get a limit of their own on their route).
+# the form parser buffers it. A route that takes more (a workbook, a web form's grid) says so
+# through ``larger`` (web.app).
 MAX_BODY = 64 * 1024
-# A web form's grid is one field of JSON (300 rows of specialities are about 100 KB); a workbook
-# uploaded is taken up to 20 MB and left to the pre-check (which refuses more than 10 MB in words).
-UPLOAD_BODY, FORM_BODY = 21 * 1024 * 1024, 2 * 1024 * 1024
-
-
-def body_cap(path: str, default: int) -> int:
-    if path.startswith("/collect/"):
-        return UPLOAD_BODY if path.endswith("/upload") else FORM_BODY
-    return default
 _TOO_LARGE = "Запрос слишком велик.".encode()
-# A route that takes more (a workbook upload): its path, its cap, and what the refusal says.
+# A route that takes more (a workbook upload, a web form): its path, its cap, and what the refusal says.
 Larger = tuple[re.Pattern[str], int, str]
 
 
@@ -68,9 +60,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope["path"].startswith("/static/")
-        max_body, too_large = self._cap(scope["path"])
+        cap, too_large = self._cap(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        cap = body_cap(scope["path"], max_body)
         if not declared.isdigit() or int(declared) > cap:
             await _refuse(send, too_large)
             return
