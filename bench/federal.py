@@ -45,8 +45,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -57,6 +57,7 @@ for p in (HERE.parent, HERE):
         sys.path.insert(0, str(p))
 
 import bench_ingest as bi  # noqa: E402
+
 from forms import Collection, Form, Organisation, builtin_forms, layout, load_collection  # noqa: E402
 
 CACHE_VERSION = 1

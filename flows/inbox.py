@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.paths import inside
 from flows.lease import SEP, Takeover, now_iso, stale
 from flows.names import NAME_MAX, fit
+from flows.paths import inside
 
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
 _IGNORED = re.compile(

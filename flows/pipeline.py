@@ -22,15 +22,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 from flows.inbox import (
-    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, names_match, recover, scan,
+    Claim,
+    archive_many,
+    claim,
+    claim_folder,
+    done,
+    is_regular,
+    leftovers,
+    listed,
+    names_match,
+    recover,
+    scan,
     sha256_of,
 )
-from flows.senders import Judged, judge_claims
-from flows.paths import inside
 from flows.lease import log_takeovers, tidy
 from flows.names import derived
+from flows.paths import inside
+from flows.senders import Judged, judge_claims
 from flows.settings import Settings
 from flows.settle import settled
 from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms

@@ -7,8 +7,8 @@ collects findings; it never stops at the first bad cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 

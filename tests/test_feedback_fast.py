@@ -18,8 +18,8 @@ from flows.simulate import fill as simulate_fill
 from flows.simulate import good_values, spoil
 from forms import MOSCOW, Collection, Finding, Form, layout
 from templates import FINDINGS_SHEET, FeedbackFactory, TemplateFactory, render_feedback
-from validators import Context, judge
 from tests.workbooks import SECRET, fill, org_for, sample_org
+from validators import Context, judge
 
 SHEET = "Специальности"
 SPECIALITY = "38.02.01 Экономика и бухгалтерский учет (по отраслям)"

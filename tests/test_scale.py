@@ -36,9 +36,9 @@ from flows.scale import (
     worker_env,
     write_manifests,
 )
+from flows.settings import load_settings, parse_moment
 from flows.simulate import good_values, spoil
 from flows.workspace import open_warehouse
-from flows.settings import load_settings, parse_moment
 from forms import Organisation, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 from tests.hostile import NOW, SPECIALITIES, Kit, csv_renamed, truncated

@@ -33,13 +33,13 @@ from forms.registry import generate_registry
 from forms.status import OrgStatus
 from forms.wording import worded
 from templates import FeedbackFactory, TemplateFactory, render_feedback, render_receipt, render_refusal
-from templates.xlsx import fits, longest_word
 from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,
     render_statuses_export,
 )
+from templates.xlsx import fits, longest_word
 from tests.workbooks import SECRET, org_for
 
 FORM_IDS = sorted(builtin_forms())

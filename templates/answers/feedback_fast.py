@@ -29,6 +29,17 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form
+from templates.answers.feedback import (
+    FINDINGS_HEADER_ROW,
+    FINDINGS_SHEET,
+    MARK_COLUMN_MARGIN,
+    MARK_ROW_MARGIN,
+    _entry_area,
+    _findings_sheet,
+    _mark,
+    _summary,
+    render_feedback,
+)
 from templates.answers.feedback_sheets import (
     CELL,
     DIMENSION,
@@ -65,17 +76,6 @@ from templates.school import (
     wrap_columns,
 )
 from templates.xlsx import ZipSkeleton, attr, read_members
-from templates.answers.feedback import (
-    FINDINGS_HEADER_ROW,
-    FINDINGS_SHEET,
-    MARK_COLUMN_MARGIN,
-    MARK_ROW_MARGIN,
-    _entry_area,
-    _findings_sheet,
-    _mark,
-    _summary,
-    render_feedback,
-)
 
 _PROBE_FILE = "probe.xlsx"
 # Probe findings sit far below every sheet: listed and linked on «Ошибки», never marked.

@@ -14,8 +14,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.findings import SEVERITY_ORDER, Finding
 from forms.spec import Form
-from templates.xlsx import styles as st
 from templates.school import clean
+from templates.xlsx import styles as st
 
 SEVERITY_TEXT = {"error": "ошибка", "warning": "предупреждение", "note": "замечание"}
 HEADERS = ("№", "Лист", "Ячейка", "Графа", "Значение", "Сообщение", "Серьёзность")
