@@ -448,8 +448,8 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
     real_cpu = statistics.median(r.cpu for r in runs)
     print()
     print(f"{'path':<44}{'ms/workbook':>12}{'CPU ms':>10}")
-    print(f"{'real: flows.ingest.ingest, %d lane(s) (median of %d)' % (lanes, len(runs)):<44}{_ms(real, n):>12.2f}"
-          f"{_ms(real_cpu, n):>10.2f}")
+    real_label = f"real: flows.ingest.ingest, {lanes} lane(s) (median of {len(runs)})"
+    print(f"{real_label:<44}{_ms(real, n):>12.2f}{_ms(real_cpu, n):>10.2f}")
     print(f"{'real: one process, per stage':<44}{_ms(single.wall, n):>12.2f}{_ms(single.cpu, n):>10.2f}")
     stages = single.stages
     for name, seconds in stages.items():

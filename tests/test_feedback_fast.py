@@ -53,7 +53,7 @@ def _differences(reference: dict[str, Any], fast: dict[str, Any]) -> list[str]:
     """What differs, but the style of marked empty cells (see the next-but-one test)."""
     found = []
     for dump in (reference, fast):
-        for key, cells in dump.items():
+        for _key, cells in dump.items():
             if isinstance(cells, dict):
                 for address, (value, fill, *rest) in list(cells.items()):
                     if value is None and fill is not None:

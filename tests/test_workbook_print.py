@@ -355,7 +355,7 @@ def test_coordinator_workbooks_print_one_page_wide(printed: dict[str, list[tuple
         if sheet != "Описание выгрузки":
             assert "Логин" in page and "6. " in page  # the last field of the form's sheet
     assert "###" not in "".join(p for _, p in results)
-    for sheet, page in printed["statuses"]:
+    for _sheet, page in printed["statuses"]:
         assert "ID сбора" in page and "Ошибок в" in page
 
 

@@ -243,7 +243,7 @@ def number_text(value: float) -> str:
 
 def _number(value: float) -> str:
     """As openpyxl writes a number (16 significant digits) where that is exact, else exactly."""
-    short = "%.16g" % value
+    short = f"{value:.16g}"
     return short if float(short) == value else repr(value)
 
 
