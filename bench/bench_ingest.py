@@ -358,7 +358,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--errors", type=float, default=0.10, help="share of workbooks with mistakes")
     parser.add_argument("--duplicates", type=float, default=0.01, help="share of workbooks sent twice")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
+    parser.add_argument("--cache", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
                         help="where filled inboxes are kept between runs")
     parser.add_argument("--batch-size", type=int, default=0,
                         help="files per batch (default: the settings' default, SBOR_BATCH_SIZE's)")

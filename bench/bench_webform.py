@@ -104,7 +104,8 @@ def main() -> None:
         sent = []
         for i in range(args.submits):
             start = time.perf_counter()
-            result = submit(settings, wh, form, collection, org, full, datetime(2026, 12, 1, 7, tzinfo=UTC) + timedelta(seconds=i))
+            result = submit(settings, wh, form, collection, org, full,
+                            datetime(2026, 12, 1, 7, tzinfo=UTC) + timedelta(seconds=i))
             sent.append(time.perf_counter() - start)
             assert result.row is not None
         college = sample_org(number=2, specialities=tuple(n.split(" ", 1)[0] for n in names[:50]))

@@ -172,7 +172,8 @@ def _take(one: Path, mine: Path) -> list[Claim]:
     else:
         moves = []
         for f in sorted(p for p in one.rglob("*") if not _is_folder(p)):
-            sender = next((part for part in (f.parent.name, one.name.partition(_SENDER)[2]) if _LOGIN.match(part)), None)
+            sender = next((part for part in (f.parent.name, one.name.partition(_SENDER)[2]) if _LOGIN.match(part)),
+                          None)
             moves.append((f, _claim_path(mine, sender, f.name).name))
     out: list[Claim] = []
     for source, name in moves:
