@@ -85,9 +85,8 @@ def scale_up(ctx: Context, workers: int, port: int, prefect_database_url: str | 
     """Start Prefect's server on PostgreSQL, the process work pool, the ingest deployment and
     WORKERS workers here; print where they are; Ctrl+C stops them all.
 
-    Example: SBOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/sbor sbor scale up --workers 2
-    --prefect-database-url postgresql+asyncpg://postgres@127.0.0.1:5432/prefect_sbor
-    """
+    Example: SBOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/sbor sbor scale up --workers 2 --prefect-database-url postgresql+asyncpg://postgres@127.0.0.1:5432/prefect_sbor
+    """  # noqa: E501 - the help's last line is its example, one command (tests/test_cli.py)
     from sqlalchemy import make_url
 
     from warehouse import safe_url
