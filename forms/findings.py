@@ -28,9 +28,10 @@ class Finding:
     cell: str | None = None  # "E7"
     field: str | None = None  # field number "3.1"
     value: str | None = None  # the value as the school typed it
-    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue`` rendered ``message`` from: the wording's key ("" the usual) and the
-    # named parameters, for a page or a script that words the finding itself. Empty for findings
-    # read back from the warehouse, which keeps the text.
+    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue``
+    # rendered ``message`` from: the wording's key ("" the usual) and the named parameters, for a
+    # page or a script that words the finding itself. Empty for findings read back from the
+    # warehouse, which keeps the text.
     params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
     wording: str = dataclasses.field(default="", compare=False)
 

@@ -211,7 +211,8 @@ class _FindingsSheet:
     def __init__(self, xml: str) -> None:
         start, end = xml.index("<sheetData>") + len("<sheetData>"), xml.index("</sheetData>")
         self.head = DIMENSION.sub("{dimension}", xml[:start].replace("{", "{{").replace("}", "}}"), count=1)
-        rows = {int(m.group(1)): (m.group(2), {column_index(c.group(1)): c.group(0) for c in CELL.finditer(m.group(3) or "")})
+        rows = {int(m.group(1)): (m.group(2),
+                                  {column_index(c.group(1)): c.group(0) for c in CELL.finditer(m.group(3) or "")})
                 for m in ROW.finditer(xml[start:end])}
         self.title_style = style_of(rows[1][1][1])
         self.hint_style = style_of(rows[2][1][1])
@@ -260,7 +261,8 @@ class _FindingsSheet:
             rows.append(f'<row r="{row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
             if link:
                 location = f"'{finding.worksheet}'!{finding.cell}"
-                links.append(f'<hyperlink ref="C{row}" location="{attr(location)}" display="{attr(str(finding.cell))}" />')
+                links.append(f'<hyperlink ref="C{row}" location="{attr(location)}" '
+                             f'display="{attr(str(finding.cell))}" />')
         last = max(row, FINDINGS_HEADER_ROW + 1)
         tail = self.tail.format(filter=f'<autoFilter ref="A{FINDINGS_HEADER_ROW}:G{last}" />',
                                 links=f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")

@@ -78,7 +78,8 @@ def write_personal(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, st
             cell.data_type = "s"  # never a formula, whatever the registry holds
 
 
-def build_workbook(form: Form, collection: Collection, personal: Mapping[str, Mapping[str, str]] | None = None) -> Workbook:
+def build_workbook(form: Form, collection: Collection,
+                   personal: Mapping[str, Mapping[str, str]] | None = None) -> Workbook:
     """The whole template; without ``personal`` the organisation's cells are left empty."""
     form = worded(form, collection)  # «в 2026/2027 учебном году» wherever the spec says {school_year}
     wb = Workbook()
