@@ -104,7 +104,8 @@ def test_marks_on_headers_far_cells_and_other_sheets(forms_by_id: dict[str, Form
     cells = {SHEET: {"A5": SPECIALITY, "B5": "Математика", "D5": "два", "E5": "=1+1", "F5": 12.5, "J5": "да",
                      "L7": "заметка"}}
     findings = [
-        Finding("not-a-number", "error", f"{where}, ячейка D5 (графа 2): «два» — не число.", "f.xlsx", SHEET, "D5", "2", "два"),
+        Finding("not-a-number", "error", f"{where}, ячейка D5 (графа 2): «два» — не число.", "f.xlsx", SHEET, "D5", "2",
+                "два"),
         Finding("header-changed", "warning", f"{where}, ячейка C3: заголовок изменён.", "f.xlsx", SHEET, "C3", "1.2"),
         Finding("header-changed", "error", f"{where}, ячейка C3: и ещё <раз> & «так».", "f.xlsx", SHEET, "C3", "1.2"),
         Finding("outside", "warning", f"{where}, ячейка L7: значение вне таблицы.", "f.xlsx", SHEET, "L7"),

@@ -290,7 +290,8 @@ def encoding_refusal(part: str, encoding: str) -> str:
 
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", SHEET_PART])
 def test_billion_laughs_is_refused(template: bytes, tmp_path: Path, part: str) -> None:
-    data = rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART else rezip(template, add={part: BILLION_LAUGHS})
+    data = (rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART
+            else rezip(template, add={part: BILLION_LAUGHS}))
     assert data != template
     assert only(write(tmp_path, data)) == ("xml-entities", dtd_refusal(part))
 
