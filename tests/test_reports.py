@@ -40,7 +40,6 @@ from templates.xlsx import Book, append_frame, write_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 HYPERLINK = '=HYPERLINK("http://x","y")'
-UTC = UTC
 OPEN_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=MOSCOW)
 CLOSED_NOW = datetime(2026, 12, 26, 9, 0, tzinfo=MOSCOW)
 REG77 = Coordinator("reg77", "regional", "77", None, "Москва")
