@@ -37,17 +37,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-for _path in (REPO, REPO / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+# Run as a script, this file's folder is on sys.path, so bench_ingest (a third-party-sorted import,
+# hence first) imports as is, and on import it puts the checkout on sys.path for the ones below.
+from bench_ingest import bench_orgs  # the same schools as the ingest bench
 
 from forms import MOSCOW, Collection, Form, Organisation, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 from templates import FeedbackFactory
 from validators import Context, Verdict, judge_batch
-
-from bench_ingest import bench_orgs  # noqa: E402 - the same schools as the ingest bench
 
 SECRET = b"bench-secret-not-for-production"
 NOW = datetime(2026, 12, 1, 12, tzinfo=MOSCOW)

@@ -358,7 +358,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--errors", type=float, default=0.10, help="share of workbooks with mistakes")
     parser.add_argument("--duplicates", type=float, default=0.01, help="share of workbooks sent twice")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
+    parser.add_argument("--cache", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
                         help="where filled inboxes are kept between runs")
     parser.add_argument("--batch-size", type=int, default=0,
                         help="files per batch (default: the settings' default, SBOR_BATCH_SIZE's)")
@@ -448,8 +449,8 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
     real_cpu = statistics.median(r.cpu for r in runs)
     print()
     print(f"{'path':<44}{'ms/workbook':>12}{'CPU ms':>10}")
-    print(f"{'real: flows.ingest.ingest, %d lane(s) (median of %d)' % (lanes, len(runs)):<44}{_ms(real, n):>12.2f}"
-          f"{_ms(real_cpu, n):>10.2f}")
+    real_label = f"real: flows.ingest.ingest, {lanes} lane(s) (median of {len(runs)})"
+    print(f"{real_label:<44}{_ms(real, n):>12.2f}{_ms(real_cpu, n):>10.2f}")
     print(f"{'real: one process, per stage':<44}{_ms(single.wall, n):>12.2f}{_ms(single.cpu, n):>10.2f}")
     stages = single.stages
     for name, seconds in stages.items():

@@ -30,13 +30,14 @@ from python_calamine import CalamineWorkbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from workbooks import SECRET, fill, sample_org  # noqa: E402
+
 from forms import MOSCOW, builtin_forms, load_collection  # noqa: E402
 from forms.loader import DATA_DIR  # noqa: E402
 from templates import render_template  # noqa: E402
 from validators import Context, judge_batch  # noqa: E402
 from validators.judge import _prepare, _validate_batch  # noqa: E402
 from validators.safety import inspect_file  # noqa: E402
-from workbooks import SECRET, fill, sample_org  # noqa: E402
 
 SHEET = "Специальности"
 

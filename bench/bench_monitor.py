@@ -64,7 +64,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     in77 = [i for i, o in enumerate(orgs) if o.region_code == "77"]
     others = [i for i, o in enumerate(orgs) if o.region_code != "77"]
     for i in others[: max(0, args.region_size - len(in77))]:
-        orgs[i] = replace(orgs[i], region_code="77", region_name="Москва", municipality_code=f"77{rng.randint(1, 12):02d}")
+        orgs[i] = replace(orgs[i], region_code="77", region_name="Москва",
+                          municipality_code=f"77{rng.randint(1, 12):02d}")
     form = builtin_forms()["vpr_org_info"]
     now = datetime.now(UTC)
     collection = Collection("bench-monitor", "Мониторинг", "ВПР", form.id, now - timedelta(days=5),
@@ -100,7 +101,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     page = timed(lambda: participants(wh, regional, row, now, status=Status.SUBMITTED, sort="submitted",
                                       descending=True, offset=50, limit=50))
     print(f"{args.orgs} schools, {len(subs)} files; region 77: {region_size} schools; {args.repeat} calls each")
-    print(f"operator's monitoring counts: p50 {p(counts, 50):.0f} ms, p95 {p(counts, 95):.0f} ms (target p95 <= 100 ms)")
+    print(f"operator's monitoring counts: p50 {p(counts, 50):.0f} ms, "
+          f"p95 {p(counts, 95):.0f} ms (target p95 <= 100 ms)")
     print(f"participant page (region, «Сдано», by submission date, page 2): p50 {p(page, 50):.0f} ms, "
           f"p95 {p(page, 95):.0f} ms (target p95 <= 100 ms)")
     wh.engine.dispose()

@@ -45,9 +45,9 @@ def workspace(home: Path, size: int, env: dict[str, str]) -> tuple[object, objec
     """A published workspace, built in this process (the publish flow's tasks called directly)."""
     from flows.publish import form_for, register, render_all
     from flows.settings import load_settings
+    from flows.workspace import open_warehouse
     from forms import load_collection
     from forms.registry import generate_registry
-    from flows.workspace import open_warehouse
 
     settings = load_settings(home, env=env)  # as the commands will see it (their secret)
     settings.ensure_dirs()

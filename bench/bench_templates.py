@@ -99,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=50, help="organisations on the openpyxl path")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each; the median is printed")
     parser.add_argument("--form", default="spo_specialities", help="form id")
-    parser.add_argument("--out", type=Path, default=None, help="folder for the files (default: a temporary one, removed)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the files (default: a temporary one, removed)")
     args = parser.parse_args(argv)
 
     form = builtin_forms()[args.form]

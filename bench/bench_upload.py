@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         for i in range(total):
             o = chosen[i % len(chosen)]
             template = (settings.templates_dir / collection.id / f"{o.login}.xlsx").read_bytes()
-            files.append((o.login, f"upload-{i:04d}.xlsx", fill(template, {sheet.name: card_row(form, sheet, o, rng)}, form)))
+            files.append((o.login, f"upload-{i:04d}.xlsx",
+                          fill(template, {sheet.name: card_row(form, sheet, o, rng)}, form)))
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"

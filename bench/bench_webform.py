@@ -101,7 +101,8 @@ def main() -> None:
         sent = []
         for i in range(args.submits):
             start = time.perf_counter()
-            result = submit(settings, wh, form, collection, org, full, datetime(2026, 12, 1, 7, tzinfo=UTC) + timedelta(seconds=i))
+            result = submit(settings, wh, form, collection, org, full,
+                            datetime(2026, 12, 1, 7, tzinfo=UTC) + timedelta(seconds=i))
             sent.append(time.perf_counter() - start)
             assert result.row is not None
         wh.engine.dispose()

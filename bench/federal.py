@@ -45,8 +45,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -57,6 +57,7 @@ for p in (HERE.parent, HERE):
         sys.path.insert(0, str(p))
 
 import bench_ingest as bi  # noqa: E402
+
 from forms import Collection, Form, Organisation, builtin_forms, layout, load_collection  # noqa: E402
 
 CACHE_VERSION = 1
@@ -233,7 +234,8 @@ def make_returns(folder: Path, args: argparse.Namespace, form: Form, collection:
     for i, (org, data) in enumerate(zip(orgs, filled + copies, strict=True)):
         bad = spoiled[i if i < len(sample) else sources[i - len(sample)]]
         made["with errors" if bad else "correct"] += 1
-        names = [f"{collection.id}.xlsx"] + ([f"{collection.id}-повторно.xlsx"] if rng.random() < args.duplicates else [])
+        names = [f"{collection.id}.xlsx"] + ([f"{collection.id}-повторно.xlsx"]
+                                             if rng.random() < args.duplicates else [])
         for j, name in enumerate(names):  # a second copy right after the first: one batch
             path = tmp / org.login / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -621,14 +623,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="Prefect workers, and plain processes to compare")
     p.add_argument("--repeat", type=int, default=3, help="runs of the status workbook (median)")
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--postgres", default=os.environ.get("SBOR_BENCH_POSTGRES_URL") or os.environ.get("SBOR_TEST_POSTGRES_URL"),
+    p.add_argument("--postgres",
+                   default=os.environ.get("SBOR_BENCH_POSTGRES_URL") or os.environ.get("SBOR_TEST_POSTGRES_URL"),
                    help="PostgreSQL server URL (default: $SBOR_BENCH_POSTGRES_URL or $SBOR_TEST_POSTGRES_URL)")
     p.add_argument("--no-prefect", action="store_true", help="skip the Prefect stages")
     p.add_argument("--no-flow", action="store_true", help="skip the one-process Prefect flow (ingest_flow)")
     p.add_argument("--rounds", type=int, default=3,
                    help="publishes of every template (median), and pairs of plain processes and work pool runs, "
                         "alternating (Prefect's share: their median)")
-    p.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench")
+    p.add_argument("--cache", type=Path,
+                   default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench")
     p.add_argument("--json", type=Path, default=None, help="where to write the figures (default: bench/results/)")
     p.add_argument("--scratch", type=Path, default=None,
                    help="where the templates and the workspaces are written, in a folder removed at the end "
@@ -703,15 +707,18 @@ def report(args: argparse.Namespace, stages: list[Stage], extra: dict[str, Any],
               f"{share:>9}{share_cpu:>8}  {s.note}")
     ratios = {
         "templates naive/fast": by["templates: openpyxl (naive)"].ms_per_item / by["templates: fast path"].ms_per_item,
-        "ingest naive/plain": by["ingest: naive (openpyxl, pandera/file, ORM)"].ms_per_item / by["ingest: plain, 1 pass"].ms_per_item,
-        "status naive/fast": by["status workbook: openpyxl (naive)"].seconds / by["status workbook, all schools (operator)"].seconds,
+        "ingest naive/plain": (by["ingest: naive (openpyxl, pandera/file, ORM)"].ms_per_item
+                               / by["ingest: plain, 1 pass"].ms_per_item),
+        "status naive/fast": (by["status workbook: openpyxl (naive)"].seconds
+                              / by["status workbook, all schools (operator)"].seconds),
     }
     print()
     print("  ".join(f"{k}: x{v:.1f}" for k, v in ratios.items()))
     fed = 40_000
     print(f"goals: {fed:,} templates {by['templates: fast path'].ms_per_item * fed / 1000:.1f} s (<= 10); "
           f"ingest {by['ingest: plain, 1 pass'].ms_per_item:.2f} ms/workbook (<= 5); "
-          f"status workbook {by['status workbook, all schools (operator)'].seconds:.2f} s for {args.orgs:,} (<= 3 s at 40,000)"
+          f"status workbook {by['status workbook, all schools (operator)'].seconds:.2f} s "
+          f"for {args.orgs:,} (<= 3 s at 40,000)"
           + "".join(f"; Prefect's share, {s.name.split(': ')[1]} {s.prefect_share:.1%} of the wall time, "
                     f"{s.prefect_share_cpu:.1%} of the CPU time (<= 10% at 10,000)"
                     for s in stages if s.prefect_share is not None and s.prefect_share_cpu is not None))

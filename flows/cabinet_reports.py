@@ -16,8 +16,8 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import flow
@@ -34,8 +34,8 @@ from templates.xlsx import write_atomic
 from warehouse import Warehouse
 from warehouse.accounts import Account, Accounts
 from warehouse.cabinet_tables import cabinet_tables
-from warehouse.storage import Storage
 from warehouse.report_requests import ReportRequest, ReportRequests
+from warehouse.storage import Storage
 
 KINDS = {"results": "Экспорт результатов", "statuses": "Экспорт статусов", "downloads": "Отчёт о скачивании"}
 BOOT_ENV = "SBOR_WEB_BOOT"

@@ -31,7 +31,8 @@ __all__ = ["Context", "cli", "main", "run"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False), help="Workspace folder (default: $SBOR_HOME or the current directory).")
+@click.option("--home", type=click.Path(file_okay=False),
+              help="Workspace folder (default: $SBOR_HOME or the current directory).")
 @click.option("--database-url", help="Warehouse URL (default: $SBOR_DATABASE_URL or SQLite in HOME/var).")
 @click.option("--now", help="Pretend it is this Moscow time (ISO), for rehearsals: 2026-12-01T10:00.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Prefect's run logs.")

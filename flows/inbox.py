@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.paths import inside
 from flows.lease import SEP, Takeover, now_iso, stale
 from flows.names import NAME_MAX, fit
+from flows.paths import inside
 
 # Excel's and LibreOffice's lock and temporary files, and partial uploads: never a submission.
 _IGNORED = re.compile(
@@ -172,7 +172,8 @@ def _take(one: Path, mine: Path) -> list[Claim]:
     else:
         moves = []
         for f in sorted(p for p in one.rglob("*") if not _is_folder(p)):
-            sender = next((part for part in (f.parent.name, one.name.partition(_SENDER)[2]) if _LOGIN.match(part)), None)
+            sender = next((part for part in (f.parent.name, one.name.partition(_SENDER)[2]) if _LOGIN.match(part)),
+                          None)
             moves.append((f, _claim_path(mine, sender, f.name).name))
     out: list[Claim] = []
     for source, name in moves:

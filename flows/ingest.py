@@ -16,7 +16,15 @@ from flows import lanes as lanes_
 from flows.inbox import Claim, claim_folder, release_folder
 from flows.lease import held
 from flows.pipeline import (  # noqa: F401 - FileOutcome: the pipeline's names, as callers know them
-    FileOutcome, Progress, Timings, World, batches_of, claim_all, load_world, process_batch, stage,
+    FileOutcome,
+    Progress,
+    Timings,
+    World,
+    batches_of,
+    claim_all,
+    load_world,
+    process_batch,
+    stage,
 )
 from flows.settings import Settings
 from flows.workspace import open_warehouse

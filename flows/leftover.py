@@ -52,7 +52,8 @@ def _waiting(arrival: Arrival, settings: Settings, now: float) -> str:
     quiet = now - st.st_mtime
     if looks_whole(arrival.path, st.st_size):
         if quiet < settings.quiet_seconds:
-            return f"still being written (changed {quiet:.0f} s ago): taken once unchanged for {settings.quiet_seconds:g} s"
+            return (f"still being written (changed {quiet:.0f} s ago): "
+                    f"taken once unchanged for {settings.quiet_seconds:g} s")
         return "whole, waiting for the next ingest"
     kind = "0 bytes" if st.st_size == 0 else "a zip without its end yet"
     return (f"unfinished ({kind}, changed {quiet:.0f} s ago): taken as it is, and answered, once "
@@ -120,7 +121,8 @@ def inbox_report(settings: Settings) -> InboxReport:
 
 def print_inbox(report: InboxReport, console: Console) -> None:
     """The operator's section of ``sbor status``: one table per list, or a line saying it is empty."""
-    for title, rows in (("left in the inbox, and why", report.left), ("stale claims, not yet taken over", report.stale_claims)):
+    for title, rows in (("left in the inbox, and why", report.left),
+                        ("stale claims, not yet taken over", report.stale_claims)):
         if not rows:
             console.print(f"{title}: none")
             continue

@@ -5,7 +5,8 @@ published by an earlier sbor under an id like ``../../../evil``.
 
 The check is on the names, not the disk: an id cannot make a symbolic link, and whoever can
 put one inside ``outbox/`` or ``var/`` can write there anyway. Resolving every path on disk cost
-0.2 ms per call here, a tenth of a workbook's whole ingest; folding the names costs 5 µs (`python -m timeit` on an archive path).
+0.2 ms per call here, a tenth of a workbook's whole ingest; folding the names costs 5 µs
+(`python -m timeit` on an archive path).
 """
 
 from __future__ import annotations

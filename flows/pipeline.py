@@ -22,15 +22,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 from flows.inbox import (
-    Claim, archive_many, claim, claim_folder, done, is_regular, leftovers, listed, names_match, recover, scan,
+    Claim,
+    archive_many,
+    claim,
+    claim_folder,
+    done,
+    is_regular,
+    leftovers,
+    listed,
+    names_match,
+    recover,
+    scan,
     sha256_of,
 )
-from flows.senders import Judged, judge_claims
-from flows.paths import inside
 from flows.lease import log_takeovers, tidy
 from flows.names import derived
+from flows.paths import inside
+from flows.senders import Judged, judge_claims
 from flows.settings import Settings
 from flows.settle import settled
 from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
@@ -182,7 +191,8 @@ def answer(settings: Settings, world: World, verdict: Verdict, claimed: Claim, r
     org = world.orgs.get(ident.login) if ident and ident.login == row.login else None
     form = world.forms.get(ident.form) if ident else None
     if row.accepted and collection and org:
-        rows_loaded = {s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames} if form else {}
+        rows_loaded = ({s.name: verdict.frames[s.table].height for s in form.sheets if s.table in verdict.frames}
+                       if form else {})
         data = render_receipt(collection, org, submission_id=row.id, file_name=claimed.name,
                               sha256=row.sha256, received_at=row.received_at,
                               rows_loaded=rows_loaded, findings=verdict.findings)

@@ -13,8 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.errors import OperatorError
 from flows.paths import inside
 from flows.settings import Settings
-from flows.writing import write_templates
 from flows.workspace import open_warehouse
+from flows.writing import write_templates
 from forms import Collection, Form, Organisation, builtin_forms
 from templates import TemplateFactory
 

@@ -24,7 +24,7 @@ from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, Participants, builtin_forms
 from forms.coordinators import REPORT_KINDS, Coordinator, coordinators_from_registry, load_coordinators
 from forms.ids import id_problem
-from forms.status import is_closed, status_of
+from forms.status import OrgStatus, is_closed, status_of
 from templates.coordinators import (
     render_group_report,
     render_results,
@@ -32,7 +32,6 @@ from templates.coordinators import (
     render_statuses_export,
     report_file,
 )
-from forms.status import OrgStatus
 from templates.xlsx import write_atomic
 from warehouse import Warehouse
 

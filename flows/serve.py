@@ -53,7 +53,8 @@ def prefect_server(settings: Settings, port: int, startup_timeout: float = 180.0
         return
     api_url = f"http://127.0.0.1:{port}/api"
     if _healthy(api_url):
-        raise OperatorError(f"port {port} is taken by another Prefect server: pass --port, or set PREFECT_API_URL={api_url}")
+        raise OperatorError(f"port {port} is taken by another Prefect server: "
+                            f"pass --port, or set PREFECT_API_URL={api_url}")
     log = settings.runtime / "prefect-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:

@@ -38,8 +38,8 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from flows.inbox import claim_folder, ignored, scan
-from flows.settle import looks_whole, zip_complete  # noqa: F401 - zip_complete: as callers know it
 from flows.settings import Settings
+from flows.settle import looks_whole, zip_complete  # noqa: F401 - zip_complete: as callers know it
 
 log = logging.getLogger("sbor.watch")
 

@@ -12,11 +12,11 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Mapping
 
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
@@ -27,14 +27,14 @@ from forms.spec import NO, YES, Field, Sheet
 from forms.status import Status, lifecycle
 from templates import render_receipt, render_template
 from templates.school import personal_cells, render_with_values
-from validators.entries import Values, form_entries, raw_value, sheet_entries
 from validators.context import Context
+from validators.entries import Values, form_entries, raw_value, sheet_entries
 from validators.judge import judge, judge_entries
 from validators.verdict import Verdict
 from warehouse import NewSubmission, SubmissionRow, Warehouse
 from warehouse.accounts import Account
 from warehouse.cabinet import Cabinet
-from warehouse.drafts import Draft, DraftValues, Drafts
+from warehouse.drafts import Draft, Drafts, DraftValues
 from warehouse.explanations import Explanation, Explanations
 from warehouse.storage import NewFile
 

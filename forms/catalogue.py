@@ -204,8 +204,9 @@ _PRECHECK_CODES: dict[str, tuple[str, ...]] = {
 
 
 def _precheck(code: str, keys: tuple[str, ...]) -> tuple[Severity, dict[str, Wording]]:
-    return "error", {("" if key == code else key): Wording(f"Файл «{{file}}» не принят: {PRECHECK[key][0]}. {{advice}}{{detail}}",
-                                  PRECHECK[key][1]) for key in keys}
+    return "error", {("" if key == code else key):
+                     Wording(f"Файл «{{file}}» не принят: {PRECHECK[key][0]}. {{advice}}{{detail}}", PRECHECK[key][1])
+                     for key in keys}
 
 
 _CELL_NOTES = ("number-as-text", "decimal-comma", "spaces-trimmed", "date-as-text", "date-as-number",

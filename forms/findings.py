@@ -7,8 +7,8 @@ collects findings; it never stops at the first bad cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,9 +28,10 @@ class Finding:
     cell: str | None = None  # "E7"
     field: str | None = None  # field number "3.1"
     value: str | None = None  # the value as the school typed it
-    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue`` rendered ``message`` from: the wording's key ("" the usual) and the
-    # named parameters, for a page or a script that words the finding itself. Empty for findings
-    # read back from the warehouse, which keeps the text.
+    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue``
+    # rendered ``message`` from: the wording's key ("" the usual) and the named parameters, for a
+    # page or a script that words the finding itself. Empty for findings read back from the
+    # warehouse, which keeps the text.
     params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
     wording: str = dataclasses.field(default="", compare=False)
 

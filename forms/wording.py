@@ -17,7 +17,6 @@ from forms.collection import Collection
 from forms.spec import PLACEHOLDERS, WORDING_REF, Field, Form, Sheet
 
 
-
 def school_year(collection: Collection) -> str:
     """«2026/2027»: the school year (from 1 September) the collection's data belong to: that of
     its assessment period when it has one, else that of the day its window opens."""

@@ -30,11 +30,11 @@ from flows.simulate import good_values
 from flows.workspace import open_warehouse
 from forms import Collection, Form, Organisation, builtin_forms, layout, load_collection
 from forms.loader import DATA_DIR
+from templates import TemplateFactory
 from tests.officezip import mac_zipped, utf16, with_custom_xml
 from tests.ole2 import encrypted_workbook, xls_workbook
-from templates import TemplateFactory
-from validators import limits_for
 from tests.workbooks import SECRET, fill, sample_org, set_cells
+from validators import limits_for
 
 # Specialities (closes 25.12) still open, the schedule collection (closes 20.12) closed.
 NOW = "2026-12-22T10:00"

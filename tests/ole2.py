@@ -202,7 +202,8 @@ def decrypt_agile(info: bytes, encrypted: bytes, password: str) -> bytes:
     def unwrap(block_key: bytes, attr: str) -> bytes:
         return _aes(_sha(h, block_key)[:32], salt, base64.b64decode(key.get(attr, "")), decrypt=True)
 
-    if unwrap(_VERIFIER_HASH, "encryptedVerifierHashValue") != _sha(unwrap(_VERIFIER_INPUT, "encryptedVerifierHashInput")):
+    if (unwrap(_VERIFIER_HASH, "encryptedVerifierHashValue")
+            != _sha(unwrap(_VERIFIER_INPUT, "encryptedVerifierHashInput"))):
         raise ValueError("wrong password")
     secret_key = unwrap(_KEY_VALUE, "encryptedKeyValue")[:32]
     size = struct.unpack("<Q", encrypted[:8])[0]

@@ -10,7 +10,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from flows.cli import cli
-from tests.cabinet_site import A, B, C, ORGS, build_site, close, sign_in
+from tests.cabinet_site import ORGS, A, B, C, build_site, close, sign_in
 
 
 def _codes(path: Path) -> dict[str, str]:

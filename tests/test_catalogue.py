@@ -68,7 +68,7 @@ def test_the_walk_finds_the_builders() -> None:
 
 def test_every_code_built_is_in_the_catalogue() -> None:
     missing = []
-    for where, name, code, wording, node in BUILT:
+    for where, name, code, _wording, _node in BUILT:
         if code is None:
             # a code chosen at run time: the builder itself, the readers of the warehouse's
             # stored findings, and validators passing on a code from their own tables (checked

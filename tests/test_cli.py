@@ -62,7 +62,8 @@ def test_bad_option_is_one_line_with_exit_2(workspace: Path) -> None:
     assert result.stderr.strip() == "error: No such option '--bogus'. Did you mean '--verbose'? (see sbor --help)"
 
 
-def test_bad_registry_lists_every_bad_line_and_loads_nothing(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_registry_lists_every_bad_line_and_loads_nothing(workspace: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     bad = workspace / "registry.csv"
     bad.write_text(
         "login,full_name,short_name,region_code,region_name,municipality_code,municipality_name,kind\n"

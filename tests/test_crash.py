@@ -140,7 +140,8 @@ def mixed_inbox(kit: Kit, rng: random.Random, good: int = 20, bad: int = 6, rese
         values = good_values(form, collection, org, rng)
         template = kit.template(org)
         if i < good:
-            item = put(org.login, f"{org.login}.xlsx", fill(template, values, form), "good", len(values[form.sheets[0].name]))
+            item = put(org.login, f"{org.login}.xlsx", fill(template, values, form), "good",
+                       len(values[form.sheets[0].name]))
             if i < copies:
                 put(org.login, f"{org.login}-копия.xlsx", item.path.read_bytes(), "good", item.rows)
             if copies <= i < copies + resent:
@@ -174,11 +175,12 @@ def assert_consistent(kit: Kit, sent: list[Sent]) -> None:
         kept = settings.archive / s.sha256[:2] / f"{s.sha256}.bin"
         assert kept.is_file(), f"{s.path.name} is not in the archive"
         outcome = by_sha[s.sha256][2]
-        assert outcome == {"good": "accepted", "bad": "rejected", "hostile": "unreadable"}[s.kind], (s.path.name, outcome)
+        expected = {"good": "accepted", "bad": "rejected", "hostile": "unreadable"}[s.kind]
+        assert outcome == expected, (s.path.name, outcome)
     # Every accepted file's rows loaded once, all of them; nothing loaded for the others.
     table = "data_spo_specialities_specialities"
-    _, counts = wh.sql(f"SELECT submission_id, count(*), count(DISTINCT row_number) FROM {table} GROUP BY submission_id",
-                       max_rows=None)
+    _, counts = wh.sql(f"SELECT submission_id, count(*), count(DISTINCT row_number) FROM {table} "
+                       "GROUP BY submission_id", max_rows=None)
     loaded = {r[0]: (r[1], r[2]) for r in counts}
     for s in sent:
         sub_id = by_sha[s.sha256][0]
@@ -188,8 +190,8 @@ def assert_consistent(kit: Kit, sent: list[Sent]) -> None:
                     "GROUP BY collection_id, login, row_number HAVING count(*) > 1")
     assert dup == [], "a school's current data holds a row twice"
     # The current submission of each school is one of its own accepted files.
-    _, current = wh.sql("SELECT c.collection_id, c.login, s.outcome, s.collection_id, s.login FROM current_submissions c "
-                        "JOIN submissions s ON s.id = c.submission_id", max_rows=None)
+    _, current = wh.sql("SELECT c.collection_id, c.login, s.outcome, s.collection_id, s.login "
+                        "FROM current_submissions c JOIN submissions s ON s.id = c.submission_id", max_rows=None)
     assert all(r[2] in ("accepted", "accepted_with_warnings") and r[0:2] == r[3:5] for r in current), current
     schools = {(r[3], r[4]) for r in rows if r[2] == "accepted"}
     assert {(r[0], r[1]) for r in current} == schools
@@ -454,8 +456,8 @@ def assert_nothing_lost_nor_miscredited(kit: Kit, sent: list[Sent], senders: dic
     assert not [p for p in settings.feedback_dir.rglob("*") if victim in p.parts]
     # Every accepted file's rows loaded once, all of them; nothing loaded from any other file.
     table = "data_spo_specialities_specialities"
-    _, counts = wh.sql(f"SELECT submission_id, count(*), count(DISTINCT row_number) FROM {table} GROUP BY submission_id",
-                       max_rows=None)
+    _, counts = wh.sql(f"SELECT submission_id, count(*), count(DISTINCT row_number) FROM {table} "
+                       "GROUP BY submission_id", max_rows=None)
     loaded = {r[0]: (r[1], r[2]) for r in counts}
     for s in sent:
         if s.sha256 in by_sha:

@@ -13,7 +13,15 @@ from openpyxl.workbook.workbook import Workbook
 from python_calamine import CalamineWorkbook
 
 from forms import MOSCOW, Collection, Finding, Form, Identity, layout
-from templates import FINDINGS_SHEET, TemplateFactory, RECEIPT_SHEET, REFUSAL_SHEET, render_feedback, render_receipt, render_refusal
+from templates import (
+    FINDINGS_SHEET,
+    RECEIPT_SHEET,
+    REFUSAL_SHEET,
+    TemplateFactory,
+    render_feedback,
+    render_receipt,
+    render_refusal,
+)
 from templates.answers import HEADERS, plural
 from tests.workbooks import SECRET, fill, sample_org
 

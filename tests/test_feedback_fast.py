@@ -18,8 +18,8 @@ from flows.simulate import fill as simulate_fill
 from flows.simulate import good_values, spoil
 from forms import MOSCOW, Collection, Finding, Form, layout
 from templates import FINDINGS_SHEET, FeedbackFactory, TemplateFactory, render_feedback
-from validators import Context, judge
 from tests.workbooks import SECRET, fill, org_for, sample_org
+from validators import Context, judge
 
 SHEET = "Специальности"
 SPECIALITY = "38.02.01 Экономика и бухгалтерский учет (по отраслям)"
@@ -53,7 +53,7 @@ def _differences(reference: dict[str, Any], fast: dict[str, Any]) -> list[str]:
     """What differs, but the style of marked empty cells (see the next-but-one test)."""
     found = []
     for dump in (reference, fast):
-        for key, cells in dump.items():
+        for _key, cells in dump.items():
             if isinstance(cells, dict):
                 for address, (value, fill, *rest) in list(cells.items()):
                     if value is None and fill is not None:
@@ -104,7 +104,8 @@ def test_marks_on_headers_far_cells_and_other_sheets(forms_by_id: dict[str, Form
     cells = {SHEET: {"A5": SPECIALITY, "B5": "Математика", "D5": "два", "E5": "=1+1", "F5": 12.5, "J5": "да",
                      "L7": "заметка"}}
     findings = [
-        Finding("not-a-number", "error", f"{where}, ячейка D5 (графа 2): «два» — не число.", "f.xlsx", SHEET, "D5", "2", "два"),
+        Finding("not-a-number", "error", f"{where}, ячейка D5 (графа 2): «два» — не число.", "f.xlsx", SHEET, "D5", "2",
+                "два"),
         Finding("header-changed", "warning", f"{where}, ячейка C3: заголовок изменён.", "f.xlsx", SHEET, "C3", "1.2"),
         Finding("header-changed", "error", f"{where}, ячейка C3: и ещё <раз> & «так».", "f.xlsx", SHEET, "C3", "1.2"),
         Finding("outside", "warning", f"{where}, ячейка L7: значение вне таблицы.", "f.xlsx", SHEET, "L7"),

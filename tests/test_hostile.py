@@ -24,7 +24,6 @@ from flows.workspace import open_warehouse
 from tests.hostile import CASES, Case, Kit, build_corpus, make_kit, symlink_out
 from tests.ole2 import decrypt_agile, read_stream
 
-
 FILES = [c for c in CASES if c.build is not symlink_out]  # links: test_a_link_is_never_followed
 
 

@@ -19,7 +19,6 @@ from flows.lease import held, stale
 from tests.hostile import Kit, make_kit
 from tests.inbox_kit import backdate, claimed_files, drop, inbox_files, lines, sbor, with_env
 
-
 # -- 6. a duplicate is answered ---------------------------------------------------------------
 
 

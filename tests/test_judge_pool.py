@@ -9,9 +9,9 @@ from pathlib import Path
 
 from forms import MOSCOW, Collection, Form
 from templates import TemplateFactory
+from tests.workbooks import SECRET, fill, sample_org
 from validators import Context, judge_batch
 from validators.judge import PROCESS_FROM
-from tests.workbooks import SECRET, fill, sample_org
 
 SHEET = "Специальности"
 ROW = {"1": "38.02.01 Экономика и бухгалтерский учет (по отраслям)", "1.1": "Математика", "1.2": "—",

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ from forms.collection import Collection, Participants
 from forms.coordinators import OPERATOR, Coordinator, coordinators_from_registry
 from forms.spec import Field, Form, Sheet
 from forms.status import OrgStatus
-from templates.xlsx import Book, append_frame, write_atomic
 from templates.coordinators import (
     render_group_report,
     render_results,
@@ -37,10 +36,10 @@ from templates.coordinators import (
     report_file,
     write_results_files,
 )
+from templates.xlsx import Book, append_frame, write_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 HYPERLINK = '=HYPERLINK("http://x","y")'
-UTC = timezone.utc
 OPEN_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=MOSCOW)
 CLOSED_NOW = datetime(2026, 12, 26, 9, 0, tzinfo=MOSCOW)
 REG77 = Coordinator("reg77", "regional", "77", None, "Москва")

@@ -36,9 +36,9 @@ from flows.scale import (
     worker_env,
     write_manifests,
 )
+from flows.settings import load_settings, parse_moment
 from flows.simulate import good_values, spoil
 from flows.workspace import open_warehouse
-from flows.settings import load_settings, parse_moment
 from forms import Organisation, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 from tests.hostile import NOW, SPECIALITIES, Kit, csv_renamed, truncated
@@ -69,7 +69,8 @@ def databases() -> Iterator[tuple[str, str]]:
     base = sa.make_url(raw)
     tag = uuid.uuid4().hex[:10]
     warehouse = base.set(database=f"sbor_scale_{tag}").render_as_string(hide_password=False)
-    prefect = base.set(drivername="postgresql+asyncpg", database=f"prefect_scale_{tag}").render_as_string(hide_password=False)
+    prefect = (base.set(drivername="postgresql+asyncpg", database=f"prefect_scale_{tag}")
+               .render_as_string(hide_password=False))
     try:
         assert ensure_database(warehouse) and ensure_database(prefect)
         assert not ensure_database(prefect)  # there already: kept
@@ -249,7 +250,8 @@ def test_scale_commands_say_what_is_missing(workspace: Path, monkeypatch: pytest
     assert capsys.readouterr().err.startswith("error: Prefect's server here runs on PostgreSQL (on SQLite it "
                                               "answers 503 under load), not sqlite")
     nowhere = "postgresql+asyncpg://postgres@127.0.0.1:1/prefect_sbor"
-    assert main(["--home", str(workspace), "--database-url", url, "scale", "up", "--prefect-database-url", nowhere]) == 1
+    assert main(["--home", str(workspace), "--database-url", url, "scale", "up",
+                 "--prefect-database-url", nowhere]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot reach or create the Prefect database prefect_sbor on 127.0.0.1:1: ")
     assert err.count("\n") == 1
@@ -259,7 +261,8 @@ def test_batches_give_every_worker_the_same_number_of_runs() -> None:
     most = MAX_AUTO_BATCH
     assert auto_batch_size(10_104, 2) == 5052  # one run per worker
     assert auto_batch_size(4 * most, 2) == most  # two each
-    assert auto_batch_size(4 * most + 1, 2) == -(-(4 * most + 1) // 6)  # five runs would leave one worker a run behind: six
+    # five runs would leave one worker a run behind: six
+    assert auto_batch_size(4 * most + 1, 2) == -(-(4 * most + 1) // 6)
     assert auto_batch_size(7, 4) == 2 and auto_batch_size(0, 2) == 1 and auto_batch_size(5, 0) == 5
     assert chunk(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
     assert chunk([], 3) == []
@@ -272,7 +275,8 @@ def test_batch_manifests_round_trip_and_say_what_is_wrong(workspace: Path) -> No
     assert folder.parent == settings.runtime / BATCHES_DIR
     assert [read_manifest(settings.home / n) for n in names] == batches
     assert not list(folder.glob("*.tmp"))
-    with pytest.raises(OperatorError, match=r"batch manifest .*nowhere\.json is missing: is the workspace on storage shared"):
+    with pytest.raises(OperatorError,
+                       match=r"batch manifest .*nowhere\.json is missing: is the workspace on storage shared"):
         read_manifest(folder / "nowhere.json")
     (folder / "bad.json").write_text('{"paths": 1}')
     with pytest.raises(OperatorError, match=r"is not a JSON list of inbox paths"):

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from forms import Collection, Form, SpecError, load_form, school_year, worded
 from forms.collection import MOSCOW
 from templates import FeedbackFactory, render_template
-from validators import Context, Verdict, judge
 from tests.workbooks import SECRET, fill, org_for
+from validators import Context, Verdict, judge
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=MOSCOW)
 PAPER, META, COMPUTER = "РАБОТЫ НА БЛАНКЕ", "МЕТАПРЕДМЕТ НА КОМПЬЮТЕРЕ", "РАБОТЫ НА КОМПЬЮТЕРЕ"

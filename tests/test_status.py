@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,7 +110,7 @@ def test_status_is_a_plain_string() -> None:
 def test_naive_times_are_refused(registry: list[Organisation]) -> None:
     with pytest.raises(ValueError, match="first_received_at must be timezone-aware"):
         OrgStatus.of(registry[0], first_received_at=datetime(2026, 11, 5, 10, 0), files=1)
-    utc = datetime(2026, 11, 5, 7, tzinfo=timezone.utc)
+    utc = datetime(2026, 11, 5, 7, tzinfo=UTC)
     aware = OrgStatus.of(registry[0], last_accepted_at=utc)
     assert aware.last_accepted_at is not None
 

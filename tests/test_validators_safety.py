@@ -290,7 +290,8 @@ def encoding_refusal(part: str, encoding: str) -> str:
 
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", SHEET_PART])
 def test_billion_laughs_is_refused(template: bytes, tmp_path: Path, part: str) -> None:
-    data = rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART else rezip(template, add={part: BILLION_LAUGHS})
+    data = (rezip(template, {part: BILLION_LAUGHS}) if part == SHEET_PART
+            else rezip(template, add={part: BILLION_LAUGHS}))
     assert data != template
     assert only(write(tmp_path, data)) == ("xml-entities", dtd_refusal(part))
 
@@ -360,7 +361,7 @@ def test_a_far_address_is_found_whatever_the_limits(max_row: int, max_column: in
                  for c, r, lower in cells]
     xml = ('<worksheet><sheetData><row r="1">'
            + "".join(f'<c r="{a}"><v>1</v></c>' for a in addresses) + "</row></sheetData></worksheet>").encode()
-    beyond = {a.upper() for (c, r, _), a in zip(cells, addresses) if c > max_column or r > max_row}
+    beyond = {a.upper() for (c, r, _), a in zip(cells, addresses, strict=True) if c > max_column or r > max_row}
     facts = scan_sheet(xml, max_row, max_column, DEFAULT_LIMITS.max_cells)
     assert (facts.far in beyond) if beyond else facts.far is None
     assert not facts.unaddressed

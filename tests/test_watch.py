@@ -25,7 +25,8 @@ from tests.hostile import NOW, Kit, make_kit
 from tests.workbooks import SECRET
 
 # The sbor command line with `watch` registered, whether or not flows/cli.py has done it yet.
-SBOR = [sys.executable, "-c", "import sys; from flows.cli import cli, main; from flows.commands.watch import watch_command; "
+SBOR = [sys.executable, "-c", "import sys; from flows.cli import cli, main; "
+        "from flows.commands.watch import watch_command; "
         "cli.commands.setdefault('watch', watch_command); sys.exit(main(sys.argv[1:]))"]
 LOCKS = ("~$spo770001.xlsx", ".~lock.spo770001.xlsx#", "spo770001.xlsx.tmp", "spo770001.xlsx.part",
          "spo770001.xlsx.crdownload")
@@ -118,7 +119,8 @@ def test_an_empty_zip_and_a_zip64_are_complete(tmp_path: Path) -> None:
 
 
 def _accepted(kit: Kit) -> list[str]:
-    _, rows = open_warehouse(kit.settings).sql("SELECT login FROM submissions WHERE outcome = 'accepted' ORDER BY login")
+    _, rows = open_warehouse(kit.settings).sql(
+        "SELECT login FROM submissions WHERE outcome = 'accepted' ORDER BY login")
     return [r[0] for r in rows]
 
 
@@ -162,8 +164,8 @@ class Watching:
         env = {**os.environ, "SBOR_SECRET": SECRET.decode()}
         self.proc = subprocess.Popen(
             # Files dropped straight into inbox/ are credited by their signature (a trusted flat inbox).
-            [*SBOR, "--home", str(kit.settings.home), "--now", NOW, "--trust-flat-inbox", "watch", "--without-prefect", "--interval",
-             "0.1", "--stable-seconds", "0.5", "--rescan", "1", "--health", "1", *extra],
+            [*SBOR, "--home", str(kit.settings.home), "--now", NOW, "--trust-flat-inbox", "watch", "--without-prefect",
+             "--interval", "0.1", "--stable-seconds", "0.5", "--rescan", "1", "--health", "1", *extra],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

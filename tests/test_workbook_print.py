@@ -33,13 +33,13 @@ from forms.registry import generate_registry
 from forms.status import OrgStatus
 from forms.wording import worded
 from templates import FeedbackFactory, TemplateFactory, render_feedback, render_receipt, render_refusal
-from templates.xlsx import fits, longest_word
 from templates.coordinators import (
     render_group_report,
     render_results,
     render_status,
     render_statuses_export,
 )
+from templates.xlsx import fits, longest_word
 from tests.workbooks import SECRET, org_for
 
 FORM_IDS = sorted(builtin_forms())
@@ -355,7 +355,7 @@ def test_coordinator_workbooks_print_one_page_wide(printed: dict[str, list[tuple
         if sheet != "Описание выгрузки":
             assert "Логин" in page and "6. " in page  # the last field of the form's sheet
     assert "###" not in "".join(p for _, p in results)
-    for sheet, page in printed["statuses"]:
+    for _sheet, page in printed["statuses"]:
         assert "ID сбора" in page and "Ошибок в" in page
 
 

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from forms import layout
 from forms.collection import Collection, require_aware
 from forms.spec import Form
-from validators.safety import Limits
+from validators.safety import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ ROW_MARGIN = 1000
 COLUMN_MARGIN = 50
 
 
-def limits_for(forms: Iterable[Form], base: Limits = Limits()) -> Limits:
+def limits_for(forms: Iterable[Form], base: Limits = DEFAULT_LIMITS) -> Limits:
     rows, columns = 60, 10  # the title and instruction sheets
     for form in forms:
         for sheet in form.sheets:

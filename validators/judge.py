@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from python_calamine import CalamineWorkbook
 from openpyxl.utils.cell import column_index_from_string
+from python_calamine import CalamineWorkbook
 
 from forms.catalogue import finding
 from forms.collection import Collection

@@ -5,7 +5,6 @@ with a decimal comma, dates as ДД.ММ.ГГГГ, as a Russian reader expects."
 from __future__ import annotations
 
 import re
-
 from datetime import date, datetime
 
 from forms.collection import MOSCOW

@@ -23,8 +23,8 @@ from warehouse.tables import (
 )
 
 __all__ = [
-    "ACCEPTED", "AnalystRole", "drop_role", "role_password", "CollectionRow", "DatabaseUnavailable", "FixedTables", "LoadError",
-    "NewSubmission", "Outcome", "ReadOnlyViolation", "SubmissionRow",
+    "ACCEPTED", "AnalystRole", "drop_role", "role_password", "CollectionRow", "DatabaseUnavailable", "FixedTables",
+    "LoadError", "NewSubmission", "Outcome", "ReadOnlyViolation", "SubmissionRow",
     "Warehouse", "WarehouseError", "build_tables", "connect", "define_fixed_tables",
     "frame_schema", "safe_url", "sqlite_url", "table_name", "view_name",
 ]

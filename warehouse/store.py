@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from forms import Collection, Finding, Form, Organisation, Sheet
 from forms.organisations import OrgKind
+from forms.status import OrgStatus
 from warehouse.analysts import AnalystRole, ensure_role, grant_reads, role_exists
 from warehouse.engine import connection, guarded
 from warehouse.errors import LoadError, WarehouseError
@@ -32,10 +33,8 @@ from warehouse.loading import (
     submission_row,
 )
 from warehouse.readonly import Result, run_readonly
-from forms.status import OrgStatus
 from warehouse.rows import CollectionRow, NewSubmission, SubmissionRow
 from warehouse.statuses import statuses_in
-from warehouse.views import ensure_view
 from warehouse.tables import (
     add_missing_columns,
     build_tables,
@@ -44,6 +43,7 @@ from warehouse.tables import (
     frame_schema,
     view_name,
 )
+from warehouse.views import ensure_view
 
 # Bound on the values of one IN (…): SQLite allows 32,766 variables, PostgreSQL 65,535.
 _IN_CHUNK = 5_000

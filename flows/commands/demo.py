@@ -69,7 +69,8 @@ def demo(ctx: Context, size: int) -> None:
     # soft_wrap: a command to copy must stay on one line, however narrow the terminal.
     console.print(f'  sbor {home}sql "SELECT outcome, count(*) AS files FROM submissions GROUP BY outcome"',
                   soft_wrap=True)
-    console.print(f'  sbor {home}sql "SELECT login, speciality, students FROM current_spo_specialities_specialities LIMIT 10"',
+    console.print(f'  sbor {home}sql "SELECT login, speciality, students '
+                  'FROM current_spo_specialities_specialities LIMIT 10"',
                   soft_wrap=True)
     console.print(f"  sbor {home}status spo-specialities-2026", soft_wrap=True)
     print_demo_cabinet(settings, home)

@@ -29,7 +29,8 @@ def resolve_collection(ref: str) -> Collection:
     shipped = {c.id: c for c in (load_collection(p) for p in sorted((DATA_DIR.parent / "collections").glob("*.yaml")))}
     if ref in shipped:
         return shipped[ref]
-    raise OperatorError(f"no collection file {ref} (and no built-in collection of that id: {', '.join(sorted(shipped))})")
+    raise OperatorError(f"no collection file {ref} "
+                        f"(and no built-in collection of that id: {', '.join(sorted(shipped))})")
 
 
 @click.command()

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # imported where used: the command line starts without the fl
 @click.option("--coordinator", "coordinators", multiple=True,
               help="A coordinator id: reg77, mun7701 or operator (repeat; default: every one).")
 @click.option("--coordinators-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Coordinators CSV (id,kind,region_code,municipality_code,name); default: one per region and municipality of the registry.")
+              help="Coordinators CSV (id,kind,region_code,municipality_code,name); "
+                   "default: one per region and municipality of the registry.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(REPORT_KINDS),
               help="Which workbooks (repeat; default: all four).")
 @pass_ctx

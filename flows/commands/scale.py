@@ -41,7 +41,8 @@ def _api_url(settings: Settings) -> str:
     if not url and recorded.is_file():
         url = recorded.read_text().strip()
     if not url:
-        raise OperatorError("no Prefect server for this workspace: start one with `sbor scale up`, or set PREFECT_API_URL")
+        raise OperatorError("no Prefect server for this workspace: start one with `sbor scale up`, "
+                            "or set PREFECT_API_URL")
     return url
 
 
@@ -85,7 +86,7 @@ def scale_up(ctx: Context, workers: int, port: int, prefect_database_url: str | 
     WORKERS workers here; print where they are; Ctrl+C stops them all.
 
     Example: SBOR_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/sbor sbor scale up --workers 2 --prefect-database-url postgresql+asyncpg://postgres@127.0.0.1:5432/prefect_sbor
-    """
+    """  # noqa: E501 - the help's last line is its example, one command (tests/test_cli.py)
     from sqlalchemy import make_url
 
     from warehouse import safe_url
@@ -102,7 +103,8 @@ def scale_up(ctx: Context, workers: int, port: int, prefect_database_url: str | 
             click.echo(f"work pool: {pool} (process); deployment: {cl.deployment}")
             for name, pid in cl.workers.items():
                 click.echo(f"worker {name}: pid {pid}, log {settings.runtime / f'worker-{name}.log'}")
-            click.echo(f"more machines: PREFECT_API_URL={cl.api_url} SBOR_DATABASE_URL={safe_url(make_url(settings.database_url))} "
+            click.echo(f"more machines: PREFECT_API_URL={cl.api_url} "
+                       f"SBOR_DATABASE_URL={safe_url(make_url(settings.database_url))} "
                        f"sbor --home {settings.home} scale worker")
             click.echo(f"dispatch the inbox: sbor --home {settings.home} scale ingest")
             click.echo("press Ctrl+C to stop")
@@ -160,7 +162,8 @@ def scale_ingest(ctx: click.Context, batch_size: int | None, timeout: float | No
     if batch_size is None:
         online = online_workers(api_url, pool)
         if not online:
-            raise OperatorError(f"no worker is online in pool {pool}: start some with `sbor scale up` or `sbor scale worker`")
+            raise OperatorError(f"no worker is online in pool {pool}: "
+                                "start some with `sbor scale up` or `sbor scale worker`")
         batch_size = auto_batch_size(len(files), len(online))
     done = run_batches(settings, chunk(files, batch_size), api_url=api_url, database_url=explicit_url,
                        timeout=timeout)

@@ -23,7 +23,6 @@ from forms.collection import Collection
 from forms.findings import SEVERITY_ORDER, Finding
 from forms.organisations import Organisation
 from forms.spec import Form, Sheet
-from templates.xlsx import styles as st
 from templates.answers.findings_table import (
     FILLS,
     SEVERITY_TEXT,
@@ -35,6 +34,7 @@ from templates.answers.findings_table import (
     write_findings,
 )
 from templates.school import build_workbook, personal_cells, print_setup, wrap_columns
+from templates.xlsx import styles as st
 
 FINDINGS_SHEET = "Ошибки"
 FINDINGS_HEADER_ROW = 4
@@ -136,7 +136,8 @@ def _summary(file_name: str, findings: Sequence[Finding]) -> tuple[str, str]:
                 + (f", {plural(warnings, 'предупреждение', 'предупреждения', 'предупреждений')}" if warnings else "")
                 + ". Исправьте ошибки в этом файле и отправьте его снова.")
     else:
-        head = f"Файл «{file_name}»: ошибок нет, {plural(warnings, 'предупреждение', 'предупреждения', 'предупреждений')}."
+        head = (f"Файл «{file_name}»: ошибок нет, "
+                f"{plural(warnings, 'предупреждение', 'предупреждения', 'предупреждений')}.")
     how = ("Ячейки с ошибками закрашены красным, с предупреждениями — жёлтым; у каждой — примечание "
            "с объяснением. Ссылка в столбце «Ячейка» ведёт к ячейке. Этот лист при повторной "
            "отправке можно не удалять.")

@@ -29,6 +29,17 @@ from forms.collection import Collection
 from forms.findings import Finding
 from forms.organisations import Organisation
 from forms.spec import Form
+from templates.answers.feedback import (
+    FINDINGS_HEADER_ROW,
+    FINDINGS_SHEET,
+    MARK_COLUMN_MARGIN,
+    MARK_ROW_MARGIN,
+    _entry_area,
+    _findings_sheet,
+    _mark,
+    _summary,
+    render_feedback,
+)
 from templates.answers.feedback_sheets import (
     CELL,
     DIMENSION,
@@ -65,17 +76,6 @@ from templates.school import (
     wrap_columns,
 )
 from templates.xlsx import ZipSkeleton, attr, read_members
-from templates.answers.feedback import (
-    FINDINGS_HEADER_ROW,
-    FINDINGS_SHEET,
-    MARK_COLUMN_MARGIN,
-    MARK_ROW_MARGIN,
-    _entry_area,
-    _findings_sheet,
-    _mark,
-    _summary,
-    render_feedback,
-)
 
 _PROBE_FILE = "probe.xlsx"
 # Probe findings sit far below every sheet: listed and linked on «Ошибки», never marked.
@@ -211,7 +211,8 @@ class _FindingsSheet:
     def __init__(self, xml: str) -> None:
         start, end = xml.index("<sheetData>") + len("<sheetData>"), xml.index("</sheetData>")
         self.head = DIMENSION.sub("{dimension}", xml[:start].replace("{", "{{").replace("}", "}}"), count=1)
-        rows = {int(m.group(1)): (m.group(2), {column_index(c.group(1)): c.group(0) for c in CELL.finditer(m.group(3) or "")})
+        rows = {int(m.group(1)): (m.group(2),
+                                  {column_index(c.group(1)): c.group(0) for c in CELL.finditer(m.group(3) or "")})
                 for m in ROW.finditer(xml[start:end])}
         self.title_style = style_of(rows[1][1][1])
         self.hint_style = style_of(rows[2][1][1])
@@ -260,7 +261,8 @@ class _FindingsSheet:
             rows.append(f'<row r="{row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>')
             if link:
                 location = f"'{finding.worksheet}'!{finding.cell}"
-                links.append(f'<hyperlink ref="C{row}" location="{attr(location)}" display="{attr(str(finding.cell))}" />')
+                links.append(f'<hyperlink ref="C{row}" location="{attr(location)}" '
+                             f'display="{attr(str(finding.cell))}" />')
         last = max(row, FINDINGS_HEADER_ROW + 1)
         tail = self.tail.format(filter=f'<autoFilter ref="A{FINDINGS_HEADER_ROW}:G{last}" />',
                                 links=f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")

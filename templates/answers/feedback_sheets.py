@@ -31,10 +31,10 @@ from forms import layout
 from forms.errors import SborError
 from forms.findings import SEVERITY_ORDER, Finding, Severity
 from forms.spec import Sheet
+from templates.answers.feedback import _entry_area
 from templates.answers.findings_table import FILLS, SEVERITY_TEXT, cell_position, text
 from templates.school import WrapColumn
 from templates.xlsx import Member, attr, xml_text
-from templates.answers.feedback import _entry_area
 
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
@@ -243,7 +243,7 @@ def number_text(value: float) -> str:
 
 def _number(value: float) -> str:
     """As openpyxl writes a number (16 significant digits) where that is exact, else exactly."""
-    short = "%.16g" % value
+    short = f"{value:.16g}"
     return short if float(short) == value else repr(value)
 
 

@@ -14,8 +14,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.findings import SEVERITY_ORDER, Finding
 from forms.spec import Form
-from templates.xlsx import styles as st
 from templates.school import clean
+from templates.xlsx import styles as st
 
 SEVERITY_TEXT = {"error": "ошибка", "warning": "предупреждение", "note": "замечание"}
 HEADERS = ("№", "Лист", "Ячейка", "Графа", "Значение", "Сообщение", "Серьёзность")
@@ -113,7 +113,8 @@ def write_findings(ws: Worksheet, findings: Sequence[Finding], header_row: int,
         cell = ws.cell(header_row, col, title)
         cell.font, cell.fill, cell.border, cell.alignment = st.BOLD, st.HEADER_FILL, st.BOX, st.WRAP_CENTER
         ws.column_dimensions[cell.column_letter].width = width
-    ws.row_dimensions[header_row].height = max(st.row_height(t, w, bold=True) for t, w in zip(HEADERS, WIDTHS, strict=True))
+    ws.row_dimensions[header_row].height = max(st.row_height(t, w, bold=True)
+                                               for t, w in zip(HEADERS, WIDTHS, strict=True))
     row = header_row
     for n, finding in enumerate(findings, start=1):
         row += 1

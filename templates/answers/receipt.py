@@ -12,9 +12,10 @@ from functools import lru_cache
 from forms.collection import MOSCOW, Collection
 from forms.findings import Finding, place
 from forms.organisations import Organisation
-from templates.xlsx import Cell, OneSheet, Style, one_sheet, styles as st
 from templates.answers.findings_table import SEVERITY_TEXT, plural, sort_findings, text
 from templates.school import moment_text
+from templates.xlsx import Cell, OneSheet, Style, one_sheet
+from templates.xlsx import styles as st
 
 RECEIPT_SHEET = "Квитанция"
 REFUSAL_SHEET = "Отказ"

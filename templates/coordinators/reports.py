@@ -24,14 +24,13 @@ from forms.status import (
     TOTAL_LABEL,
     OrgStatus,
     Status,
-    display_name,
     Summary,
+    display_name,
     is_closed,
     status_of,
     summarize,
     tally,
 )
-from templates.xlsx import Book, SheetWriter, append_frame, row_height, write_atomic
 from templates.coordinators.results import render_results, write_results_files
 from templates.coordinators.style import (
     NOT_PARTICIPANT,
@@ -44,6 +43,7 @@ from templates.coordinators.style import (
     moment_text,
     window_text,
 )
+from templates.xlsx import Book, SheetWriter, append_frame, row_height, write_atomic
 
 __all__ = ["REPORT_KINDS", "render_group_report", "render_results", "render_status",
            "render_statuses_export", "report_file", "write_atomic", "write_results_files"]

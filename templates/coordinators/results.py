@@ -20,8 +20,8 @@ from forms.organisations import Organisation
 from forms.spec import NO, YES, Field, Form, Sheet
 from forms.types import TYPES
 from forms.wording import worded
-from templates.xlsx import EXCEL_MAX_ROWS, MAX_SHEET_NAME, Book, append_frame, row_height, write_atomic
 from templates.coordinators.style import Styles, fitted, header_height, local
+from templates.xlsx import EXCEL_MAX_ROWS, MAX_SHEET_NAME, Book, append_frame, row_height, write_atomic
 
 ABOUT_SHEET = "Описание выгрузки"
 # A CSV opened in Excel runs a cell starting with these as a formula (CSV injection).

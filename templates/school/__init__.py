@@ -12,6 +12,6 @@ from templates.school.workbook import build_workbook
 
 __all__ = [
     "PROBE_ORG", "Personaliser", "SheetSplicer", "TemplateFactory", "WrapColumn", "build_workbook", "clean",
-    "moment_text", "personal_cells", "print_setup", "render_template", "render_with_values", "sheet_members", "workbook_bytes",
-    "wrap_columns",
+    "moment_text", "personal_cells", "print_setup", "render_template", "render_with_values", "sheet_members",
+    "workbook_bytes", "wrap_columns",
 ]

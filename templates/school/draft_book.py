@@ -20,8 +20,8 @@ from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
 from templates.school.personal import personal_cells
-from templates.school.workbook import build_workbook
 from templates.school.render import workbook_bytes
+from templates.school.workbook import build_workbook
 
 CellValue = str | float | int | date
 

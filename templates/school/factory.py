@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape
 from collections.abc import Mapping
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
@@ -28,9 +28,9 @@ from forms.collection import Collection
 from forms.organisations import Organisation
 from forms.spec import Form
 from templates.school.personal import PROBE_ORG, Personaliser, WrapColumn, wrap_columns
+from templates.school.render import workbook_bytes
 from templates.school.workbook import build_workbook
 from templates.xlsx import DeflatePieces, Member, ZipSkeleton, read_members
-from templates.school.render import workbook_bytes
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

@@ -8,10 +8,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.collection import Collection
 from forms.spec import Form, Sheet
-from templates.xlsx import styles as st
 from templates.school.rules import check_text, field_rule, severity_text, with_hint
 from templates.school.sheets import print_setup, protect
 from templates.school.title import moment_text
+from templates.xlsx import styles as st
 
 PLACE_WIDTH = 24.0
 TEXT_WIDTH = 100.0

@@ -7,11 +7,10 @@ the code → dropdown value index), because the fast path calls it 40,000 times.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-import re
 
 from openpyxl.utils.cell import get_column_letter
 
@@ -20,9 +19,9 @@ from forms.collection import Collection
 from forms.identity import Identity
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates.xlsx import styles as st
 from templates.school.sheets import table_widths
 from templates.school.title import org_values
+from templates.xlsx import styles as st
 
 # Per-organisation cells: worksheet title → {address: text}.
 PersonalCells = dict[str, dict[str, str]]

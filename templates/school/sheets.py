@@ -15,9 +15,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms import layout
 from forms.collection import Collection
 from forms.spec import Field, Form, Sheet
-from templates.xlsx import fit_width, styles as st
 from templates.school.rules import field_rule, with_hint
 from templates.school.validation import field_validation
+from templates.xlsx import fit_width
+from templates.xlsx import styles as st
 
 CARD_WIDTHS = (7.0, 60.0)  # «№», «Показатель»
 CARD_VALUE_WIDTH = 40.0

@@ -13,9 +13,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from forms.collection import MOSCOW, Collection
 from forms.organisations import Organisation
 from forms.spec import Form
-from templates.xlsx import styles as st
 from templates.school.rules import day_text
 from templates.school.sheets import PREFILL_ROOM, print_setup, protect
+from templates.xlsx import styles as st
 
 LABEL_WIDTH = 26.0
 VALUE_WIDTH = 90.0

@@ -22,10 +22,11 @@ from forms.collection import Collection
 from forms.spec import Form
 from forms.wording import worded
 from templates.school.instruction import write_instruction
-from templates.school.sheets import protect, write_sheet
 from templates.school.personal import IDENTITY_ROWS, wrap_columns
+from templates.school.sheets import protect, write_sheet
 from templates.school.title import write_title
 from templates.school.validation import list_range_name
+
 
 def _write_lists(ws: Worksheet, form: Form) -> None:
     """One column per choice list, its name in row 1, a workbook name over its values."""
@@ -77,7 +78,8 @@ def write_personal(wb: Workbook, form: Form, cells: Mapping[str, Mapping[str, st
             cell.data_type = "s"  # never a formula, whatever the registry holds
 
 
-def build_workbook(form: Form, collection: Collection, personal: Mapping[str, Mapping[str, str]] | None = None) -> Workbook:
+def build_workbook(form: Form, collection: Collection,
+                   personal: Mapping[str, Mapping[str, str]] | None = None) -> Workbook:
     """The whole template; without ``personal`` the organisation's cells are left empty."""
     form = worded(form, collection)  # «в 2026/2027 учебном году» wherever the spec says {school_year}
     wb = Workbook()

@@ -2,8 +2,9 @@
 
 A federal results workbook holds some two million rows and a status workbook 40,000; building
 every cell in a Python loop (``SheetWriter.append``) runs at about half a million cells a
-second, building the same XML with polars expressions is two to several times faster. The escaping is the same as ``xml_text``'s, step
-for step; ``tests/test_reports.py`` checks that both paths read back alike.
+second, building the same XML with polars expressions is two to several times faster. The
+escaping is the same as ``xml_text``'s, step for step; ``tests/test_reports.py`` checks that both
+paths read back alike.
 """
 
 from __future__ import annotations

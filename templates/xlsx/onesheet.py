@@ -28,8 +28,8 @@ from openpyxl.utils.cell import get_column_letter
 from templates.xlsx.stream import (
     _EDGE_SPACE,
     _SPECIAL,
-    MAX_CELL_TEXT,
     CORE_PART,
+    MAX_CELL_TEXT,
     Book,
     SheetWriter,
     Style,

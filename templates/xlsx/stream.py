@@ -147,7 +147,7 @@ class SheetWriter:
         cells: list[str] = []
         add = cells.append
         # The hot loop of every report: one type test per cell, no calls on the common path.
-        for (head, s), v in zip(self.cell_heads(styles, len(values)), values):
+        for (head, s), v in zip(self.cell_heads(styles, len(values)), values, strict=True):
             t = type(v)
             if t is str:
                 if not v:
