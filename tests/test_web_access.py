@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from tests.cabinet_site import A, B, C, ROLES, Site, close, token
+from tests.cabinet_site import ROLES, A, B, C, Site, close, token
 from tests.monitor_site import build_monitored_site
 
 
@@ -240,7 +240,7 @@ def test_every_role_is_refused_anothers_ids(site: Site) -> None:
     clients = {role: site.signed_in(login, f"10.0.1.{i}") for i, (role, login) in enumerate(ROLES.items())}
     tokens = {role: token(client) for role, client in clients.items()}
     tried = 0
-    for (method, path), entry in MATRIX.items():
+    for (_method, path), entry in MATRIX.items():
         if isinstance(entry, str):
             continue
         for probe in entry(site):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.cabinet_site import A, B, PASSWORD, Site, csrf_of, sign_in, token
+from tests.cabinet_site import PASSWORD, A, B, Site, csrf_of, sign_in, token
 from warehouse.accounts import PAIR_FREE, NewAccount
 from web.deps import SESSION_COOKIE
 

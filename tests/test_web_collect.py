@@ -19,8 +19,8 @@ from forms import builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR
 from templates import render_template
 from tests.cabinet_site import A, Site, csrf_of
-from tests.upload_site import answered
 from tests.collect_site import CLOSED, COLLEGE, NAMES, OPEN, SPO, at, example_rows, stop
+from tests.upload_site import answered
 from tests.workbooks import fill, set_cells
 from validators import Context, judge
 from warehouse import NewSubmission
@@ -103,7 +103,8 @@ def test_a_cell_is_checked_as_the_school_leaves_it(college_site: Site) -> None:
         "Лист «Специальности», ячейка D7 (графа 2): значение 7 больше допустимого. Введите число не больше 4."]
     assert check(0, "3", "двадцать") == ["Лист «Специальности», ячейка E5 (графа 3): «двадцать» — не число. "
                                          "Введите целое число цифрами, например 25."]
-    assert check(0, "1.1", "Астрономия")[0].startswith("Лист «Специальности», ячейка B5 (графа 1.1): значения «Астрономия» нет")
+    assert check(0, "1.1", "Астрономия")[0].startswith(
+        "Лист «Специальности», ячейка B5 (графа 1.1): значения «Астрономия» нет")
     assert check(0, "2", "3") == [] and check(0, "1.1", "") == []  # an empty cell waits for «Проверить»
 
 
@@ -262,11 +263,12 @@ def test_the_schedule_forms_own_rules_on_the_web(college_site: Site) -> None:
     page = client.get(f"/collect/{SCHEDULE}")
     assert page.status_code == 200
     for tab in ("РАБОТЫ НА БЛАНКЕ", "МЕТАПРЕДМЕТ НА КОМПЬЮТЕРЕ", "РАБОТЫ НА КОМПЬЮТЕРЕ"):
-        assert f'role="tab" class="tab"' in page.text and f">{tab}</button>" in page.text
+        assert 'role="tab" class="tab"' in page.text and f">{tab}</button>" in page.text
     csrf = csrf_of(page.text)
 
     def day(d: int, subject: str = "Математика") -> dict[str, str]:
-        return {"1": subject, "2": f"2027-02-{d:02d}", "3": "1", "4": "20", "5": f"2027-03-{d:02d}", "6": "1", "7": "15"}
+        return {"1": subject, "2": f"2027-02-{d:02d}", "3": "1", "4": "20", "5": f"2027-03-{d:02d}",
+                "6": "1", "7": "15"}
 
     paper = [day(d) for d in (1, 2, 3, 4, 5, 8)]  # six days of one subject
     paper[0]["2"] = "31.01.2027"  # typed by hand, the day before the period
@@ -341,7 +343,8 @@ def test_a_workbook_uploaded_in_the_cabinet_goes_through_the_inbox_pipeline(coll
     wrong = set_cells(book, "Специальности", {"F6": 30})
 
     def send(name: str, data: bytes) -> str:
-        answer = client.post(f"/collect/{SPO}/upload", data={"csrf": csrf}, files={"file": (name, data, "application/octet-stream")})
+        answer = client.post(f"/collect/{SPO}/upload", data={"csrf": csrf},
+                             files={"file": (name, data, "application/octet-stream")})
         assert answer.status_code == 303, answer.text
         # «Файл принят, проверяется…» until the upload worker has judged it, as the page polls.
         return answered(client, client.get(answer.headers["location"]))

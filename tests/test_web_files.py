@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from flows.cabinet import add_files
 from flows.errors import OperatorError
-from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, token
+from tests.cabinet_site import PUBLICATIONS, A, B, C, Site, token
 
 COMMON = "Требования к компьютерам.pdf"
 

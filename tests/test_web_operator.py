@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cabinet_site import A, PASSWORD, Site, close, sign_in, token
+from tests.cabinet_site import PASSWORD, A, Site, close, sign_in, token
 from tests.monitor_site import COLLECTION_ID, build_monitored_site
 
 

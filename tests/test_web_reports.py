@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from prefect import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.cabinet_site import A, B, C, PUBLICATIONS, Site, close, token
+from tests.cabinet_site import PUBLICATIONS, A, B, C, Site, close, token
 from tests.monitor_site import COLLECTION_ID, build_monitored_site, prefect_api, wait_finished  # noqa: F401
 from web.app import create_app
 from web.config import WebSettings

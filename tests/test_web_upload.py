@@ -16,11 +16,8 @@ import sqlalchemy as sa
 from flows.ingest import ingest
 from flows.uploads import save_upload
 from flows.webform import TEMPLATE_TITLE
-
-from tests.cabinet_site import A, B, Site, database_url  # noqa: F401
-from tests.upload_site import (  # noqa: F401
-    COLLECTION, answered, filled, sqlite_upload_site, template, upload, upload_site,
-)
+from tests.cabinet_site import A, B, Site
+from tests.upload_site import COLLECTION, answered, filled, template, upload
 
 TEMPLATE = f"/collect/{COLLECTION}/template"
 HISTORY = f"/collect/{COLLECTION}/history"

@@ -20,8 +20,8 @@ from flows.simulate import card_row
 from flows.workspace import open_warehouse
 from flows.writing import write_templates
 from forms import builtin_forms
-from forms.publications import COLLECTIONS_DIR
 from forms.collection import load_collection
+from forms.publications import COLLECTIONS_DIR
 from templates import TemplateFactory
 from tests.cabinet_site import ORGS, PUBLICATIONS, Site, build_site, close, csrf_of
 from tests.workbooks import fill

@@ -16,6 +16,7 @@ from warehouse.loading import submission_row
 from warehouse.rows import SubmissionRow
 from warehouse.tables import FixedTables
 
+
 @dataclass(frozen=True)
 class Sent:
     """One file (or web submission) of the school and what it was told."""

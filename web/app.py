@@ -12,15 +12,21 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from flows.cabinet_reports import ReportRunner
+from flows.uploads import UploadWorker
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
-from flows.cabinet_reports import ReportRunner
-from flows.uploads import UploadWorker
 from warehouse.report_requests import ReportRequests
 from web import (
-    routes_auth, routes_collect, routes_files, routes_monitor, routes_operator, routes_publications,
-    routes_reports, routes_upload,
+    routes_auth,
+    routes_collect,
+    routes_files,
+    routes_monitor,
+    routes_operator,
+    routes_publications,
+    routes_reports,
+    routes_upload,
 )
 from web.collect import collect_state, field_input
 from web.config import WebSettings, load_web_settings
@@ -38,7 +44,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app = FastAPI(title="sbor cabinet", docs_url=None, redoc_url=None, openapi_url=None)
     files_root = routes_files.files_root(settings.runtime)
     files_root.mkdir(parents=True, exist_ok=True)
-    app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root, settings.secret())
+    app.state.cab = Cab(web, cabinet, publications or builtin_publications(), environment(), files_root,
+                        settings.secret())
     # Reports asked for in the cabinet run in this process; those a stopped one left are resumed.
     requests = ReportRequests(cabinet.warehouse.engine)
     requests.create()

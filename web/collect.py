@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flows.webform import EXPLAIN
 from forms import MOSCOW, Collection, Finding, Form, builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR, Publication
 from forms.spec import Field, Sheet
 from forms.types import TYPES, web_attributes
 from validators.entries import input_id, input_of
 from warehouse.accounts import Account
-from flows.webform import EXPLAIN
-from warehouse.drafts import DraftValues, Drafts
+from warehouse.drafts import Drafts, DraftValues
 from warehouse.explanations import MAX_EXPLANATION, Explanations
 from web.deps import Cab, not_found
 
@@ -51,7 +51,8 @@ def moment_words(moment: datetime) -> str:
     return f"{m.day} {MONTHS[m.month - 1]} {m.year}, {m:%H:%M}"
 
 
-def school_collection(c: Cab, collect: Collect, user: Account, collection_id: str) -> tuple[Publication, Collection, Form]:
+def school_collection(c: Cab, collect: Collect, user: Account,
+                      collection_id: str) -> tuple[Publication, Collection, Form]:
     """The collection of a publication the signed-in school takes part in; 404 for anyone else
     (a coordinator watches, it does not fill: issue 14's monitoring)."""
     if user.role != "school":

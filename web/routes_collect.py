@@ -16,18 +16,36 @@ from markupsafe import Markup
 
 from flows.uploads import MAX_UPLOAD
 from flows.webform import (
-    WEB_FILE, accepted_values, answer_path, answers_of, cell_findings, draft_workbook, judge_draft, prefilled,
-    school_state, stored_template, submit, values_from_file, warning_key,
+    WEB_FILE,
+    accepted_values,
+    answer_path,
+    answers_of,
+    cell_findings,
+    draft_workbook,
+    judge_draft,
+    prefilled,
+    school_state,
+    stored_template,
+    submit,
+    values_from_file,
+    warning_key,
 )
 from forms import MOSCOW, Collection
 from forms import Form as FormSpec
 from forms.publications import Publication
 from validators.verdict import Verdict
 from warehouse.accounts import Account
-from warehouse.history import own_submission
 from warehouse.drafts import DraftValues, StaleDraft
+from warehouse.history import own_submission
 from web.collect import (
-    LONG_LIST, Collect, Problems, grid, list_id, moment_words, parse_values, school_collection,
+    LONG_LIST,
+    Collect,
+    Problems,
+    grid,
+    list_id,
+    moment_words,
+    parse_values,
+    school_collection,
 )
 from web.deps import Cab, CabDep, CsrfDep, Refused, UserDep, not_found
 from web.routes_upload import OUTCOMES, SHA, outcome, outcome_fragment
@@ -111,7 +129,8 @@ def _page(request: Request, c: Cab, user: Account, collection_id: str, *, values
     return c.render(request, "collect_form.html", status=status, user=user, csrf=request.state.session.csrf,
                     pub=pub, collection=collection, form=form, state=state, sheets=grid(form, values),
                     version=version if version is not None else (state.draft.version if state.draft else 0),
-                    problems=problems, refused_file=refused_file, notice=notice, notice_error=status >= 400, answers=answers, warning_key=warning_key, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
+                    problems=problems, refused_file=refused_file, notice=notice, notice_error=status >= 400,
+                    answers=answers, warning_key=warning_key, receipt=receipt, long_list=LONG_LIST, list_id=list_id,
                     opens=moment_words(collection.opens), closes=moment_words(collection.closes),
                     closed=closed_message(moment_words(collection.closes)) if not state.open else "")
 
@@ -149,7 +168,8 @@ def save_draft(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collectio
 @router.post("/collect/{collection_id}/cell")
 def check_cell(request: Request, c: CabDep, user: UserDep, _: CsrfDep, collection_id: str,
                sheet: Annotated[str, Form(max_length=64)], row: Annotated[int, Form(ge=0, le=100_000)],
-               field: Annotated[str, Form(max_length=16)], value: Annotated[str, Form(max_length=1000)] = "") -> Response:
+               field: Annotated[str, Form(max_length=16)],
+               value: Annotated[str, Form(max_length=1000)] = "") -> Response:
     """A cell's own check as the school leaves it: its messages (type, bounds, list) or none."""
     collect = collect_of(request)
     _, collection, form = school_collection(c, collect, user, collection_id)

@@ -3,8 +3,8 @@ account actions: a coordinator resets a school's password, the operator blocks o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 import pathlib
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 

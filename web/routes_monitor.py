@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from forms import builtin_forms
 from forms.status import Status
 from warehouse import monitoring as mon
+from warehouse.accounts import Account
 from warehouse.rows import CollectionRow
 from web.deps import Cab, CabDep, CoordinatorDep, not_found
-from warehouse.accounts import Account
 
 router = APIRouter()
 
