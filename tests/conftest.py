@@ -15,8 +15,9 @@ from forms import Collection, Form, builtin_forms, load_collection
 from forms.loader import DATA_DIR
 
 COLLECTIONS_DIR = DATA_DIR.parent / "collections"
-# The cabinet's fixtures (site, sqlite_site, database_url) for the web tests.
-pytest_plugins = ["tests.cabinet_site", "tests.collect_site", "tests.upload_site"]
+# The cabinet's fixtures (site, sqlite_site, database_url, the upload site) for the web tests; the
+# browser tests' (Chromium by path, console_errors).
+pytest_plugins = ["tests.cabinet_site", "tests.collect_site", "tests.upload_site", "tests.browser"]
 
 # Prefect's home for the whole test session: never the operator's ~/.prefect. Run logs stay
 # local: shipping them to a test server's API only adds a drain that can stall its teardown.

@@ -3,80 +3,28 @@ its coordinator do, in the words on the page, with axe-core checking every page 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from tests.cabinet_site import A, PASSWORD, Site, build_site, close
+from tests.browser import BROWSER, accessible, served_site
+from tests.cabinet_site import PASSWORD, A, Site, build_site
 from warehouse.accounts import NewAccount
 
-CHROMIUM = os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium")
-AXE = Path(__file__).parent / "browser_assets" / "axe.min.js"
 TECH = "Технические требования к проведению ВПР 2027 в компьютерной форме"
 COMMON = "Требования к компьютерам.pdf"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM}"),
-]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
-    # Playwright's own browser download cannot work here: Debian's Chromium, by path.
-    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+pytestmark = BROWSER
 
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
     site = build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the cabinet did not start"
-        time.sleep(0.05)
-    try:
-        yield site, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        close(site)
-
-
-@pytest.fixture()
-def console_errors(page: Page) -> list[str]:
-    """Script errors and refusals: a blocked inline script or style (CSP) would show here. A
-    page answered 401 (a wrong password) is logged too, and is no error of the page's."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def accessible(page: Page) -> None:
-    """axe-core reports no serious or critical violation on the page as it stands."""
-    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')');
-    }""")
-    assert found == [], f"{page.url}: {found}"
+    with served_site(site) as served:
+        yield served
 
 
 def test_a_new_school_and_its_coordinator(served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:

@@ -5,47 +5,25 @@ followed to its cell, fixed, the report sent and its receipt downloaded; axe-cor
 from __future__ import annotations
 
 import io
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.cabinet_site import PASSWORD, Site, close
+from tests.browser import BROWSER, accessible, served_site
+from tests.cabinet_site import PASSWORD, Site
 from tests.collect_site import COLLEGE, EXAMPLE, SPO, collect_site
-from tests.test_web_browser import CHROMIUM, accessible, browser_type_launch_args, console_errors  # noqa: F401
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
     site = collect_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the cabinet did not start"
-        time.sleep(0.05)
-    try:
-        yield site, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        close(site)
+    with served_site(site) as served:
+        yield served
 
 
 def cell(page: Page, row: int, position: int):  # type: ignore[no-untyped-def]

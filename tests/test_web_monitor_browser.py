@@ -5,48 +5,30 @@ notification arriving without a reload and the workbook downloaded; axe-core on 
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.cabinet_site import PASSWORD, Site, close
+from tests.browser import BROWSER, accessible, served_site
+from tests.cabinet_site import PASSWORD, Site
 from tests.monitor_site import build_monitored_site, prefect_api  # noqa: F401
-from tests.test_web_browser import accessible, browser_type_launch_args, console_errors, pytestmark  # noqa: F401
 
+pytestmark = BROWSER
 TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
 
 
 @pytest.fixture()
 def served(tmp_path: Path, prefect_api: str) -> Iterator[tuple[Site, str]]:  # noqa: F811
     site = build_monitored_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the cabinet did not start"
-        time.sleep(0.05)
-    try:
-        yield site, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        site.app.state.reports.close()
-        close(site)
+    with served_site(site, site.app.state.reports.close) as served:
+        yield served
 
 
 def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], page: Page,
-                                                     console_errors: list[str]) -> None:  # noqa: F811
+                                                     console_errors: list[str]) -> None:
     site, base = served
     page.goto(base + "/")
     page.get_by_label("Логин").fill("reg77")

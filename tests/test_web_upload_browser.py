@@ -4,48 +4,26 @@ template, fills it as a spreadsheet program would, uploads it, and sees «Фай
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from tests.cabinet_site import A, B, PASSWORD, Site, build_site, close
-from tests.test_web_browser import CHROMIUM, accessible, browser_type_launch_args, console_errors  # noqa: F401
+from tests.browser import BROWSER, accessible, served_site
+from tests.cabinet_site import PASSWORD, A, B, Site, build_site
 from tests.upload_site import COLLECTION, filled, publish
 
 TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM}"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
     site = publish(build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the cabinet did not start"
-        time.sleep(0.05)
-    try:
-        yield site, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        close(site)
+    with served_site(site) as served:
+        yield served
 
 
 def _sign_in(page: Page, base: str, login: str) -> None:
@@ -57,7 +35,7 @@ def _sign_in(page: Page, base: str, login: str) -> None:
 
 
 def test_a_school_downloads_its_template_uploads_it_filled_and_sees_the_outcome(
-        served: tuple[Site, str], page: Page, console_errors: list[str], tmp_path: Path) -> None:  # noqa: F811
+        served: tuple[Site, str], page: Page, console_errors: list[str], tmp_path: Path) -> None:
     site, base = served
     _sign_in(page, base, A)
     page.goto(base + f"/publications/{COLLECTION}")
