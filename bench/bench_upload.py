@@ -38,7 +38,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_web import free_port  # noqa: E402
+from bench.bench_web import start_cabinet  # noqa: E402
 from flows.cabinet import open_cabinet  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
 from flows.simulate import card_row  # noqa: E402
@@ -157,22 +157,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             files.append((o.login, f"upload-{i:04d}.xlsx",
                           fill(template, {sheet.name: card_row(form, sheet, o, rng)}, form)))
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW,
-               "PYTHONPATH": str(REPO)}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "web.app:factory",
-                                   "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
-                                   "--no-access-log"], env=env, cwd=REPO)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(base + "/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the cabinet did not start") from None
-                time.sleep(0.3)
+        server, base = start_cabinet("web.app:factory", args.workers, {
+            "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW})
         started = time.perf_counter()
         times = asyncio.run(drive(base, [o.login for o in chosen], files, args.rate, args.poll, 60.0))
         wall = time.perf_counter() - started

@@ -85,6 +85,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_cabinet(factory: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``factory`` served by uvicorn with ``workers`` processes on a free port, once its
+    ``/health`` answers: the process (the caller terminates it) and the base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port),
+                               "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                              env={**os.environ, **env, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            httpx.get(base + "/health", timeout=5)
+            return server, base
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()
+                raise SystemExit("the cabinet did not start") from None
+            time.sleep(0.3)
+
+
 def sign_in(base: str, login: str, password: str) -> str:
     with httpx.Client(base_url=base, timeout=30) as client:
         page = client.get("/login")
@@ -169,22 +189,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         cabinet.storage.toggle(school.login, PUBLICATION, "expanded")
         cabinet.warehouse.engine.dispose()
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url,
-               "SBOR_BENCH_PLAIN_FILE": str(big), "PYTHONPATH": str(REPO)}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench.web_app:factory",
-                                   "--port", str(port), "--workers", str(args.workers), "--log-level", "warning",
-                                   "--no-access-log"], env=env, cwd=REPO)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(base + "/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the cabinet did not start") from None
-                time.sleep(0.3)
+        server, base = start_cabinet("bench.web_app:factory", args.workers, {
+            "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)})
         school_cookie = sign_in(base, school.login, password)
         coordinator_cookie = sign_in(base, f"reg{REGION}", password)
         script = home / "report.lua"
