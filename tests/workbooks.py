@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from copy import copy
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from forms import Collection, Form, Organisation, layout
+from templates.school import entry_cell
 
 SECRET = b"test-secret-not-for-production"
 
@@ -58,17 +58,6 @@ def org_for(collection: Collection, number: int = 12) -> Organisation:
     """A participant of ``collection``: the first kind it names, else an spo organisation."""
     kinds = collection.participants.kinds or ("spo",)
     return sample_org(kind=kinds[0], number=number)
-
-
-def _entry_cell(ws: Worksheet, address: str) -> Cell:
-    """The cell at ``address`` as a spreadsheet program makes it when a user types there: with
-    the column's style (number format, protection) if the cell had no style of its own."""
-    cell = ws[address]
-    if not cell.has_style:
-        dim = ws.column_dimensions.get(address.rstrip("0123456789"))
-        if dim is not None and dim.has_style:
-            cell._style = copy(dim._style)
-    return cell
 
 
 def _put(cell: Cell, value: Value) -> None:
@@ -112,7 +101,7 @@ def fill(
         for i, row_values in enumerate(given):
             for number, value in row_values.items():
                 address = f"{get_column_letter(columns[number])}{layout.FIRST_ROW + i}"
-                _put(_entry_cell(ws, address), value)
+                _put(entry_cell(ws, address), value)
     return _save(wb)
 
 
@@ -135,5 +124,5 @@ def set_cells(template: bytes, sheet: str, cells: Mapping[str, object]) -> bytes
     wb = load_workbook(io.BytesIO(template))
     ws = wb[sheet]
     for address, value in cells.items():
-        _entry_cell(ws, address).value = value
+        entry_cell(ws, address).value = value
     return _save(wb)

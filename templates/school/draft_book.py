@@ -39,11 +39,11 @@ def render_with_values(form: Form, collection: Collection, org: Organisation, se
     for title, cells in values.items():
         ws = wb[title]
         for address, value in cells.items():
-            _put(_entry_cell(ws, address), value)
+            _put(entry_cell(ws, address), value)
     return workbook_bytes(wb)
 
 
-def _entry_cell(ws: Worksheet, address: str) -> Cell:
+def entry_cell(ws: Worksheet, address: str) -> Cell:
     """The cell as a spreadsheet program makes it when a user types there: with its column's
     style (number format, unlocked) when it has none of its own."""
     cell = ws[address]
