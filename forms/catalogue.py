@@ -2,9 +2,10 @@
 words (a ``str.format`` template with named parameters, and the advice on what to do).
 
 A finding is built here, from its code and parameters (``finding("not-a-number", ...)``), and
-keeps both: the rendered Russian text for the workbook and the warehouse, the code and parameters
-for a page or a script that words it otherwise. ``tests/test_catalogue.py`` checks that every code
-the source builds is listed here and that every entry is asserted by some test.
+keeps them: its Russian text is rendered from them when something reads it (the workbook, a page,
+the warehouse, which stores the text and the parameters), and a page or a script can word it
+otherwise. ``tests/test_catalogue.py`` checks that every code the source builds is listed here and
+that every entry is asserted by some test.
 
 A code may have several wordings (the pre-check's ``not-xlsx`` says PDF, web page or archive, by
 what the file is); the usual one is keyed by the code itself. In a template, ``{file}`` is the
@@ -302,8 +303,10 @@ def render(code: str, wording: str, file: str, params: Mapping[str, object]) -> 
 def finding(code: str, *, file: str = "", wording: str = "", severity: Severity | None = None,
             worksheet: str | None = None, cell: str | None = None, field: str | None = None,
             value: str | None = None, **params: object) -> Finding:
-    """A finding of ``code`` with its Russian text rendered from the catalogue. ``severity``
-    overrides the catalogue's only where the code's entry says it varies (rules, headers)."""
-    return Finding(code, severity or entry(code).severity, render(code, wording, file, params), file=file,
-                   worksheet=worksheet, cell=cell, field=field, value=value, params=dict(params),
-                   wording=wording)
+    """A finding of ``code`` with its parameters; its Russian text is rendered from the
+    catalogue when read. ``severity`` overrides the catalogue's only where the code's entry says
+    it varies (rules, headers). An unknown code or wording fails here, where it is built."""
+    known = entry(code)
+    if wording not in known.wordings:
+        raise KeyError(f"finding {code!r} has no wording {wording!r}")
+    return Finding(code, severity or known.severity, None, file, worksheet, cell, field, value, params, wording)

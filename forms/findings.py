@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 # error blocks acceptance; warning and note do not. A form's rule is an error or a warning.
@@ -20,20 +21,37 @@ SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1, "note": 2}
 
 @dataclass(frozen=True)
 class Finding:
+    """A problem found in a file: its code and where it is, and what its Russian ``message`` is
+    rendered from. A finding built by ``forms.catalogue.finding`` keeps the code's wording key and
+    named parameters and renders its text only when something reads ``message`` (the answer
+    workbook, a page, the warehouse when it stores it): most findings of a large pass are counted
+    and capped, never read. ``text`` is a message given whole instead: a finding that is not in
+    the catalogue (a test's, the feedback writer's probe) or one stored before the warehouse kept
+    parameters."""
+
     code: str  # a slug: "not-a-number", "forged-identity", "rule:students-sum"
     severity: Severity  # error blocks acceptance; warning and note do not
-    message: str  # Russian: what is wrong and how to fix it, with the place
+    text: str | None = None  # the Russian message given whole; None: rendered from the catalogue
     file: str = ""
     worksheet: str | None = None
     cell: str | None = None  # "E7"
     field: str | None = None  # field number "3.1"
     value: str | None = None  # the value as the school typed it
-    # (``dataclasses.field``: the name ``field`` is taken above.) What ``forms.catalogue``
-    # rendered ``message`` from: the wording's key ("" the usual) and the named parameters, for a
-    # page or a script that words the finding itself. Empty for findings read back from the
-    # warehouse, which keeps the text.
-    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
-    wording: str = dataclasses.field(default="", compare=False)
+    # (``dataclasses.field``: the name ``field`` is taken above.) The catalogue wording's named
+    # parameters, for a page or a script that words the finding itself; compared (they make the
+    # message) but not hashed (a dict is not hashable).
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+    wording: str = ""  # the catalogue wording's key; "" the code's usual one
+
+    @cached_property
+    def message(self) -> str:
+        """Russian: what is wrong and how to fix it, with the place; rendered on first read."""
+        if self.text is not None:
+            return self.text
+        # Imported here: the catalogue builds findings, so it imports this module.
+        from forms.catalogue import render
+
+        return render(self.code, self.wording, self.file, self.params)
 
     @property
     def blocks(self) -> bool:

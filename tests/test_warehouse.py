@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
 from forms import Collection, Finding, Form, Organisation, Participants, Sheet, builtin_forms
+from forms.catalogue import finding
 from forms.status import Status, status_of
 from warehouse import (
     AnalystRole,
@@ -41,6 +42,7 @@ from warehouse import (
     table_name,
     view_name,
 )
+from warehouse.history import own_submission
 
 PG_ENV = "SBOR_TEST_POSTGRES_URL"
 FORMS = builtin_forms()
@@ -363,6 +365,69 @@ def test_findings_are_stored_with_their_place(published: Warehouse) -> None:
     row = published.record(submission("a", outcome="rejected"), findings, None)
     assert (row.error_count, row.warning_count) == (2, 1)
     assert published.findings(row.id) == [replace(f, file="spo770001.xlsx") for f in findings]
+
+
+def test_a_finding_read_back_keeps_its_code_and_params_and_renders_the_same_text(published: Warehouse) -> None:
+    """A finding from the catalogue is stored with its wording and parameters beside its text;
+    read back (by the store and by the school's own history) it is the same finding, and its
+    text, rendered again from them, is the one the school was given."""
+    where = "Лист «Специальности», ячейка E5 (графа 3)"
+    file = "spo770001.xlsx"
+    findings = [
+        finding("not-a-number", file=file, worksheet="Специальности", cell="E5", field="3", value="много",
+                where=where, v="много", n=None),
+        finding("window-closed", file=file, title="Сведения СПО. 2026", closes="25.12.2026 18:00 (МСК)"),
+        finding("duplicate", file=file, wording="other", when="02.11.2026 12:00"),
+        finding("too-many-findings", file=file, shown=300, total=1810),
+        finding("rule:students-sum", file=file, severity="warning", worksheet="Специальности", cell="E5",
+                field="3", value="34", where=where, text="сумма граф 3.1 и 3.2 (30) не равна графе 3 (34)."),
+    ]
+    row = published.record(submission("a", outcome="rejected"), findings, None)
+    sent = own_submission(published.engine, published.fixed, "spo770001", submission_id=row.id)
+    assert sent is not None
+    for read in (published.findings(row.id), list(sent.findings)):
+        assert read == findings
+        assert [(f.code, f.wording, dict(f.params)) for f in read] == [
+            (f.code, f.wording, dict(f.params)) for f in findings]
+        assert [f.message for f in read] == [f.message for f in findings]
+    assert findings[0].message == f"{where}: «много» — не число. Введите число цифрами, например 25 или 12,5."
+    assert findings[2].message.startswith("Файл «spo770001.xlsx» уже был получен ранее, 02.11.2026 12:00, "
+                                          "от другой организации")
+    # Analysts see the text and what it was made from.
+    with published.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT code, message, wording, params FROM findings ORDER BY id").all()
+    assert tuple(stored[1]) == ("window-closed", findings[1].message, "",
+                                '{"title": "Сведения СПО. 2026", "closes": "25.12.2026 18:00 (МСК)"}')
+
+
+def test_findings_stored_before_params_were_kept_read_back_as_their_text(engine: Engine) -> None:
+    """A warehouse made before findings kept their parameters gains the two columns from the
+    next create(); its findings read back with the text they were stored with."""
+    older = Warehouse(engine)
+    older.create(FORMS.values())
+    older.upsert_organisations(ORGS)
+    older.publish(collection(), SPO, [o.login for o in ORGS])
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN params")
+        conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN wording")
+    assert "params" not in {c["name"] for c in sa.inspect(engine).get_columns("findings")}
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO submissions (sha256, file_name, received_at, outcome, error_count, warning_count, "
+            "processed_at) VALUES ('" + "e" * 64 + "', 'old.xlsx', '2026-11-02 09:00:00', 'unreadable', 1, 0, "
+            "'2026-11-02 09:00:00')")
+        old_id = conn.exec_driver_sql("SELECT id FROM submissions").scalar_one()
+        conn.exec_driver_sql(
+            "INSERT INTO findings (submission_id, severity, code, message) VALUES "
+            f"({old_id}, 'error', 'truncated', 'Файл «old.xlsx» не принят: файл повреждён.')")
+    wh = Warehouse(engine)
+    wh.create(FORMS.values())
+    wh.create(FORMS.values())  # idempotent: the columns are there now
+    assert wh.findings(old_id) == [Finding("truncated", "error", "Файл «old.xlsx» не принят: файл повреждён.",
+                                           "old.xlsx")]
+    new = finding("truncated", file="spo770001.xlsx", detail="")
+    row = wh.record(submission("a", outcome="unreadable"), [new], None)
+    assert wh.findings(row.id) == [new]
 
 
 def test_a_failing_insert_leaves_nothing_of_the_submission(published: Warehouse,

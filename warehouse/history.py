@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from forms import Finding
 from warehouse.engine import guarded
-from warehouse.loading import submission_row
+from warehouse.loading import stored_finding, submission_row
 from warehouse.rows import SubmissionRow
 from warehouse.tables import FixedTables
 
@@ -33,9 +33,7 @@ def _findings(conn: sa.Connection, fixed: FixedTables, rows: Sequence[Submission
         return by_id
     query = sa.select(f).where(f.c.submission_id.in_(list(names))).order_by(f.c.submission_id, f.c.id)
     for r in conn.execute(query).mappings():
-        by_id[r["submission_id"]].append(Finding(
-            code=r["code"], severity=r["severity"], message=r["message"], file=names[r["submission_id"]],
-            worksheet=r["worksheet"], cell=r["cell"], field=r["field"], value=r["value"]))
+        by_id[r["submission_id"]].append(stored_finding(r, names[r["submission_id"]]))
     return by_id
 
 

@@ -4,6 +4,7 @@ caller's transaction. Bulk inserts of plain tuples (COPY or executemany), never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -137,7 +138,28 @@ class Statements:
 
 
 _FINDING_COLUMNS = ("submission_id", "severity", "code", "worksheet", "cell", "field", "value",
-                    "message")
+                    "message", "wording", "params")
+
+
+def _finding_values(submission_id: int, f: Finding) -> tuple[object, ...]:
+    """A finding as a row of the findings table: its text, and what the text was rendered
+    from when it came from the catalogue (``default=str``: a parameter JSON cannot hold is kept
+    as the text it was rendered as)."""
+    rendered = f.text is None
+    return (submission_id, f.severity, f.code, f.worksheet, f.cell, f.field, f.value, f.message,
+            f.wording if rendered else None,
+            json.dumps(f.params, ensure_ascii=False, default=str) if rendered else None)
+
+
+def stored_finding(row: Mapping[str, Any], file: str) -> Finding:
+    """A finding as the findings table keeps it, of a submission whose file is ``file``:
+    rendered from its wording and parameters when they were stored, else its stored text."""
+    params = row["params"]
+    if params is None:
+        return Finding(row["code"], row["severity"], row["message"], file, row["worksheet"], row["cell"],
+                       row["field"], row["value"])
+    return Finding(row["code"], row["severity"], None, file, row["worksheet"], row["cell"], row["field"],
+                   row["value"], json.loads(params), row["wording"] or "")
 
 
 def submission_row(row: Mapping[str, Any]) -> SubmissionRow:
@@ -221,10 +243,7 @@ def record_in(
         earlier = find_sha(conn, fixed, sub.sha256)
         assert earlier is not None  # the conflict was on this sha256
         return earlier, False
-    bulk_insert(conn, fixed.findings, _FINDING_COLUMNS, [
-        (new_id, f.severity, f.code, f.worksheet, f.cell, f.field, f.value, f.message)
-        for f in findings
-    ])
+    bulk_insert(conn, fixed.findings, _FINDING_COLUMNS, [_finding_values(new_id, f) for f in findings])
     if target is not None:
         _insert_rows(conn, target, new_id, rows or {})
         conn.execute(statements.make_current, {

@@ -30,6 +30,7 @@ from warehouse.loading import (
     dialect_insert,
     find_sha,
     record_in,
+    stored_finding,
     submission_row,
 )
 from warehouse.readonly import Result, run_readonly
@@ -339,12 +340,7 @@ class Warehouse:
         query = (sa.select(f, s.c.file_name).join(s, s.c.id == f.c.submission_id)
                  .where(f.c.submission_id == submission_id).order_by(f.c.id))
         with guarded(self.engine) as conn:
-            return [
-                Finding(code=r["code"], severity=r["severity"], message=r["message"],
-                        file=r["file_name"], worksheet=r["worksheet"], cell=r["cell"],
-                        field=r["field"], value=r["value"])
-                for r in conn.execute(query).mappings()
-            ]
+            return [stored_finding(r, r["file_name"]) for r in conn.execute(query).mappings()]
 
     # -- coordinators and analysts --------------------------------------------------------
 

@@ -152,7 +152,13 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         Column("cell", String(16)),
         Column("field", String(32)),
         Column("value", Text),
-        Column("message", Text, nullable=False),
+        Column("message", Text, nullable=False),  # the Russian text the school was given
+        # What the message was rendered from (``forms.catalogue``): the wording's key and its
+        # named parameters as a JSON object, so that a finding read back renders the same text
+        # and a page can word it otherwise. NULL for a finding given as text, and for findings
+        # stored before these columns were added (ADDED_COLUMNS): those are read back as text.
+        Column("wording", Text),
+        Column("params", Text),
     )
     current_submissions = Table(
         "current_submissions", metadata,
@@ -170,7 +176,8 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
 
 # Nullable columns added to a fixed table after databases holding it were made: create_all()
 # leaves an existing table as it is, so Warehouse.create() adds each one that is missing.
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("submissions", "saved_by", "TEXT"),)
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("submissions", "saved_by", "TEXT"), ("findings", "wording", "TEXT"), ("findings", "params", "TEXT"))
 
 
 def add_missing_columns(conn: sa.Connection) -> list[str]:
