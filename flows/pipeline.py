@@ -43,7 +43,7 @@ from flows.senders import Judged, judge_claims
 from flows.settings import Settings
 from flows.settle import settled
 from forms import MOSCOW, Collection, Finding, Form, Organisation, Participants, builtin_forms
-from forms.catalogue import finding
+from forms.findings import finding
 from templates import FeedbackFactory, render_receipt, render_refusal
 from validators import Context, Verdict
 from warehouse import LoadError, NewSubmission, SubmissionRow, Warehouse

@@ -1,11 +1,11 @@
 """The catalogue of findings: for every code a finding can carry, its severity and its Russian
 words (a ``str.format`` template with named parameters, and the advice on what to do).
 
-A finding is built here, from its code and parameters (``finding("not-a-number", ...)``), and
-keeps them: its Russian text is rendered from them when something reads it (the workbook, a page,
-the warehouse, which stores the text and the parameters), and a page or a script can word it
-otherwise. ``tests/test_catalogue.py`` checks that every code the source builds is listed here and
-that every entry is asserted by some test.
+A finding is built from its code and parameters (``forms.findings.finding("not-a-number",
+...)``) and keeps them: its Russian text is rendered from them here (``render``) when something
+reads it (the workbook, a page, the warehouse, which stores the text and the parameters), and a
+page or a script can word it otherwise. ``tests/test_catalogue.py`` checks that every code the
+source builds is listed here and that every entry is asserted by some test.
 
 A code may have several wordings (the pre-check's ``not-xlsx`` says PDF, web page or archive, by
 what the file is); the usual one is keyed by the code itself. In a template, ``{file}`` is the
@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from forms.findings import Finding, Severity
+if TYPE_CHECKING:  # forms.findings renders its findings from this catalogue, so imports it
+    from forms.findings import Severity
 
 USE_TEMPLATE = ("Скачайте шаблон своей организации, перенесите в него данные и отправьте снова.")
 KEEP_STRUCTURE = ("Не переименовывайте, не удаляйте и не переставляйте листы, строки и столбцы "
@@ -298,15 +300,3 @@ def render(code: str, wording: str, file: str, params: Mapping[str, object]) -> 
     """The Russian text of a finding from its code, wording and parameters."""
     words = entry(code).wordings[wording]
     return words.template.format(file=file, advice=words.advice, **params)
-
-
-def finding(code: str, *, file: str = "", wording: str = "", severity: Severity | None = None,
-            worksheet: str | None = None, cell: str | None = None, field: str | None = None,
-            value: str | None = None, **params: object) -> Finding:
-    """A finding of ``code`` with its parameters; its Russian text is rendered from the
-    catalogue when read. ``severity`` overrides the catalogue's only where the code's entry says
-    it varies (rules, headers). An unknown code or wording fails here, where it is built."""
-    known = entry(code)
-    if wording not in known.wordings:
-        raise KeyError(f"finding {code!r} has no wording {wording!r}")
-    return Finding(code, severity or known.severity, None, file, worksheet, cell, field, value, params, wording)

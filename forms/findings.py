@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from forms.catalogue import entry, render
+
 # error blocks acceptance; warning and note do not. A form's rule is an error or a warning.
 Severity = Literal["error", "warning", "note"]
 # The worst first: the order findings are kept in when capped, and listed at one cell.
@@ -22,12 +24,12 @@ SEVERITY_ORDER: Mapping[str, int] = {"error": 0, "warning": 1, "note": 2}
 @dataclass(frozen=True)
 class Finding:
     """A problem found in a file: its code and where it is, and what its Russian ``message`` is
-    rendered from. A finding built by ``forms.catalogue.finding`` keeps the code's wording key and
-    named parameters and renders its text only when something reads ``message`` (the answer
-    workbook, a page, the warehouse when it stores it): most findings of a large pass are counted
-    and capped, never read. ``text`` is a message given whole instead: a finding that is not in
-    the catalogue (a test's, the feedback writer's probe) or one stored before the warehouse kept
-    parameters."""
+    rendered from. A finding built by ``finding`` keeps the catalogue wording's key and named
+    parameters and renders its text when something first reads ``message`` (the answer workbook,
+    a page, the warehouse storing it), not when it is built: judging is the hot path, and a
+    finding the cap drops is never rendered. ``text`` is a message given whole instead: a
+    finding that is not in the catalogue (a test's, the feedback writer's probe) or one stored
+    before the warehouse kept parameters."""
 
     code: str  # a slug: "not-a-number", "forged-identity", "rule:students-sum"
     severity: Severity  # error blocks acceptance; warning and note do not
@@ -48,14 +50,23 @@ class Finding:
         """Russian: what is wrong and how to fix it, with the place; rendered on first read."""
         if self.text is not None:
             return self.text
-        # Imported here: the catalogue builds findings, so it imports this module.
-        from forms.catalogue import render
-
         return render(self.code, self.wording, self.file, self.params)
 
     @property
     def blocks(self) -> bool:
         return self.severity == "error"
+
+
+def finding(code: str, *, file: str = "", wording: str = "", severity: Severity | None = None,
+            worksheet: str | None = None, cell: str | None = None, field: str | None = None,
+            value: str | None = None, **params: object) -> Finding:
+    """A finding of ``code`` (a ``forms.catalogue`` entry) with its parameters; its Russian text
+    is rendered when read. ``severity`` overrides the catalogue's only where the code's entry
+    says it varies (rules, headers). An unknown code or wording fails here, where it is built."""
+    known = entry(code)
+    if wording not in known.wordings:
+        raise KeyError(f"finding {code!r} has no wording {wording!r}")
+    return Finding(code, severity or known.severity, None, file, worksheet, cell, field, value, params, wording)
 
 
 def place(worksheet: str | None, cell: str | None, field: str | None) -> str:

@@ -22,7 +22,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
 from forms import Collection, Finding, Form, Organisation, Participants, Sheet, builtin_forms
-from forms.catalogue import finding
+from forms.findings import finding
 from forms.status import Status, status_of
 from warehouse import (
     AnalystRole,

@@ -14,7 +14,8 @@ from typing import assert_never
 
 import polars as pl
 
-from forms.catalogue import entry, finding
+from forms.catalogue import entry
+from forms.findings import finding
 from forms.spec import NO, YES, Field, Form, Sheet
 from forms.types import TYPES
 from validators import messages as msg

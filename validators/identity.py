@@ -14,8 +14,7 @@ from pathlib import Path
 from python_calamine import CalamineError, CalamineWorkbook
 
 from forms import layout
-from forms.catalogue import finding
-from forms.findings import Finding
+from forms.findings import Finding, finding
 from forms.identity import Identity
 from validators import messages as msg
 from validators.context import Context

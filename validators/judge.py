@@ -33,9 +33,8 @@ import polars as pl
 from openpyxl.utils.cell import column_index_from_string
 from python_calamine import CalamineWorkbook
 
-from forms.catalogue import finding
 from forms.collection import Collection
-from forms.findings import SEVERITY_ORDER, Finding
+from forms.findings import SEVERITY_ORDER, Finding, finding
 from forms.identity import Identity
 from forms.spec import Form, Sheet
 from forms.wording import worded

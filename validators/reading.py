@@ -18,8 +18,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from python_calamine import CalamineWorkbook
 
 from forms import layout
-from forms.catalogue import finding
-from forms.findings import Finding, place
+from forms.findings import Finding, finding, place
 from forms.spec import Form, Sheet
 from validators import messages as msg
 from validators._xmlscan import SheetFacts

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from forms.catalogue import finding
-from forms.findings import Finding
+from forms.findings import Finding, finding
 from forms.spec import MESSAGE_REF, Check, Sheet
 from validators import messages as msg
 from validators.cells import Located, address

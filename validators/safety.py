@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from forms.catalogue import finding
 from forms.errors import SborError
-from forms.findings import Finding
+from forms.findings import Finding, finding
 from validators import messages as msg
 from validators._package import named_parts, workbook_sheets
 from validators._xmlscan import SheetFacts, scan_sheet

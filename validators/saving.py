@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from forms import layout
-from forms.catalogue import finding
-from forms.findings import Finding
+from forms.findings import Finding, finding
 from forms.spec import Form
 from forms.types import TYPES
 from validators import messages as msg

@@ -14,8 +14,8 @@ import pandera.polars as pa
 import polars as pl
 
 from forms import layout
-from forms.catalogue import finding
 from forms.collection import Collection
+from forms.findings import finding
 from forms.spec import Field, Form, Sheet
 from forms.types import TYPES
 from validators import messages as msg

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forms.catalogue import finding
-from forms.findings import Finding
+from forms.findings import Finding, finding
 from validators.verdict import Verdict, outcome_of
 
 
