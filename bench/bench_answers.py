@@ -39,7 +39,7 @@ from pathlib import Path
 
 # Run as a script, this file's folder is on sys.path, so bench_ingest (a third-party-sorted import,
 # hence first) imports as is, and on import it puts the checkout on sys.path for the ones below.
-from bench_ingest import bench_orgs  # the same schools as the ingest bench
+from bench_ingest import add_returns_options, bench_orgs  # the same schools as the ingest bench
 
 from forms import MOSCOW, Collection, Form, Organisation, builtin_forms, load_collection
 from forms.loader import DATA_DIR
@@ -88,12 +88,10 @@ def _feedback(factory: FeedbackFactory, org_of: Callable[[Verdict], Organisation
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=100, help="workbooks filled and judged")
-    parser.add_argument("--rows", type=int, default=50, help="specialities (rows) per workbook")
-    parser.add_argument("--errors", type=float, default=0.5, help="share of workbooks with mistakes")
+    add_returns_options(parser, errors=0.5, seed=7, inbox=False)  # --rows, --errors, --seed
     parser.add_argument("--repeat", type=int, default=5, help="runs; the median is printed")
     parser.add_argument("--loops", type=int, default=10, help="receipts of every accepted file per run")
     parser.add_argument("--sample", type=int, default=10, help="rejected files the reference renders per run")
-    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
     from templates import render_feedback, render_receipt

@@ -161,13 +161,17 @@ def inbox_files(folder: Path) -> list[Path]:
 
 
 def workspace(root: Path, orgs: list[Organisation], form: Form, collection: Collection,
-              inbox: Path | None, batch_size: int = 0, workers: int = 0) -> Settings:
-    """A fresh workspace: SQLite warehouse, registry, the collection published, the inbox copied."""
+              inbox: Path | None, batch_size: int = 0, workers: int = 0, *, url: str | None = None,
+              link: bool = False) -> Settings:
+    """A fresh workspace: the warehouse (SQLite in it, or ``url``), registry, the collection
+    published, the inbox copied, or hard-linked with ``link`` when it is on the same file system
+    (ingest renames files, never changes them; their modification times, the ingest's order,
+    come along)."""
     from flows.settings import Settings
     from flows.workspace import open_warehouse
     from warehouse import sqlite_url
 
-    settings = Settings(home=root, database_url=sqlite_url(root / "var" / "sbor.db"), fixed_now=NOW,
+    settings = Settings(home=root, database_url=url or sqlite_url(root / "var" / "sbor.db"), fixed_now=NOW,
                         secret_override=SECRET, batch_size=batch_size or Settings.batch_size,
                         workers=workers or Settings.workers)
     wh = open_warehouse(settings)
@@ -176,7 +180,8 @@ def workspace(root: Path, orgs: list[Organisation], form: Form, collection: Coll
     wh.engine.dispose()
     if inbox is not None:
         shutil.rmtree(settings.inbox)
-        shutil.copytree(inbox, settings.inbox, ignore=shutil.ignore_patterns("*.json"))
+        shutil.copytree(inbox, settings.inbox, copy_function=os.link if link else shutil.copy2,
+                        ignore=shutil.ignore_patterns("*.json"))
     return settings
 
 
@@ -349,18 +354,27 @@ def prefect_share(scratch: Path, inbox: Path, orgs: list[Organisation], form: Fo
 
 # -- main -------------------------------------------------------------------------------------
 
+def add_returns_options(parser: argparse.ArgumentParser, *, errors: float = 0.10, seed: int = 2026,
+                        inbox: bool = True) -> None:
+    """The options that say what the schools return, alike in every bench that fills their
+    workbooks: rows per workbook, the share with mistakes, the seed; for an inbox also the share
+    sent twice and where a filled inbox is kept between runs."""
+    parser.add_argument("--rows", type=int, default=50, help="rows (specialities) per workbook")
+    parser.add_argument("--errors", type=float, default=errors, help="share of workbooks with mistakes")
+    parser.add_argument("--seed", type=int, default=seed)
+    if inbox:
+        parser.add_argument("--duplicates", type=float, default=0.01, help="share of schools sending their file twice")
+        parser.add_argument("--cache", type=Path,
+                            default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
+                            help="where filled inboxes are kept between runs")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--files", type=int, default=2000, help="schools, one workbook each")
-    parser.add_argument("--rows", type=int, default=50, help="rows per workbook")
+    add_returns_options(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the real path and the bare read")
     parser.add_argument("--naive-repeat", type=int, default=1, help="runs of the naive path (slow)")
-    parser.add_argument("--errors", type=float, default=0.10, help="share of workbooks with mistakes")
-    parser.add_argument("--duplicates", type=float, default=0.01, help="share of workbooks sent twice")
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--cache", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench",
-                        help="where filled inboxes are kept between runs")
     parser.add_argument("--batch-size", type=int, default=0,
                         help="files per batch (default: the settings' default, SBOR_BATCH_SIZE's)")
     parser.add_argument("--workers", type=int, default=0,

@@ -292,24 +292,6 @@ class Databases:
             self._admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def workspace(root: Path, url: str, orgs: list[Organisation], form: Form, collection: Collection,
-              inbox: Path | None) -> Any:
-    """A fresh workspace: registry and collection published, the inbox hard-linked (ingest
-    renames files, never changes them; modification times, the ingest's order, come along)."""
-    from flows.settings import Settings
-    from flows.workspace import open_warehouse
-
-    settings = Settings(home=root, database_url=url, fixed_now=NOW, secret_override=SECRET)
-    wh = open_warehouse(settings)
-    wh.upsert_organisations(orgs)
-    wh.publish(collection, form, [o.login for o in orgs])
-    wh.engine.dispose()
-    if inbox is not None:
-        shutil.rmtree(settings.inbox)
-        shutil.copytree(inbox, settings.inbox, copy_function=os.link, ignore=shutil.ignore_patterns("*.json"))
-    return settings
-
-
 # -- stages ---------------------------------------------------------------------------------------
 
 def templates(root: Path, form: Form, collection: Collection, orgs: list[Organisation], sample: int,
@@ -614,15 +596,12 @@ def naive_status(rows: Sequence[Any]) -> bytes:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--orgs", type=int, default=2000, help="schools in the collection (40000: the federal case)")
-    p.add_argument("--rows", type=int, default=50, help="rows (specialities) per workbook")
+    bi.add_returns_options(p)  # --rows, --errors, --seed, --duplicates, --cache
     p.add_argument("--sample", type=int, default=50, help="schools on the naive template path")
     p.add_argument("--fill-sample", type=int, default=200, help="schools whose returns openpyxl fills")
     p.add_argument("--naive-sample", type=int, default=200, help="files on the naive ingest path")
-    p.add_argument("--errors", type=float, default=0.10, help="share of returns with mistakes")
-    p.add_argument("--duplicates", type=float, default=0.01, help="share of schools sending their file twice")
     p.add_argument("--workers", type=int, default=2, help="Prefect workers, and plain processes to compare")
     p.add_argument("--repeat", type=int, default=3, help="runs of the status workbook (median)")
-    p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--postgres",
                    default=os.environ.get("SBOR_BENCH_POSTGRES_URL") or os.environ.get("SBOR_TEST_POSTGRES_URL"),
                    help="PostgreSQL server URL (default: $SBOR_BENCH_POSTGRES_URL or $SBOR_TEST_POSTGRES_URL)")
@@ -631,8 +610,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3,
                    help="publishes of every template (median), and pairs of plain processes and work pool runs, "
                         "alternating (Prefect's share: their median)")
-    p.add_argument("--cache", type=Path,
-                   default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sbor-bench")
     p.add_argument("--json", type=Path, default=None, help="where to write the figures (default: bench/results/)")
     p.add_argument("--scratch", type=Path, default=None,
                    help="where the templates and the workspaces are written, in a folder removed at the end "
@@ -673,7 +650,7 @@ def _run(args: argparse.Namespace, scratch: Path, dbs: Databases) -> int:
     paths = bi.inbox_files(inbox)
     print(f"{len(paths)} returned workbooks, {args.rows} rows each: {dict(made)}")
 
-    plain_settings = workspace(scratch / "plain", dbs.new("plain"), orgs, form, collection, inbox)
+    plain_settings = bi.workspace(scratch / "plain", orgs, form, collection, inbox, url=dbs.new("plain"), link=True)
     plain, outcomes, steps = ingest_plain(plain_settings)
     stages.append(plain)
     print(f"  plain ingest: {dict(outcomes)}; ms per workbook by step, in this process's lane only "
@@ -683,7 +660,7 @@ def _run(args: argparse.Namespace, scratch: Path, dbs: Databases) -> int:
     extra: dict[str, Any] = {"outcomes": dict(outcomes), "plain_steps_seconds": steps}
     if args.postgres and not args.no_prefect:
         def fresh(name: str) -> Any:
-            return workspace(scratch / name, dbs.new(name), orgs, form, collection, inbox)
+            return bi.workspace(scratch / name, orgs, form, collection, inbox, url=dbs.new(name), link=True)
 
         prefect_db = dbs.new("prefect", "postgresql+asyncpg")
         prefect_stages, more = ingest_prefect(fresh, args.workers, prefect_db, plain, args.rounds, not args.no_flow)

@@ -92,6 +92,23 @@ def _day(r: _Reader, key: str) -> date | None:
         raise r.fail(f"'{key}' must be a date like 2026-04-01, got {value!r}") from exc
 
 
+def read_participants(r: _Reader, what: str) -> tuple[_Reader, Participants]:
+    """The ``participants`` mapping of a collection or publication (``what``), its kinds
+    checked, and its reader, for the caller's own checks to name the line."""
+    p = _Reader(r.path, r.get("participants", dict, what=what))
+    p.unknown({"kinds", "regions", "municipalities", "logins"})
+
+    def strings(key: str) -> tuple[str, ...]:
+        return tuple(str(v) for v in p.get(key, list, default=[]))
+
+    participants = Participants(strings("kinds"), strings("regions"), strings("municipalities"),
+                                strings("logins"))
+    bad = [k for k in participants.kinds if k not in ORG_KINDS]
+    if bad:
+        raise p.fail(f"unknown kind '{bad[0]}' (known: {', '.join(ORG_KINDS)})")
+    return p, participants
+
+
 def load_collection(path: Path | str) -> Collection:
     """Read one collection. Raises ``SpecError`` naming the file and line of the mistake."""
     path = Path(path)
@@ -106,20 +123,10 @@ def load_collection(path: Path | str) -> Collection:
     opens, closes = _moment(win, "opens"), _moment(win, "closes")
     if closes <= opens:
         raise win.fail("the window closes before it opens")
-    p = _Reader(str(path), r.get("participants", dict, what="a collection"))
-    p.unknown({"kinds", "regions", "municipalities", "logins"})
-
-    def strings(key: str) -> tuple[str, ...]:
-        return tuple(str(v) for v in p.get(key, list, default=[]))
-
-    participants = Participants(strings("kinds"), strings("regions"), strings("municipalities"),
-                                strings("logins"))
+    p, participants = read_participants(r, "a collection")
     for login in participants.logins:  # a login names a template file
         if (problem := id_problem("participant login", login)) is not None:
             raise p.fail_at("logins", problem)
-    bad = [k for k in participants.kinds if k not in ORG_KINDS]
-    if bad:
-        raise p.fail(f"unknown kind '{bad[0]}' (known: {', '.join(ORG_KINDS)})")
     if participants == Participants():
         raise p.fail("participants: name at least one kind, region, municipality or login")
     start = end = None

@@ -13,9 +13,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from forms.collection import Collection, Participants, load_collection
+from forms.collection import Collection, Participants, load_collection, read_participants
 from forms.loader import _Reader, _yaml
-from forms.organisations import ORG_KINDS
 
 PUBLICATIONS_DIR = Path(str(resources.files("forms"))) / "publications"
 COLLECTIONS_DIR = Path(str(resources.files("forms"))) / "collections"
@@ -50,17 +49,7 @@ def load_publication(path: Path | str) -> Publication:
     path = Path(path)
     r = _Reader(str(path), _yaml(path))
     r.unknown({"id", "title", "section", "info", "documents", "participants"})
-    p = _Reader(str(path), r.get("participants", dict, what="a publication"))
-    p.unknown({"kinds", "regions", "municipalities", "logins"})
-
-    def strings(key: str) -> tuple[str, ...]:
-        return tuple(str(v) for v in p.get(key, list, default=[]))
-
-    participants = Participants(strings("kinds"), strings("regions"), strings("municipalities"),
-                                strings("logins"))
-    bad = [k for k in participants.kinds if k not in ORG_KINDS]
-    if bad:
-        raise p.fail(f"unknown kind '{bad[0]}' (known: {', '.join(ORG_KINDS)})")
+    _, participants = read_participants(r, "a publication")
     documents = []
     for d in r.children("documents"):
         d.unknown({"title", "href"})

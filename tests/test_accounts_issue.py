@@ -10,7 +10,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from flows.cli import cli
-from tests.cabinet_site import ORGS, A, B, C, build_site, close, sign_in
+from tests.cabinet_site import ORGS, PASSWORD, A, B, C, build_site, close, sign_in
 
 
 def _codes(path: Path) -> dict[str, str]:
@@ -55,3 +55,31 @@ def test_issue_without_a_registry_is_one_clear_line(tmp_path: Path, capsys) -> N
     assert main(["--home", str(tmp_path), "accounts", "issue"]) == 1
     assert capsys.readouterr().err.strip() == \
         "error: the registry is empty: load one first (sbor registry load FILE)"
+
+
+def test_block_and_unblock_from_the_command_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`sbor accounts block` ends the school's open session and refuses its sign-in;
+    `unblock` lets it sign in again; an unknown login is one clear line."""
+    site = build_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+
+    def sbor(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--database-url", site.settings.database_url,
+                                          "accounts", *args])
+        assert result.exit_code == 0, result.output
+        return result.output.strip()
+
+    try:
+        open_session = site.signed_in(A)
+        assert sbor("block", A) == f"blocked {A}"
+        assert open_session.get("/").status_code == 303  # back to the sign-in page
+        assert "Неверный логин или пароль" in sign_in(site.client(), A, PASSWORD).text
+        assert sbor("unblock", A) == f"unblocked {A}"
+        assert sign_in(site.client(), A, PASSWORD).status_code == 303
+    finally:
+        close(site)
+    from flows.cli import main
+
+    assert main(["--home", str(tmp_path), "--database-url", site.settings.database_url,
+                 "accounts", "block", "edu779999"]) == 1
+    assert capsys.readouterr().err.strip() == \
+        "error: no account 'edu779999': issue accounts first (sbor accounts issue)"

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
-from warehouse.tables import UtcDateTime, ascii_code
+from warehouse.tables import UtcDateTime, ascii_code, serial_id
 
 ROLES = ("school", "municipal", "regional", "operator")
 
@@ -36,10 +36,6 @@ class CabinetTables:
     prefs: Table
     files: Table
     downloads: Table
-
-
-def _id() -> BigInteger:
-    return BigInteger().with_variant(Integer, "sqlite")  # type: ignore[return-value]
 
 
 def cabinet_tables() -> CabinetTables:
@@ -86,7 +82,7 @@ def cabinet_tables() -> CabinetTables:
     )
     files = Table(
         "stored_files", md,
-        Column("id", _id(), primary_key=True, autoincrement=True),
+        Column("id", serial_id(), primary_key=True, autoincrement=True),
         Column("publication_id", ascii_code(100), nullable=False),
         # What the page and the report call it: the common file's name, or the title of a set
         # of per-school files ("Логины участников"); one school's own file has owner_login.
@@ -101,8 +97,8 @@ def cabinet_tables() -> CabinetTables:
     )
     downloads = Table(
         "downloads", md,
-        Column("id", _id(), primary_key=True, autoincrement=True),
-        Column("file_id", _id(), nullable=False),
+        Column("id", serial_id(), primary_key=True, autoincrement=True),
+        Column("file_id", serial_id(), nullable=False),
         Column("login", ascii_code(32), nullable=False),
         Column("started_at", UtcDateTime, nullable=False),
         Column("bytes", BigInteger, nullable=False, server_default="0"),

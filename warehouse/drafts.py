@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from warehouse.engine import guarded
+from warehouse.engine import create_missing, guarded
 from warehouse.loading import dialect_insert
 from warehouse.tables import UtcDateTime, ascii_code
 
@@ -61,8 +61,7 @@ class Drafts:
         self.table = drafts_table()
 
     def create(self) -> None:
-        with guarded(self.engine, write=True) as conn:
-            self.table.metadata.create_all(conn, checkfirst=True)
+        create_missing(self.engine, self.table.metadata)
 
     def get(self, login: str, collection_id: str) -> Draft | None:
         t = self.table

@@ -133,6 +133,14 @@ def guarded(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         yield conn
 
 
+def create_missing(engine: Engine, metadata: sa.MetaData) -> None:
+    """Create the tables of ``metadata`` the database lacks, in one write transaction
+    (idempotent): the cabinet's, the drafts' and the reports' tables each live in a MetaData of
+    their own, so that the pipeline's warehouse works without them."""
+    with guarded(engine, write=True) as conn:
+        metadata.create_all(conn, checkfirst=True)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from warehouse.engine import guarded
+from warehouse.engine import create_missing, guarded
 from warehouse.tables import UtcDateTime
 
 State = Literal["queued", "running", "ready", "failed"]
@@ -78,8 +78,7 @@ class ReportRequests:
         self.t = report_requests
 
     def create(self) -> None:
-        with guarded(self.engine, write=True) as conn:
-            metadata.create_all(conn, checkfirst=True)
+        create_missing(self.engine, metadata)
 
     def ask(self, login: str, kind: str, params: dict[str, str]) -> tuple[ReportRequest, bool]:
         """A new request, or the identical one of ``login`` still being made (joined: True)."""

@@ -65,6 +65,12 @@ def ascii_code(length: int) -> sa.types.TypeEngine[str]:
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
+def serial_id() -> sa.types.TypeEngine[int]:
+    """An id the database numbers: BIGINT on PostgreSQL (a findings table outgrows 2^31 rows at
+    federal scale), INTEGER on SQLite, where only an INTEGER primary key numbers itself."""
+    return BigInteger().with_variant(Integer, "sqlite")
+
+
 @dataclass(frozen=True)
 class FixedTables:
     organisations: Table
@@ -116,8 +122,7 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
     outcomes = ", ".join(f"'{o}'" for o in STORED_OUTCOMES)
     submissions = Table(
         "submissions", metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column("id", serial_id(), primary_key=True, autoincrement=True),
         Column("sha256", ascii_code(64), nullable=False, unique=True),
         Column("file_name", Text, nullable=False),
         Column("received_at", UtcDateTime, nullable=False),
@@ -142,8 +147,7 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
     )
     findings = Table(
         "findings", metadata,
-        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column("id", serial_id(), primary_key=True, autoincrement=True),
         Column("submission_id", ForeignKey("submissions.id", ondelete="CASCADE"),
                nullable=False, index=True),
         Column("severity", String(16), nullable=False),

@@ -4,7 +4,7 @@ and one school's data with its history. Scope is applied by ``warehouse.monitori
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from forms import builtin_forms
 from forms.status import Status
+from validators.messages import shown
 from warehouse import monitoring as mon
 from warehouse.accounts import Account
 from warehouse.rows import CollectionRow
@@ -24,17 +25,6 @@ OUTCOMES = {"accepted": "Принят", "accepted_with_warnings": "Принят 
             "rejected": "Не принят: есть ошибки", "unreadable": "Не принят: файл не читается"}
 SORT_TITLES = {"login": "Логин", "name": "Наименование", "municipality": "Муниципалитет",
                "status": "Статус", "started": "Дата начала работы", "submitted": "Дата подачи"}
-
-
-def shown(value: object) -> str:
-    """A stored value as the form prints it: «Да»/«Нет», dates as 05.05.2027, nothing for empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Да" if value else "Нет"
-    if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
-    return str(value)
 
 
 def _collection(c: Cab, user: Account, collection_id: str) -> CollectionRow:
@@ -101,4 +91,4 @@ def answers(request: Request, c: CabDep, user: CoordinatorDep, collection_id: st
     history = [(sub, wh.findings(sub.id)) for sub in reversed(wh.history(coll.id, login))]
     return c.render(request, "monitor_answers.html", user=user, csrf=request.state.session.csrf, coll=coll,
                     row=row, standing=mon.label_status(row, closed), sheets=sheets, history=history,
-                    outcomes=OUTCOMES, shown=shown, current=wh.current(coll.id, login))
+                    outcomes=OUTCOMES, shown=partial(shown, empty=""), current=wh.current(coll.id, login))

@@ -37,32 +37,22 @@ def accounts_issue(ctx: click.Context, reissue: bool) -> None:
         console.print(f"operator's one-time code: {issued.operator_code}", soft_wrap=True)
 
 
-@accounts_command.command("block")
-@click.argument("login")
-@click.pass_context
-def accounts_block(ctx: click.Context, login: str) -> None:
-    """Block LOGIN: its open sessions end at once and it cannot sign in.
+def _blocking(verb: str, blocked: bool, summary: str) -> click.Command:
+    """``sbor accounts block`` and ``unblock``: one command, told which way."""
 
-    Example: sbor accounts block edu770001
-    """
-    from flows.cabinet import set_blocked
+    @click.argument("login")
+    @click.pass_context
+    def command(ctx: click.Context, login: str) -> None:
+        from flows.cabinet import set_blocked
 
-    set_blocked(settings_of(ctx), login, True)
-    console.print(f"blocked {login}")
+        set_blocked(settings_of(ctx), login, blocked)
+        console.print(f"{verb}ed {login}")
+
+    return accounts_command.command(verb, help=f"{summary}\n\nExample: sbor accounts {verb} edu770001")(command)
 
 
-@accounts_command.command("unblock")
-@click.argument("login")
-@click.pass_context
-def accounts_unblock(ctx: click.Context, login: str) -> None:
-    """Unblock LOGIN.
-
-    Example: sbor accounts unblock edu770001
-    """
-    from flows.cabinet import set_blocked
-
-    set_blocked(settings_of(ctx), login, False)
-    console.print(f"unblocked {login}")
+accounts_block = _blocking("block", True, "Block LOGIN: its open sessions end at once and it cannot sign in.")
+accounts_unblock = _blocking("unblock", False, "Unblock LOGIN.")
 
 
 @click.group("files")
