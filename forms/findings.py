@@ -69,6 +69,14 @@ def finding(code: str, *, file: str = "", wording: str = "", severity: Severity 
     return Finding(code, severity or known.severity, None, file, worksheet, cell, field, value, params, wording)
 
 
+def as_told(found: Finding, message: str) -> Finding:
+    """``found`` reading ``message``, the text it was rendered to when the school was told (a
+    finding read back from the warehouse), not rendered again: a later catalogue may word its
+    code otherwise or no longer know it, and the history says what the school read."""
+    found.__dict__["message"] = message  # where functools.cached_property keeps what it computed
+    return found
+
+
 def place(worksheet: str | None, cell: str | None, field: str | None) -> str:
     """«Лист «Специальности», ячейка H7 (графа 3.2)» — the start of every cell-level message."""
     parts: list[str] = []

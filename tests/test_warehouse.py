@@ -22,6 +22,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
 from forms import Collection, Finding, Form, Organisation, Participants, Sheet, builtin_forms
+from forms.catalogue import render
 from forms.findings import finding
 from forms.status import Status, status_of
 from warehouse import (
@@ -390,6 +391,7 @@ def test_a_finding_read_back_keeps_its_code_and_params_and_renders_the_same_text
         assert [(f.code, f.wording, dict(f.params)) for f in read] == [
             (f.code, f.wording, dict(f.params)) for f in findings]
         assert [f.message for f in read] == [f.message for f in findings]
+        assert [render(f.code, f.wording, f.file, f.params) for f in read] == [f.message for f in findings]
     assert findings[0].message == f"{where}: «много» — не число. Введите число цифрами, например 25 или 12,5."
     assert findings[2].message.startswith("Файл «spo770001.xlsx» уже был получен ранее, 02.11.2026 12:00, "
                                           "от другой организации")
@@ -398,6 +400,10 @@ def test_a_finding_read_back_keeps_its_code_and_params_and_renders_the_same_text
         stored = conn.exec_driver_sql("SELECT code, message, wording, params FROM findings ORDER BY id").all()
     assert tuple(stored[1]) == ("window-closed", findings[1].message, "",
                                 '{"title": "Сведения СПО. 2026", "closes": "25.12.2026 18:00 (МСК)"}')
+    # A code a later catalogue no longer knows still reads as the school was told.
+    with published.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE findings SET code = 'retired-code' WHERE code = 'window-closed'")
+    assert published.findings(row.id)[1].message == findings[1].message
 
 
 def test_findings_stored_before_params_were_kept_read_back_as_their_text(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from forms import Finding, Form
+from forms.findings import as_told
 from warehouse.errors import WarehouseError
 from warehouse.rows import ACCEPTED, STORED_OUTCOMES, NewSubmission, SubmissionRow
 from warehouse.tables import FixedTables, UtcDateTime, frame_schema
@@ -152,14 +153,15 @@ def _finding_values(submission_id: int, f: Finding) -> tuple[object, ...]:
 
 
 def stored_finding(row: Mapping[str, Any], file: str) -> Finding:
-    """A finding as the findings table keeps it, of a submission whose file is ``file``:
-    rendered from its wording and parameters when they were stored, else its stored text."""
+    """A finding as the findings table keeps it, of a submission whose file is ``file``: with
+    its wording and parameters when they were stored (the same finding as was recorded, reading
+    the text it was stored with), else as its stored text."""
     params = row["params"]
     if params is None:
         return Finding(row["code"], row["severity"], row["message"], file, row["worksheet"], row["cell"],
                        row["field"], row["value"])
-    return Finding(row["code"], row["severity"], None, file, row["worksheet"], row["cell"], row["field"],
-                   row["value"], json.loads(params), row["wording"] or "")
+    return as_told(Finding(row["code"], row["severity"], None, file, row["worksheet"], row["cell"], row["field"],
+                           row["value"], json.loads(params), row["wording"] or ""), row["message"])
 
 
 def submission_row(row: Mapping[str, Any]) -> SubmissionRow:
