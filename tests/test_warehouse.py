@@ -183,21 +183,29 @@ def test_create_restores_a_view_that_was_changed(wh: Warehouse, engine: Engine) 
 
 
 
-def test_a_database_from_before_saved_by_gains_the_column(engine: Engine,
-                                                         request: pytest.FixtureRequest) -> None:
-    """A warehouse made before submissions had ``saved_by`` (the column dropped here, as the
-    older code never made it) gets it from the next create(), keeps its rows, and records and
-    shows the program that saved each file."""
+def older_database(engine: Engine, *missing: str) -> int:
+    """A published warehouse as older code left it: without the ``table.column``s ``missing``
+    (dropped here, as that code never made them), holding one unreadable file, old.xlsx, whose
+    id is returned."""
     older = Warehouse(engine)
     older.create(FORMS.values())
     older.upsert_organisations(ORGS)
     older.publish(collection(), SPO, [o.login for o in ORGS])
     with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE submissions DROP COLUMN saved_by")
-        conn.exec_driver_sql(
-            "INSERT INTO submissions (sha256, file_name, received_at, outcome, error_count, "
-            "warning_count, processed_at) VALUES ('" + "e" * 64 + "', 'old.xlsx', '2026-11-02 09:00:00', "
-            "'unreadable', 1, 0, '2026-11-02 09:00:00')")
+        for table, column in (m.split(".") for m in missing):
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        return int(conn.exec_driver_sql(
+            "INSERT INTO submissions (sha256, file_name, received_at, outcome, error_count, warning_count, "
+            "processed_at) VALUES ('" + "e" * 64 + "', 'old.xlsx', '2026-11-02 09:00:00', 'unreadable', 1, 0, "
+            "'2026-11-02 09:00:00') RETURNING id").scalar_one())
+
+
+def test_a_database_from_before_saved_by_gains_the_column(engine: Engine,
+                                                         request: pytest.FixtureRequest) -> None:
+    """A warehouse made before submissions had ``saved_by`` (the column dropped here, as the
+    older code never made it) gets it from the next create(), keeps its rows, and records and
+    shows the program that saved each file."""
+    older_database(engine, "submissions.saved_by")
     assert "saved_by" not in {c["name"] for c in sa.inspect(engine).get_columns("submissions")}
     wh = Warehouse(engine)
     wh.create(FORMS.values())
@@ -409,20 +417,9 @@ def test_a_finding_read_back_keeps_its_code_and_params_and_renders_the_same_text
 def test_findings_stored_before_params_were_kept_read_back_as_their_text(engine: Engine) -> None:
     """A warehouse made before findings kept their parameters gains the two columns from the
     next create(); its findings read back with the text they were stored with."""
-    older = Warehouse(engine)
-    older.create(FORMS.values())
-    older.upsert_organisations(ORGS)
-    older.publish(collection(), SPO, [o.login for o in ORGS])
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN params")
-        conn.exec_driver_sql("ALTER TABLE findings DROP COLUMN wording")
+    old_id = older_database(engine, "findings.params", "findings.wording")
     assert "params" not in {c["name"] for c in sa.inspect(engine).get_columns("findings")}
     with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO submissions (sha256, file_name, received_at, outcome, error_count, warning_count, "
-            "processed_at) VALUES ('" + "e" * 64 + "', 'old.xlsx', '2026-11-02 09:00:00', 'unreadable', 1, 0, "
-            "'2026-11-02 09:00:00')")
-        old_id = conn.exec_driver_sql("SELECT id FROM submissions").scalar_one()
         conn.exec_driver_sql(
             "INSERT INTO findings (submission_id, severity, code, message) VALUES "
             f"({old_id}, 'error', 'truncated', 'Файл «old.xlsx» не принят: файл повреждён.')")
