@@ -142,14 +142,18 @@ _FINDING_COLUMNS = ("submission_id", "severity", "code", "worksheet", "cell", "f
                     "message", "wording", "params")
 
 
+# A finding's parameters as JSON: Russian kept readable for analysts; a value JSON cannot hold
+# is kept as the text it was rendered as (``default=str``). One encoder: ``json.dumps`` with
+# options makes a new one per call (0.5 µs of a row's 4.5 µs here).
+_PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _finding_values(submission_id: int, f: Finding) -> tuple[object, ...]:
     """A finding as a row of the findings table: its text, and what the text was rendered
-    from when it came from the catalogue (``default=str``: a parameter JSON cannot hold is kept
-    as the text it was rendered as)."""
+    from when it came from the catalogue."""
     rendered = f.text is None
     return (submission_id, f.severity, f.code, f.worksheet, f.cell, f.field, f.value, f.message,
-            f.wording if rendered else None,
-            json.dumps(f.params, ensure_ascii=False, default=str) if rendered else None)
+            f.wording if rendered else None, _PARAMS_JSON(f.params) if rendered else None)
 
 
 def stored_finding(row: Mapping[str, Any], file: str) -> Finding:
