@@ -66,8 +66,9 @@ def ascii_code(length: int) -> sa.types.TypeEngine[str]:
 
 
 def serial_id() -> sa.types.TypeEngine[int]:
-    """An id the database numbers: BIGINT on PostgreSQL (a findings table outgrows 2^31 rows at
-    federal scale), INTEGER on SQLite, where only an INTEGER primary key numbers itself."""
+    """An id the database numbers: BIGINT on PostgreSQL (findings and downloads may outgrow 2^31
+    rows over the years at federal scale), INTEGER on SQLite, where only an INTEGER primary key
+    numbers itself."""
     return BigInteger().with_variant(Integer, "sqlite")
 
 
@@ -158,9 +159,9 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         Column("value", Text),
         Column("message", Text, nullable=False),  # the Russian text the school was given
         # What the message was rendered from (``forms.catalogue``): the wording's key and its
-        # named parameters as a JSON object, so that a finding read back renders the same text
-        # and a page can word it otherwise. NULL for a finding given as text, and for findings
-        # stored before these columns were added (ADDED_COLUMNS): those are read back as text.
+        # named parameters as a JSON object, so that a finding read back is the finding that was
+        # recorded and a page can word it otherwise. NULL for a finding given as text, and for
+        # findings stored before these columns were added (ADDED_COLUMNS): those are text only.
         Column("wording", Text),
         Column("params", Text),
     )
