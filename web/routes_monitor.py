@@ -48,8 +48,9 @@ def _collection(c: Cab, user: Account, collection_id: str) -> CollectionRow:
 def collections(request: Request, c: CabDep, user: CoordinatorDep) -> Response:
     wh, now = c.cabinet.warehouse, c.web.settings.now()
     views = [mon.monitoring(wh, user, coll, now) for coll in mon.visible_collections(wh, user)]
+    groupable = request.app.state.grouping.groupable()
     return c.render(request, "monitor_list.html", user=user, csrf=request.state.session.csrf, views=views,
-                    now=now)
+                    now=now, offered=[v.collection for v in views if v.collection.id in groupable])
 
 
 @router.get("/monitor/{collection_id}")
