@@ -42,8 +42,9 @@ def collections(request: Request, c: CabDep, user: OperatorDep) -> Response:
 
 @router.post("/operator/collections/{collection_id}/groupable")
 def mark_groupable(request: Request, c: CabDep, user: OperatorDep, _: CsrfDep, collection_id: str,
-                   groupable: Annotated[bool, Form()]) -> Response:
-    """Let a collection into coordinators' group reports, or take it out (effective at once)."""
+                   groupable: Annotated[bool, Form()] = False) -> Response:
+    """Let a collection into coordinators' group reports, or take it out (effective at once;
+    without ``groupable``, as an unticked box, out)."""
     if c.cabinet.warehouse.collection(collection_id) is None:
         raise not_found()
     grouping(request).mark(collection_id, groupable, user.login)
