@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -142,3 +144,19 @@ def test_only_marked_collections_may_be_grouped_and_a_mark_is_effective_at_once(
                                data={"csrf": token(client), "groupable": "true"})
         assert response.status_code == 404
     assert UNMARKED_ID not in gsite.app.state.grouping.groupable()
+
+
+def test_the_cli_verb_marks_as_the_operators_page_does(gsite: Site) -> None:
+    home = str(gsite.settings.home)
+    cli = [sys.executable, "-m", "flows.cli", "--home", home, "collections", "groupable"]
+    done = subprocess.run([*cli, COLLECTION_ID, CLOSED_ID], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"may be grouped: {CLOSED_ID}, {COLLECTION_ID}"
+    regional = gsite.signed_in("reg77", "10.0.0.2")  # the running cabinet sees it at once
+    assert sorted(re.findall(r'name="collections" value="([^"]+)"', regional.get("/monitor").text)) == [
+        CLOSED_ID, COLLECTION_ID]
+    off = subprocess.run([*cli, "--off", CLOSED_ID], capture_output=True, text=True, timeout=300)
+    assert off.stdout.strip() == f"may be grouped: {COLLECTION_ID}"
+    unknown = subprocess.run([*cli, "no-such"], capture_output=True, text=True, timeout=300)
+    assert unknown.returncode == 1 and unknown.stderr.strip() == (
+        f"error: no published collection no-such (published: {CLOSED_ID}, {COLLECTION_ID}, {UNMARKED_ID})")
