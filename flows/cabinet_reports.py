@@ -23,7 +23,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.report import choose_collections, snapshot, write_reports
+from flows.report import Snapshot, choose_collections, snapshot, write_reports
 from flows.settings import Settings
 from flows.workspace import open_warehouse
 from forms import Participants, builtin_forms
@@ -121,7 +121,15 @@ def cabinet_report_flow(settings: Settings, request_id: int,
         coord = coordinator_of(account.login, account.role, account.region_code, account.municipality_code,
                                account.title)
         collections = choose_collections(wh, [req.params["collection"]])
-        snapshots = [snapshot(wh, c, builtin_forms(), req.kind == "results") for c in collections]
+        forms = builtin_forms()
+        if req.kind == "results":
+            # The results workbook reads the current rows only: the statuses a snapshot also
+            # reads (0.4 s of a 40,000-school export) are left out.
+            snapshots = [Snapshot(c, forms[c.form_id], [], {s.table: wh.current_rows(forms[c.form_id], s, c.id)
+                                                            for s in forms[c.form_id].sheets})
+                         for c in collections]
+        else:
+            snapshots = [snapshot(wh, c, forms, False) for c in collections]
         orgs = {o.login: o for o in wh.organisations()}
         written = write_reports(settings, wh, snapshots, [coord], orgs, kinds=(req.kind,))
         if not written:
