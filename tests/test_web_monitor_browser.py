@@ -120,3 +120,40 @@ def test_a_regional_coordinator_reads_a_schools_answers_and_its_explanation(
     expect(page.get_by_role("button", name="Сдать отчёт")).to_have_count(0)
     accessible(page)
     assert console_errors == []
+
+
+def test_the_operator_marks_a_collection_and_a_coordinator_gets_the_group_report(
+        served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
+    site, base = served
+    page.goto(base + "/")
+    page.get_by_label("Логин").fill("operator")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()  # the operator's pages are in its navigation there
+    page.get_by_role("link", name="Публикации и файлы").click()
+    expect(page.get_by_role("heading", name="Публикации и файлы")).to_be_visible()
+    expect(page.get_by_role("rowheader", name="Логины участников")).to_be_visible()
+    accessible(page)
+    page.get_by_role("link", name="Сборы данных").click()
+    page.get_by_role("button", name="Разрешить в групповом отчёте: vpr-org-info-2027").click()
+    expect(page.get_by_role("button", name="Исключить из группового отчёта: vpr-org-info-2027")).to_be_visible()
+    accessible(page)
+    page.get_by_role("button", name="Выйти").click()
+
+    page.get_by_label("Логин").fill("reg77")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()
+    page.get_by_role("checkbox", name=re.compile(TITLE)).check()
+    page.get_by_role("radio", name="все").check()
+    accessible(page)
+    page.get_by_role("button", name="Групповой отчёт").click()
+    expect(page.get_by_role("status").filter(has_text="Групповой отчёт")).to_contain_text("формируется")
+    expect(page.locator("#bell .badge")).to_have_text("1", timeout=240_000)
+    page.locator("#bell").click()
+    with page.expect_download() as caught:
+        page.get_by_role("link", name=re.compile(r"Скачать отчёт № \d+")).first.click()
+    wb = load_workbook(io.BytesIO(Path(caught.value.path()).read_bytes()), read_only=True)
+    logins = {row[2] for row in wb["Статусы"].iter_rows(min_row=2, values_only=True) if row and row[2]}
+    assert logins == {"edu770001", "edu770002", "edu770003", "edu770005", "edu770006"}
+    assert console_errors == []
