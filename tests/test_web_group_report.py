@@ -160,3 +160,27 @@ def test_the_cli_verb_marks_as_the_operators_page_does(gsite: Site) -> None:
     unknown = subprocess.run([*cli, "no-such"], capture_output=True, text=True, timeout=300)
     assert unknown.returncode == 1 and unknown.stderr.strip() == (
         f"error: no published collection no-such (published: {CLOSED_ID}, {COLLECTION_ID}, {UNMARKED_ID})")
+
+
+def test_a_failed_group_report_is_asked_again_from_its_line(gsite: Site) -> None:
+    operator = gsite.signed_in("operator")
+    mark(operator, COLLECTION_ID)
+    mark(operator, CLOSED_ID)
+    municipal = gsite.signed_in("mun7701", "10.0.0.3")
+    blocker = gsite.settings.reports_dir / "mun7701"  # a file where its folder should be: the run fails
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    first = ask_group(municipal, "all")
+    assert wait_finished(gsite, first).state == "failed"
+    listing = municipal.get("/reports").text
+    again_form = re.search(r'<form method="post" action="/reports">(.*?)</form>', listing)
+    assert again_form and f"Запросить снова: отчёт № {first}" in again_form.group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', again_form.group(1)))
+    assert fields["kind"] == "group" and fields["which"] == "all"
+    blocker.unlink()
+    response = municipal.post("/reports", data=fields)
+    assert response.status_code == 303
+    again = int(response.headers["location"].rsplit("=", 1)[1])
+    assert again != first and wait_finished(gsite, again).state == "ready"
+    _, logins = statuses_sheet(municipal.get(f"/reports/{again}/file").content)
+    assert logins == {"edu770001", "edu770002", "edu770006"}
