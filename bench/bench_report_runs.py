@@ -35,9 +35,17 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import sqlalchemy as sa
+
+if TYPE_CHECKING:  # imported for real once Prefect's home is set (prepare_prefect)
+    from fastapi import FastAPI
+
+    from flows.cabinet_reports import ReportRunner
+    from flows.settings import Settings
+    from warehouse.report_requests import ReportRequest, ReportRequests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -118,7 +126,7 @@ def run(url: str, home: Path, args: argparse.Namespace) -> None:
         budget = median(status) + median(prefect_warm)
         print(f"target: export <= status workbook + Prefect's start = {budget:.2f} s; "
               f"export / target = {median(exports) / budget:.2f}")
-        latencies = notification_latency(app, settings, runner, regional, collection_id, args)
+        latencies = notification_latency(app, runner, regional, collection_id, args)
         print(f"notification (flow run finished → the bell's badge on the open page), {len(latencies)} rounds: "
               f"p50 {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s (target <= 10 s; the bell "
               "polls every 5 s)")
@@ -128,7 +136,7 @@ def run(url: str, home: Path, args: argparse.Namespace) -> None:
         app.state.cab.cabinet.warehouse.engine.dispose()
 
 
-def populate(settings: object, count: int) -> tuple[str, str]:
+def populate(settings: Settings, count: int) -> tuple[str, str]:
     """A registry of ``count`` schools, «Информация об ОО» published to all and sent by all (one
     accepted web submission each, its rows as the web form's judge makes them), the operator's
     and one region's coordinator's accounts with a password."""
@@ -140,7 +148,7 @@ def populate(settings: object, count: int) -> tuple[str, str]:
     from warehouse import NewSubmission
     from warehouse.accounts import NewAccount
 
-    cabinet = open_cabinet(settings)  # type: ignore[arg-type]
+    cabinet = open_cabinet(settings)
     wh = cabinet.warehouse
     orgs = list(generate_registry(count, seed=3))
     wh.upsert_organisations(orgs)
@@ -170,10 +178,11 @@ def populate(settings: object, count: int) -> tuple[str, str]:
     return collection.id, regional
 
 
-def wait_finished(requests: object, request_id: int, seconds: float = 900) -> object:
+def wait_finished(requests: ReportRequests, request_id: int, seconds: float = 900) -> ReportRequest:
     deadline = time.monotonic() + seconds
     while True:
-        req = requests.get(request_id)  # type: ignore[attr-defined]
+        req = requests.get(request_id)
+        assert req is not None
         if req.finished or time.monotonic() > deadline:
             return req
         time.sleep(0.05)
@@ -222,7 +231,7 @@ def status_workbook(count: int, repeat: int) -> list[float]:
     return times
 
 
-def notification_latency(app: object, settings: object, runner: object, regional: str, collection_id: str,
+def notification_latency(app: FastAPI, runner: ReportRunner, regional: str, collection_id: str,
                          args: argparse.Namespace) -> list[float]:
     import uvicorn
     from playwright.sync_api import sync_playwright
@@ -230,7 +239,7 @@ def notification_latency(app: object, settings: object, runner: object, regional
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -258,11 +267,11 @@ def notification_latency(app: object, settings: object, runner: object, regional
                         }
                     }).observe(document.body, {childList: true, subtree: true});
                 }""")
-                req, _ = runner.ask(regional, "statuses", {"collection": collection_id})  # type: ignore[attr-defined]
-                done = wait_finished(runner.requests, req.id)  # type: ignore[attr-defined]
-                assert done.state == "ready", done.error  # type: ignore[attr-defined]
+                req, _ = runner.ask(regional, "statuses", {"collection": collection_id})
+                done = wait_finished(runner.requests, req.id)
+                assert done.state == "ready" and done.finished_at is not None, done.error
                 shown = page.wait_for_function("() => window.__badgeAt", timeout=60_000).json_value()
-                latencies.append(shown / 1000 - done.finished_at.timestamp())  # type: ignore[attr-defined]
+                latencies.append(shown / 1000 - done.finished_at.timestamp())
             browser.close()
     finally:
         server.should_exit = True
