@@ -41,8 +41,8 @@ def group_params(request: Request, c: Cab, user: Account, picked: list[str], whi
     open cut to those open now."""
     if which not in GROUP_CHOICES:
         raise not_found()
-    offered = {coll.id: coll for coll in mon.visible_collections(c.cabinet.warehouse, user)
-               if coll.id in grouping(request).groupable()}
+    allowed = grouping(request).groupable()
+    offered = {coll.id: coll for coll in mon.visible_collections(c.cabinet.warehouse, user) if coll.id in allowed}
     # «Запросить снова» sends the stored comma-separated list back as one value.
     asked = {i for value in picked for i in value.split(",") if i}
     if asked - set(offered):
