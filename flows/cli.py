@@ -13,6 +13,7 @@ import sys
 import click
 
 from flows.commands.cabinet import accounts_command, files_command, web_command
+from flows.commands.collections import collections_command
 from flows.commands.context import Context, err_console, prepare_prefect
 from flows.commands.demo import demo
 from flows.commands.ingest import ingest
@@ -52,7 +53,7 @@ def cli(ctx: click.Context, home: str | None, database_url: str | None, now: str
 
 
 for command in (registry, publish, ingest, report, status, serve, demo, sql, watch_command, warehouse_command,
-                scale_command, accounts_command, files_command, web_command):
+                scale_command, accounts_command, files_command, web_command, collections_command):
     cli.add_command(command)
 
 

@@ -10,6 +10,7 @@ ksh500002 sent nothing.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from flows.settings import load_settings
 from flows.workspace import open_warehouse
 from forms import load_collection
 from templates import TemplateFactory
-from tests.cabinet_site import Site, build_site, org
+from tests.cabinet_site import Site, build_site, org, token
 from tests.conftest import COLLECTIONS_DIR
 from tests.workbooks import fill
 from warehouse.report_requests import ReportRequest
@@ -95,3 +96,27 @@ def wait_finished(site: Site, request_id: int, seconds: float = 240) -> ReportRe
         if req.finished or time.monotonic() > deadline:
             return req
         time.sleep(0.2)
+
+
+WARNING_KEY = "Специальности!I5:rule:applications-vs-quota"
+EXPLANATION = "Набор 2025 года: часть мест отдана по целевому приёму"
+
+
+def build_explained_site(home: Path, url: str) -> Site:
+    """``tests.collect_site``'s college (spo770004, municipality 7702 of region 77) has sent the
+    specialities form on the web with a warning (fewer applications than budget places on the
+    first row) and answered it with ``EXPLANATION``, as a school does on the form page."""
+    from tests.collect_site import COLLEGE, SPO, collect_site, example_rows  # the college's own site
+
+    site = collect_site(home, url)
+    wh = site.cabinet.warehouse
+    collection = load_collection(COLLECTIONS_DIR / "spo_specialities_2026.yaml")
+    wh.publish(collection, form_for(collection), [COLLEGE])  # what `sbor publish` registers
+    school = site.signed_in(COLLEGE, "10.0.9.1")
+    rows = example_rows()
+    rows[0]["5"] = "20"
+    sent = school.post(f"/collect/{SPO}", data={
+        "csrf": token(school), "version": "0", "action": "submit",
+        "data": json.dumps({"specialities": rows, "_explanations": {WARNING_KEY: EXPLANATION}})})
+    assert sent.status_code == 303, sent.text
+    return site

@@ -205,6 +205,19 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/operator/accounts"): lambda s: [
         Probe(role, "GET", "/operator/accounts?q=edu") for role in ("school", "municipal", "regional")
     ],
+    # The operator's collections, their group-report mark, and the publications' files: the
+    # operator's alone; an unknown collection is not found even for it.
+    ("GET", "/operator/collections"): lambda s: [
+        Probe(role, "GET", "/operator/collections") for role in ("school", "municipal", "regional")
+    ],
+    ("POST", "/operator/collections/{collection_id}/groupable"): lambda s: [
+        *[Probe(role, "POST", f"/operator/collections/{MONITORED}/groupable")
+          for role in ("school", "municipal", "regional")],
+        Probe("operator", "POST", "/operator/collections/no-such-collection/groupable"),
+    ],
+    ("GET", "/operator/publications"): lambda s: [
+        Probe(role, "GET", "/operator/publications") for role in ("school", "municipal", "regional")
+    ],
 }
 PUBLIC_MOUNTS = {"/static"}  # the stylesheet and htmx: the same for everyone, no data
 
@@ -256,6 +269,7 @@ def test_every_role_is_refused_anothers_ids(site: Site) -> None:
     # Nothing above changed anyone's state: no account blocked or reset, no star set.
     assert all(site.cabinet.accounts.get(login).blocked is False for login in (A, B, C, "operator"))
     assert site.cabinet.storage.prefs(A) == {}
+    assert site.app.state.grouping.groupable() == frozenset()
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

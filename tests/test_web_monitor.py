@@ -118,14 +118,21 @@ def test_participant_list_filters_searches_sorts_and_pages(msite: Site) -> None:
 def test_a_schools_answers_and_history(msite: Site) -> None:
     regional = msite.signed_in("reg77")
     page = regional.get(f"{URL}/schools/edu770001").text
-    assert "Сдано" in page and "Иванов Иван (edu770001)" in page and "+74951234567" in page
-    assert "01.03.2027" in page and "<td>Да</td>" in page
-    assert "=1+1 не формула" in page
+    # The form's own rendering (issue 13's inputs), every one read-only.
+    assert "Сдано" in page and 'value="Иванов Иван (edu770001)"' in page and 'value="+74951234567"' in page
+    assert 'value="2027-03-01"  type="date"' in page and '<option value="Да" selected>Да</option>' in page
+    assert 'value="=1+1 не формула"' in page
+    inputs = re.findall(r"<input id=\"c-[^>]*>", page)
+    selects = re.findall(r"<select id=\"c-[^>]*>", page)
+    assert inputs and selects and all(" readonly" in i for i in inputs) and all(" disabled" in s for s in selects)
+    # No control that changes data: no form posts anywhere but «Выйти».
+    assert re.findall(r'<form method="post" action="([^"]+)"', page) == ["/logout"]
+    assert "Сохранить черновик" not in page and "Сдать отчёт" not in page and "Добавить строку" not in page
     in_work = regional.get(f"{URL}/schools/edu770002").text
     assert "В работе" in in_work and "Организация ещё не сдала данные" in in_work
     assert "Не принят: есть ошибки" in in_work
     assert "компьютеров с доступом в Интернет (50) больше, чем всего компьютеров (10)" in in_work
-    assert "Файлов от организации не поступало." in regional.get(f"{URL}/schools/edu770005").text
+    assert "Файлов и отправок веб-формы от организации не поступало." in regional.get(f"{URL}/schools/edu770005").text
 
 
 def test_a_municipal_coordinator_sees_only_its_municipality(msite: Site) -> None:

@@ -5,6 +5,7 @@ notification arriving without a reload and the workbook downloaded; axe-core on 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser import BROWSER, accessible, served_site
 from tests.cabinet_site import PASSWORD, Site
-from tests.monitor_site import build_monitored_site, prefect_api  # noqa: F401
+from tests.collect_site import COLLEGE, NAMES
+from tests.monitor_site import EXPLANATION, build_explained_site, build_monitored_site, prefect_api  # noqa: F401
 
 pytestmark = BROWSER
 TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
@@ -52,13 +54,16 @@ def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], p
     accessible(page)
     page.get_by_role("link", name="Открыть данные: edu770005").click()
     expect(page.get_by_role("heading", name="Школа 7 (edu770005)")).to_be_visible()
-    expect(page.get_by_text("Файлов от организации не поступало.")).to_be_visible()
+    expect(page.get_by_text("Файлов и отправок веб-формы от организации не поступало.")).to_be_visible()
     accessible(page)
     page.go_back()
     page.get_by_label("Статус").select_option("Сдано")
     page.get_by_role("button", name="Показать").click()
     page.get_by_role("link", name="Открыть данные: edu770001").click()
-    expect(page.get_by_role("cell", name="Иванов Иван (edu770001)")).to_be_visible()
+    # The form's own card, read-only.
+    answer = page.get_by_label("2. ФИО ответственного за проведение ВПР")
+    expect(answer).to_have_value("Иванов Иван (edu770001)")
+    expect(answer).not_to_be_editable()
     accessible(page)
 
     page.get_by_role("link", name="← Список участников").click()
@@ -79,4 +84,76 @@ def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], p
     wb = load_workbook(io.BytesIO(Path(caught.value.path()).read_bytes()), read_only=True)
     values = {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}
     assert {"edu770001", "edu770003"} <= values and "edu500001" not in values
+    assert console_errors == []
+
+
+@pytest.fixture()
+def explained(tmp_path: Path) -> Iterator[tuple[Site, str]]:
+    site = build_explained_site(tmp_path, f"sqlite+pysqlite:///{tmp_path / 'var' / 'sbor.db'}")
+    with served_site(site, site.app.state.reports.close) as served:
+        yield served
+
+
+def test_a_regional_coordinator_reads_a_schools_answers_and_its_explanation(
+        explained: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
+    _, base = explained
+    page.goto(base + "/")
+    page.get_by_label("Логин").fill("reg77")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()
+    page.get_by_role("link", name="Информация об ОО, реализующих программы СПО", exact=False).click()
+    page.get_by_role("link", name="Список участников").click()
+    page.get_by_role("link", name=f"Открыть данные: {COLLEGE}").click()
+    expect(page.get_by_role("heading", name=f"Колледж 4 ({COLLEGE})")).to_be_visible()
+    # The values in the form's own grid, read-only; the school's explanation beside its warning.
+    first = page.get_by_label("1. Код и название профессии/ специальности, строка 1")
+    expect(first).to_have_value(NAMES[0])
+    expect(first).not_to_be_editable()
+    applications = page.get_by_label(re.compile(r"^5\. Кол-во поданных заявлений.*, строка 1$"))
+    expect(applications).to_have_value("20")
+    warnings = page.get_by_role("region", name="Предупреждения принятого отчёта")
+    expect(warnings).to_contain_text("заявлений (20) меньше, чем бюджетных мест (25)")
+    expect(warnings).to_contain_text(f"Пояснение организации: «{EXPLANATION}»")
+    # The warning at its input too, as the school's form page shows it.
+    expect(applications).to_have_accessible_description(re.compile(r"заявлений \(20\) меньше"))
+    expect(page.get_by_role("button", name="Сдать отчёт")).to_have_count(0)
+    accessible(page)
+    assert console_errors == []
+
+
+def test_the_operator_marks_a_collection_and_a_coordinator_gets_the_group_report(
+        served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
+    site, base = served
+    page.goto(base + "/")
+    page.get_by_label("Логин").fill("operator")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()  # the operator's pages are in its navigation there
+    page.get_by_role("link", name="Публикации и файлы").click()
+    expect(page.get_by_role("heading", name="Публикации и файлы")).to_be_visible()
+    expect(page.get_by_role("rowheader", name="Логины участников")).to_be_visible()
+    accessible(page)
+    page.get_by_role("link", name="Сборы данных").click()
+    page.get_by_role("button", name="Разрешить в групповом отчёте: vpr-org-info-2027").click()
+    expect(page.get_by_role("button", name="Исключить из группового отчёта: vpr-org-info-2027")).to_be_visible()
+    accessible(page)
+    page.get_by_role("button", name="Выйти").click()
+
+    page.get_by_label("Логин").fill("reg77")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    page.get_by_role("link", name="Мониторинг").click()
+    page.get_by_role("checkbox", name=re.compile(TITLE)).check()
+    page.get_by_role("radio", name="все").check()
+    accessible(page)
+    page.get_by_role("button", name="Групповой отчёт").click()
+    expect(page.get_by_role("status").filter(has_text="Групповой отчёт")).to_contain_text("формируется")
+    expect(page.locator("#bell .badge")).to_have_text("1", timeout=240_000)
+    page.locator("#bell").click()
+    with page.expect_download() as caught:
+        page.get_by_role("link", name=re.compile(r"Скачать отчёт № \d+")).first.click()
+    wb = load_workbook(io.BytesIO(Path(caught.value.path()).read_bytes()), read_only=True)
+    logins = {row[2] for row in wb["Статусы"].iter_rows(min_row=2, values_only=True) if row and row[2]}
+    assert logins == {"edu770001", "edu770002", "edu770003", "edu770005", "edu770006"}
     assert console_errors == []

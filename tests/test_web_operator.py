@@ -27,6 +27,10 @@ def test_the_operator_sees_every_collection_per_region(msite: Site) -> None:
     page = operator.get(f"/monitor/{COLLECTION_ID}").text
     assert re.search(r"Регион 77 \(77\)</th><td>5</td><td>2</td><td>1</td><td>2</td>", page)
     assert re.search(r"Регион 50 \(50\)</th><td>2</td><td>1</td><td>0</td><td>1</td>", page)
+    # The same lines on the operator's own collections page, beside the group-report mark.
+    listed = operator.get("/operator/collections").text
+    assert re.search(r"Регион 77 \(77\)</th><td>5</td><td>2</td><td>1</td><td>2</td>", listed)
+    assert "Групповой отчёт: <strong>не включается</strong>" in listed
 
 
 def test_accounts_searched_blocked_and_unblocked(msite: Site) -> None:
@@ -46,3 +50,25 @@ def test_accounts_searched_blocked_and_unblocked(msite: Site) -> None:
     assert sign_in(refused, "mun7701", PASSWORD).status_code != 303  # type: ignore[attr-defined]
     assert operator.post("/accounts/mun7701/unblock", data={"csrf": token(operator)}).status_code == 200
     assert sign_in(msite.client("10.0.0.5"), "mun7701", PASSWORD).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_the_operator_sees_every_publications_files_and_their_downloads(msite: Site) -> None:
+    common = msite.files["Требования к компьютерам.pdf"]
+    school = msite.signed_in(A, "10.0.0.6")
+    assert school.get(f"/files/{common}").status_code == 200
+    assert school.get(f"/files/{common}").status_code == 200
+    assert school.get(f"/files/{msite.files[A]}").status_code == 200  # its own logins file
+    assert msite.signed_in("edu770002", "10.0.0.7").get(f"/files/{common}").status_code == 200
+    operator = msite.signed_in("operator")
+    assert "Публикации и файлы" in operator.get("/monitor").text  # in the operator's navigation
+    page = operator.get("/operator/publications").text
+    section = page[page.index('id="p-vpr-tech-2027"'):]
+    section = section[:section.index("</section>")]
+    # The common file: its size (16,000 bytes), three downloads by two schools.
+    assert re.search(r"Требования к компьютерам\.pdf</a></th><td>15,6 КБ</td><td>[0-9.: ]+</td>"
+                     r"<td>3</td><td>2</td>", section), section
+    # The per-school set: a file for each of the site's six schools, one of them fetched once.
+    assert re.search(r"Логины участников</th><td>6</td><td>[0-9]+ Б</td><td>[0-9.: ]+</td><td>1</td>"
+                     r"<td>1 из 6</td>", section), section
+    other = page[page.index('id="p-region-50-only"'):]
+    assert "region50.pdf" in other[:other.index("</section>")]

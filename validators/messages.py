@@ -37,11 +37,10 @@ def where(sheet: Sheet, cell: str | None, number: str | None) -> str:
     return place(sheet.name, cell, number)
 
 
-def shown(value: object, *, empty: str = "пусто") -> str:
-    """A typed value as a Russian reader writes it: «Да»/«Нет», 05.05.2027, 12,5; ``empty`` for
-    no value («пусто» in a sentence; a table's cell on a page leaves it blank)."""
+def shown(value: object) -> str:
+    """A typed value as a Russian reader writes it."""
     if value is None:
-        return empty
+        return "пусто"
     if isinstance(value, bool):
         return "Да" if value else "Нет"
     if isinstance(value, datetime):

@@ -17,6 +17,7 @@ from flows.uploads import UploadWorker
 from flows.workspace import open_warehouse
 from forms.publications import Publication, builtin_publications
 from warehouse.cabinet import Cabinet
+from warehouse.grouping import Grouping
 from warehouse.report_requests import ReportRequests
 from web import (
     routes_auth,
@@ -49,6 +50,8 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     # Reports asked for in the cabinet run in this process; those a stopped one left are resumed.
     requests = ReportRequests(cabinet.warehouse.engine)
     requests.create()
+    app.state.grouping = Grouping(cabinet.warehouse.engine)
+    app.state.grouping.create()
     app.state.reports = ReportRunner(settings, requests, app.state.cab.publications)
     app.state.reports.resume()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -4,19 +4,19 @@ and one school's data with its history. Scope is applied by ``warehouse.monitori
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from forms import builtin_forms
+from flows.webform import WEB_FILE, accepted_values
+from forms import Participants, worded
 from forms.status import Status
-from validators.messages import shown
 from warehouse import monitoring as mon
 from warehouse.accounts import Account
 from warehouse.rows import CollectionRow
+from web.collect import LONG_LIST, Collect, Problems, grid, list_id
 from web.deps import Cab, CabDep, CoordinatorDep, not_found
 
 router = APIRouter()
@@ -38,8 +38,9 @@ def _collection(c: Cab, user: Account, collection_id: str) -> CollectionRow:
 def collections(request: Request, c: CabDep, user: CoordinatorDep) -> Response:
     wh, now = c.cabinet.warehouse, c.web.settings.now()
     views = [mon.monitoring(wh, user, coll, now) for coll in mon.visible_collections(wh, user)]
+    groupable = request.app.state.grouping.groupable()
     return c.render(request, "monitor_list.html", user=user, csrf=request.state.session.csrf, views=views,
-                    now=now)
+                    now=now, offered=[v.collection for v in views if v.collection.id in groupable])
 
 
 @router.get("/monitor/{collection_id}")
@@ -80,15 +81,34 @@ def participants(request: Request, c: CabDep, user: CoordinatorDep, collection_i
 
 @router.get("/monitor/{collection_id}/schools/{login}")
 def answers(request: Request, c: CabDep, user: CoordinatorDep, collection_id: str, login: str) -> Response:
+    """A school's accepted data in the form's own rendering, read-only (issue 13's page, every
+    input ``readonly`` or ``disabled`` and no control that changes anything), its warnings at
+    their inputs with the school's explanations beside them, and every file and web submission
+    with its findings."""
     coll = _collection(c, user, collection_id)
     wh = c.cabinet.warehouse
     row = mon.participant(wh, user, coll.id, login)
     if row is None:
         raise not_found()
-    closed = c.web.settings.now() >= coll.closes
-    form = builtin_forms()[coll.form_id]
-    sheets = [(sheet, wh.current_rows(form, sheet, coll.id, logins=[login]).to_dicts()) for sheet in form.sheets]
-    history = [(sub, wh.findings(sub.id)) for sub in reversed(wh.history(coll.id, login))]
+    collect: Collect = request.app.state.collect
+    now = c.web.settings.now()
+    closed = now >= coll.closes
+    form = worded(collect.forms[coll.form_id], coll.collection(Participants()))
+    current = wh.current(coll.id, login)
+    problems, sheets = None, []
+    if current is not None:
+        sheets = grid(form, accepted_values(wh, form, coll.id, login))
+        if current.warning_count or current.error_count:
+            problems = Problems.of(form, wh.findings(current.id))
+    history = []
+    for sub in reversed(wh.history(coll.id, login)):
+        findings = wh.findings(sub.id) if sub.error_count or sub.warning_count else []
+        notes = {(e.worksheet, e.cell, e.code): e.text
+                 for e in (collect.explanations.of(sub.id) if sub.warning_count else [])}
+        history.append((sub, findings, notes))
+    explained = next((notes for sub, _, notes in history if current is not None and sub.id == current.id), {})
     return c.render(request, "monitor_answers.html", user=user, csrf=request.state.session.csrf, coll=coll,
-                    row=row, standing=mon.label_status(row, closed), sheets=sheets, history=history,
-                    outcomes=OUTCOMES, shown=partial(shown, empty=""), current=wh.current(coll.id, login))
+                    row=row, standing=mon.label_status(row, closed), history=history, outcomes=OUTCOMES,
+                    current=current, form=form, sheets=sheets, problems=problems, explained=explained,
+                    closed="Просмотр без права изменения.", tabs=False, long_list=LONG_LIST, list_id=list_id,
+                    web_file=WEB_FILE)

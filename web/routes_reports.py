@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from flows.cabinet_reports import KINDS, ReportRunner
+from flows.cabinet_reports import GROUP_CHOICES, KINDS, ReportRunner
 from warehouse import monitoring as mon
+from warehouse.accounts import Account
+from warehouse.grouping import Grouping
 from warehouse.report_requests import ReportRequest
-from web.deps import CabDep, CoordinatorDep, CsrfDep, not_found, publication_for
+from web.deps import Cab, CabDep, CoordinatorDep, CsrfDep, Refused, not_found, publication_for
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,8 +24,36 @@ def runner(request: Request) -> ReportRunner:
     return request.app.state.reports  # type: ignore[no-any-return]
 
 
+def grouping(request: Request) -> Grouping:
+    return request.app.state.grouping  # type: ignore[no-any-return]
+
+
 def subject(req: ReportRequest) -> str:
+    if req.kind == "group":
+        which = GROUP_CHOICES.get(req.params.get("which", ""), "")
+        return f"{req.params.get('collections', '').replace(',', ', ')}; {which}"
     return req.params.get("collection") or req.params.get("publication", "")
+
+
+def group_params(request: Request, c: Cab, user: Account, picked: list[str], which: str) -> dict[str, str]:
+    """The group report's request: the collections picked (none picked: every one offered),
+    each one the operator lets be grouped and ``user`` sees (any other: 404), with ``which`` =
+    open cut to those open now."""
+    if which not in GROUP_CHOICES:
+        raise not_found()
+    allowed = grouping(request).groupable()
+    offered = {coll.id: coll for coll in mon.visible_collections(c.cabinet.warehouse, user) if coll.id in allowed}
+    # «Запросить снова» sends the stored comma-separated list back as one value.
+    asked = {i for value in picked for i in value.split(",") if i}
+    if asked - set(offered):
+        raise not_found()
+    now = c.web.settings.now()
+    chosen = sorted(i for i in (asked or set(offered)) if which == "all" or offered[i].is_open(now))
+    if not chosen:
+        raise Refused(400, "Для группового отчёта нет сборов: среди выбранных нет "
+                           + ("открытых. Выберите «все» или другие сборы." if which == "open" else
+                              "доступных. Обратитесь к оператору."))
+    return {"collections": ",".join(chosen), "which": which}
 
 
 def describe(req: ReportRequest) -> str:
@@ -39,8 +69,12 @@ def describe(req: ReportRequest) -> str:
 @router.post("/reports")
 def ask(request: Request, c: CabDep, user: CoordinatorDep, _: CsrfDep,
         kind: Annotated[str, Form(max_length=20)], collection: Annotated[str, Form(max_length=100)] = "",
-        publication: Annotated[str, Form(max_length=100)] = "") -> Response:
-    if kind == "downloads":
+        publication: Annotated[str, Form(max_length=100)] = "",
+        collections: Annotated[list[str] | None, Form(max_length=2000)] = None,
+        which: Annotated[str, Form(max_length=8)] = "open") -> Response:
+    if kind == "group":
+        params = group_params(request, c, user, collections or [], which)
+    elif kind == "downloads":
         params = {"publication": publication_for(c, user, publication).id}  # 404 unless it sees it
     elif kind in KINDS and mon.collection_for(c.cabinet.warehouse, user, collection) is not None:
         params = {"collection": collection}
