@@ -1,6 +1,7 @@
 """The cabinet's «Экспорт результатов» reads its coordinator's share in one query per sheet
-(``warehouse.exports``); its workbook is the one the schedule's path makes from every school's
-rows and the whole registry, part for part, for every coordinator, on SQLite and PostgreSQL."""
+(``warehouse.exports``, through COPY on PostgreSQL); its workbook is the one the schedule's path
+makes from every school's rows and the whole registry, part for part, for every coordinator, on
+SQLite and PostgreSQL; and COPY reads every value a cursor reads."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
+from polars.testing import assert_frame_equal
 
 from flows.publish import form_for
 from flows.settings import load_settings
@@ -25,6 +28,7 @@ from tests.cabinet_site import org
 from tests.conftest import COLLECTIONS_DIR
 from warehouse import NewSubmission, Warehouse
 from warehouse.exports import NAME, Scope, results_share
+from warehouse.frames import copy_frame, read_frame
 
 NOW = datetime(2027, 3, 10, 9, 30, tzinfo=UTC)
 ANSWERS = {"2": "Иванов Иван Иванович", "3": "Заместитель директора", "4": "+74951234567",
@@ -107,3 +111,33 @@ def test_a_municipal_share_holds_its_municipality_only(warehouse: tuple[Warehous
     nothing_sent = results_share(wh, form, collection_id, Scope("50", "5002"))
     assert nothing_sent.takes_part and [f.height for f in nothing_sent.frames.values()] == [0]
 
+
+
+TRICKY_TEXT = ("", None, "a,b", 'Он сказал "да"', "строка\nперенос", "\r\n", "=1+1", " пробелы ", "\\N", "NULL",
+               "ё «ёлка»", "t")
+
+
+def test_copy_reads_what_a_cursor_reads(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("COPY is PostgreSQL's; other databases are read by read_frame")
+    engine = sa.create_engine(database_url)
+    table = sa.Table("tricky", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("text", sa.Text), sa.Column("whole", sa.BigInteger), sa.Column("real", sa.Double),
+                     sa.Column("day", sa.Date), sa.Column("yes", sa.Boolean))
+    reals = (0.1, 12.34567, 1e-7, 1e300, -2.5, None)
+    rows = [{"id": n, "text": text, "whole": (2**62 if n % 2 else -n) if n % 5 else None,
+             "real": reals[n % len(reals)], "day": date(2027, 1 + n % 12, 1 + n) if n % 4 else None,
+             "yes": (None, True, False)[n % 3]} for n, text in enumerate(TRICKY_TEXT)]
+    schema = {"id": pl.Int64(), "text": pl.String(), "whole": pl.Int64(), "real": pl.Float64(),
+              "day": pl.Date(), "yes": pl.Boolean()}
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+            conn.execute(table.insert(), rows)
+            query = sa.select(table).order_by(table.c.id)
+            copied = copy_frame(conn, query, schema)
+            assert_frame_equal(copied, read_frame(conn, query, schema))
+            assert copied["text"].to_list() == list(TRICKY_TEXT)  # '' and NULL stay apart
+            assert copy_frame(conn, query.where(table.c.id < 0), schema).schema == pl.Schema(schema)
+    finally:
+        engine.dispose()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from forms import Form
 from warehouse.engine import guarded
-from warehouse.frames import read_frame
+from warehouse.frames import copy_frame
 from warehouse.store import Warehouse
 from warehouse.tables import frame_schema
 
@@ -66,7 +66,7 @@ def results_share(wh: Warehouse, form: Form, collection_id: str, scope: Scope) -
     with guarded(wh.engine) as conn:
         takes_part = conn.execute(taking.limit(1)).first() is not None
         # No ORDER BY: the database's collation may order logins otherwise than polars (bytes).
-        frames = {table: read_frame(conn, query, schema).sort("login", "row_number")
+        frames = {table: copy_frame(conn, query, schema).sort("login", "row_number")
                   for table, (query, schema) in queries.items()}
     return ResultsShare(takes_part, frames)
 
