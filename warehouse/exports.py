@@ -10,11 +10,13 @@ participant list apart from the rows took as long as the rows themselves (bench/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from forms import Form
 from warehouse.engine import guarded
@@ -42,12 +44,31 @@ class ResultsShare:
     frames: dict[str, pl.DataFrame]  # sheet.table → login, _school_name, row_number, fields
 
 
-def results_share(wh: Warehouse, form: Form, collection_id: str, scope: Scope) -> ResultsShare:
+Read = Callable[[Connection, sa.Select[Any], dict[str, pl.DataType]], pl.DataFrame]
+
+
+def results_share(wh: Warehouse, form: Form, collection_id: str, scope: Scope,
+                  read: Read = copy_frame) -> ResultsShare:
     """The current rows of every sheet of ``form`` in ``collection_id`` from the schools of
     ``scope``, each with the school's short name (its full name when it has none), ordered by
-    login and row; and whether any school of ``scope`` takes part. One transaction."""
-    fx = wh.fixed
-    o, cur, p = fx.organisations, fx.current_submissions, fx.participants
+    login and row; and whether any school of ``scope`` takes part. One transaction. ``read``
+    turns a query into a frame (``read_frame``'s cursor, for bench/bench_export_reads.py)."""
+    p, o = wh.fixed.participants, wh.fixed.organisations
+    taking = _scoped(sa.select(p.c.login).select_from(p).join(o, o.c.login == p.c.login)
+                     .where(p.c.collection_id == collection_id), o, scope)
+    with guarded(wh.engine) as conn:
+        takes_part = conn.execute(taking.limit(1)).first() is not None
+        # No ORDER BY: the database's collation may order logins otherwise than polars (bytes).
+        frames = {table: read(conn, query, schema).sort("login", "row_number")
+                  for table, (query, schema) in share_queries(wh, form, collection_id, scope).items()}
+    return ResultsShare(takes_part, frames)
+
+
+def share_queries(wh: Warehouse, form: Form, collection_id: str,
+                  scope: Scope) -> dict[str, tuple[sa.Select[Any], dict[str, pl.DataType]]]:
+    """Per sheet (``sheet.table``), the query of ``scope``'s share and the polars schema of its
+    columns."""
+    o, cur = wh.fixed.organisations, wh.fixed.current_submissions
     name = sa.func.coalesce(sa.func.nullif(o.c.short_name, ""), o.c.full_name).label(NAME)
     queries: dict[str, tuple[sa.Select[Any], dict[str, pl.DataType]]] = {}
     for sheet in form.sheets:
@@ -61,14 +82,7 @@ def results_share(wh: Warehouse, form: Form, collection_id: str, scope: Scope) -
                         .outerjoin(o, o.c.login == cur.c.login)
                         .where(cur.c.collection_id == collection_id), o, scope)
         queries[sheet.table] = query, {"login": pl.String(), NAME: pl.String(), **frame_schema(sheet)}
-    taking = _scoped(sa.select(p.c.login).select_from(p).join(o, o.c.login == p.c.login)
-                     .where(p.c.collection_id == collection_id), o, scope)
-    with guarded(wh.engine) as conn:
-        takes_part = conn.execute(taking.limit(1)).first() is not None
-        # No ORDER BY: the database's collation may order logins otherwise than polars (bytes).
-        frames = {table: copy_frame(conn, query, schema).sort("login", "row_number")
-                  for table, (query, schema) in queries.items()}
-    return ResultsShare(takes_part, frames)
+    return queries
 
 
 def _scoped(query: sa.Select[Any], o: sa.Table, scope: Scope) -> sa.Select[Any]:
