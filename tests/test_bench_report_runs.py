@@ -32,6 +32,7 @@ def test_bench_report_runs_at_a_tiny_size() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for line in ("300 schools on PostgreSQL", "results export through ReportRunner", "the same work without Prefect",
-                 "Prefect's start of a run", "status workbook, bench_reports.py's operator view of 300",
+                 "Prefect's start of a run", "of which up to its body", "with Prefect's start up to the body only",
+                 "status workbook, bench_reports.py's operator view of 300",
                  "notification (flow run finished → the bell's badge on the open page), 1 rounds"):
         assert line in out, out

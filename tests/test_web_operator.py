@@ -72,3 +72,24 @@ def test_the_operator_sees_every_publications_files_and_their_downloads(msite: S
                      r"<td>1 из 6</td>", section), section
     other = page[page.index('id="p-region-50-only"'):]
     assert "region50.pdf" in other[:other.index("</section>")]
+
+
+OPERATOR_PAGES = {"/operator/collections": "Сборы данных", "/operator/publications": "Публикации и файлы",
+                  "/operator/accounts": "Учётные записи"}
+
+
+def nav_links(html: str) -> dict[str, str]:
+    """The links of the page's «Разделы» navigation, by address."""
+    nav = html.split('<nav class="sections" aria-label="Разделы">', 1)[1].split("</nav>", 1)[0]
+    return dict(re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav))
+
+
+def test_the_operators_pages_are_linked_from_the_home_page(msite: Site) -> None:
+    operator = msite.signed_in("operator")
+    links = nav_links(operator.get("/").text)
+    assert OPERATOR_PAGES.items() <= links.items()
+    for href in OPERATOR_PAGES:
+        assert operator.get(href).status_code == 200
+    # A coordinator's home page does not offer pages it may not open.
+    regional = msite.signed_in("reg77", "10.0.0.7")
+    assert not OPERATOR_PAGES.keys() & nav_links(regional.get("/").text).keys()

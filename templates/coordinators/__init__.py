@@ -8,9 +8,10 @@ from templates.coordinators.reports import (
     render_statuses_export,
     report_file,
 )
-from templates.coordinators.results import render_results, write_results_files
+from templates.coordinators.results import render_named_results, render_results, write_results_files
 
 __all__ = [
-    "render_codes", "render_downloads", "render_group_report", "render_results", "render_status",
+    "render_codes", "render_downloads", "render_group_report", "render_named_results", "render_results",
+    "render_status",
     "render_statuses_export", "report_file", "write_results_files",
 ]

@@ -24,17 +24,21 @@ from templates.coordinators.style import Styles, fitted, header_height, local
 from templates.xlsx import EXCEL_MAX_ROWS, MAX_SHEET_NAME, Book, append_frame, row_height, write_atomic
 
 ABOUT_SHEET = "Описание выгрузки"
+# The school's name in the frames ``render_named_results`` takes.
+NAME_COLUMN = "_school_name"
 # A CSV opened in Excel runs a cell starting with these as a formula (CSV injection).
 _FORMULA_START = r"^[=+\-@\t\r]"
 
 
-def _frame(frames: Mapping[str, pl.DataFrame], sheet: Sheet) -> pl.DataFrame:
-    """The sheet's frame, or an empty one of the right shape when the warehouse has no rows."""
+def _frame(frames: Mapping[str, pl.DataFrame], sheet: Sheet, *extra: str) -> pl.DataFrame:
+    """The sheet's frame, or an empty one of the right shape when the warehouse has no rows;
+    ``extra`` are further String columns it must have."""
     frame = frames.get(sheet.table, frames.get(sheet.name))
     if frame is None:
-        return pl.DataFrame(schema={"login": pl.String(), "row_number": pl.Int64(),
+        return pl.DataFrame(schema={"login": pl.String(), **dict.fromkeys(extra, pl.String()),
+                                    "row_number": pl.Int64(),
                                     **{f.name: TYPES[f.type].dtype for f in sheet.fields}})
-    missing = [name for name in ("login", *(f.name for f in sheet.fields))
+    missing = [name for name in ("login", *extra, *(f.name for f in sheet.fields))
                if name not in frame.columns]
     if missing:
         raise ValueError(f"the frame of sheet {sheet.name!r} lacks the columns "
@@ -87,7 +91,19 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
     """The results workbook: one worksheet per form sheet (Логин, Наименование, then the fields
     under their printed headers «3.1. …»), typed cells, and «Описание выгрузки» first. A sheet
     with more rows than fit under ``row_limit`` (Excel's 1,048,576, header included) continues
-    on «Лист (2)», «Лист (3)»…, and the description says so."""
+    on «Лист (2)», «Лист (3)»…, and the description says so. ``frames`` may hold every school's
+    rows: the coordinator's are cut here, and named from ``orgs``."""
+    named = {sheet.table: _scoped(_frame(frames, sheet), coordinator, orgs)
+             .with_columns(_names(orgs).alias(NAME_COLUMN)) for sheet in form.sheets}
+    return render_named_results(form, collection, coordinator, named, now=now, row_limit=row_limit)
+
+
+def render_named_results(form: Form, collection: Collection, coordinator: Coordinator,
+                         frames: Mapping[str, pl.DataFrame], *, now: datetime | None = None,
+                         row_limit: int = EXCEL_MAX_ROWS) -> bytes:
+    """``render_results`` of frames already cut to ``coordinator``'s schools, ordered by login
+    and row, each with the school's name in ``_school_name`` (as one query reads them:
+    ``warehouse.exports``)."""
     if row_limit < 2:
         raise ValueError(f"row_limit must leave room for a header and a row, got {row_limit}")
     form = worded(form, collection)  # the headers as the school's template printed them
@@ -96,8 +112,8 @@ def render_results(form: Form, collection: Collection, coordinator: Coordinator,
     per_part = row_limit - 1
     inventory: list[tuple[Sheet, int, int, list[str]]] = []
     for sheet in form.sheets:
-        frame = _scoped(_frame(frames, sheet), coordinator, orgs)
-        plain = frame.select(pl.col("login"), _names(orgs).alias("__name"),
+        frame = _frame(frames, sheet, NAME_COLUMN)
+        plain = frame.select(pl.col("login"), pl.col(NAME_COLUMN).alias("__name"),
                              *(_plain(frame, f).alias(f"__{i}")
                                for i, f in enumerate(sheet.fields)))
         headers = ["Логин", "Наименование", *(f.label for f in sheet.fields)]
