@@ -48,6 +48,7 @@ def test_the_template_is_the_schools_own_file_and_its_download_is_recorded(uploa
     assert _status(school) == "Не приступал"
     book = openpyxl.load_workbook(io.BytesIO(template(school)))
     assert book.sheetnames  # a real workbook, the school's own
+    assert _status(school) == "В работе"  # the template's download starts the work (issue 13)
     coordinator = upload_site.signed_in("mun7701", "10.0.0.7")
     report = coordinator.get(f"/publications/{COLLECTION}/downloads").text
     row = report.split(f"<td>{A}</td>")[1].split("</tr>")[0]
@@ -92,7 +93,8 @@ def test_another_schools_template_is_refused_and_credited_to_the_uploader(upload
     assert school.get(f"/collect/{COLLECTION}/answers/{_submission_id(fragment)}").status_code == 200
     assert _credited(upload_site) == [(COLLECTION, A, "rejected")]
     assert _status(school) == "В работе"
-    assert _status(other) == "Не приступал"
+    # B is at work by its own template's download only: the file sent is not credited to it.
+    assert _status(other) == "В работе"
     assert "Вы ещё ничего не отправляли" in other.get(HISTORY).text
     # B cannot fetch A's answer by its number.
     assert other.get(f"/collect/{COLLECTION}/answers/{_submission_id(fragment)}").status_code == 404

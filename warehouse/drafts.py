@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from warehouse.engine import guarded
 from warehouse.loading import dialect_insert
+from warehouse.starts import WORK_STARTED, record_start_in
 from warehouse.tables import UtcDateTime, ascii_code
 
 # Draft values: sheet.table → rows → field number → the text the school typed.
@@ -63,6 +64,9 @@ class Drafts:
     def create(self) -> None:
         with guarded(self.engine, write=True) as conn:
             self.table.metadata.create_all(conn, checkfirst=True)
+            # The first draft marks the school's start (the warehouse's table, made here too so
+            # that a save never meets it missing).
+            WORK_STARTED.metadata.create_all(conn, checkfirst=True)
 
     def get(self, login: str, collection_id: str) -> Draft | None:
         t = self.table
@@ -88,6 +92,8 @@ class Drafts:
                     .returning(t.c.version)).scalar()
                 # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
                 done = inserted is not None
+                if done:  # «В работе» from the first draft on (only this path inserts one)
+                    record_start_in(conn, collection_id, login, "draft", moment)
             else:
                 done = conn.execute(
                     sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
