@@ -11,8 +11,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from warehouse.credentials import password_problem
 from warehouse.accounts import Account
+from warehouse.credentials import password_problem
 from web.deps import PRE_COOKIE, SESSION_COOKIE, CabDep, CsrfDep, SessionDep, UserDep, safe_next
 from web.security import anonymous_token, same
 
