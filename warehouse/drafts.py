@@ -85,29 +85,28 @@ class Drafts:
         data = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
         with guarded(self.engine, write=True) as conn:
             if based_on_version == 0:
-                inserted = conn.execute(
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+                won = conn.execute(
                     dialect_insert(conn.dialect.name, t).values(
                         login=login, collection_id=collection_id, data=data, version=1,
                         updated_at=moment, based_on=based_on).on_conflict_do_nothing()
-                    .returning(t.c.version)).scalar()
-                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-                done = inserted is not None
-                if done:  # «В работе» from the first draft on (only this path inserts one)
+                    .returning(t.c.version, t.c.based_on)).first()
+                if won is not None:  # «В работе» from the first draft on (only this path inserts one)
                     record_start_in(conn, collection_id, login, "draft", moment)
             else:
-                done = conn.execute(
+                won = conn.execute(
                     sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
                                        t.c.version == based_on_version)
                     .values(data=data, version=based_on_version + 1, updated_at=moment,
                             **({"based_on": based_on} if based_on is not None else {}))
-                    .returning(t.c.version)).scalar() is not None
+                    .returning(t.c.version, t.c.based_on)).first()
+            if won is not None:
+                # What was saved is known: no second read (autosave is the cabinet's busiest route).
+                return Draft(login, collection_id, values, won.version, moment.astimezone(UTC), won.based_on)
             row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
                                ).mappings().first()
-        assert row is not None  # inserted, updated, or the newer version that refused us
-        current = _draft(row)
-        if not done:
-            raise StaleDraft(current)
-        return current
+        assert row is not None  # the newer version that refused us
+        raise StaleDraft(_draft(row))
 
     def replace(self, login: str, collection_id: str, values: DraftValues, *, based_on: int | None,
                 now: datetime | None = None) -> Draft:
