@@ -50,6 +50,12 @@ def connect(url: str) -> Engine:
             # A bare postgresql:// would pick psycopg2, which we do not ship.
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs["pool_pre_ping"] = True  # survive a server restart between scheduled runs
+        # A web process answers from a pool of 40 threads: with SQLAlchemy's default of 5 kept
+        # connections, the 6th concurrent request opened a new PostgreSQL backend and closed it
+        # after (bench_webform_http: one new backend per 6 autosaves, a third of their cost).
+        # Connections are opened only as needed; up to 15 are kept for reuse.
+        kwargs["pool_size"] = 15
+        kwargs["max_overflow"] = 10
         if "connect_timeout" not in parsed.query:
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
