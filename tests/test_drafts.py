@@ -39,5 +39,10 @@ def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> Non
         assert (replaced.version, replaced.based_on) == (3, 7)
         assert drafts.delete("spo770004", "c1", 2) is False  # a newer version is kept
         assert drafts.delete("spo770004", "c1", 3) is True and drafts.get("spo770004", "c1") is None
+        # A tab still holding version 3 after the report was sent from another (the draft gone):
+        # refused as stale, not a server error.
+        with pytest.raises(StaleDraft) as gone:
+            drafts.save("spo770004", "c1", {"specialities": [{"1": "late"}]}, 3)
+        assert gone.value.current.version == 0 and drafts.get("spo770004", "c1") is None
     finally:
         engine.dispose()

@@ -105,7 +105,10 @@ class Drafts:
                 return Draft(login, collection_id, values, won.version, moment.astimezone(UTC), won.based_on)
             row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
                                ).mappings().first()
-        assert row is not None  # the newer version that refused us
+        if row is None:
+            # Gone since the page loaded it (sent from another tab, which drops the draft): as
+            # stale as a newer version, and no server error.
+            raise StaleDraft(Draft(login, collection_id, {}, 0, moment.astimezone(UTC)))
         raise StaleDraft(_draft(row))
 
     def replace(self, login: str, collection_id: str, values: DraftValues, *, based_on: int | None,
