@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from warehouse.accounts import Accounts
 from warehouse.cabinet_tables import cabinet_tables
-from warehouse.engine import guarded
+from warehouse.engine import create_missing
 from warehouse.storage import Storage
 from warehouse.store import Warehouse
 
@@ -19,5 +19,4 @@ class Cabinet:
 
     def create(self) -> None:
         """Create the cabinet's tables if they are missing (idempotent)."""
-        with guarded(self.warehouse.engine, write=True) as conn:
-            self.tables.metadata.create_all(conn, checkfirst=True)
+        create_missing(self.warehouse.engine, self.tables.metadata)

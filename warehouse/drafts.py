@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from warehouse.engine import guarded
+from warehouse.engine import create_missing, guarded
 from warehouse.loading import dialect_insert
 from warehouse.starts import WORK_STARTED, record_start_in
 from warehouse.tables import UtcDateTime, ascii_code
@@ -62,11 +62,10 @@ class Drafts:
         self.table = drafts_table()
 
     def create(self) -> None:
-        with guarded(self.engine, write=True) as conn:
-            self.table.metadata.create_all(conn, checkfirst=True)
-            # The first draft marks the school's start (the warehouse's table, made here too so
-            # that a save never meets it missing).
-            WORK_STARTED.metadata.create_all(conn, checkfirst=True)
+        create_missing(self.engine, self.table.metadata)
+        # The first draft marks the school's start (the warehouse's table, made here too so that
+        # a save never meets it missing).
+        create_missing(self.engine, WORK_STARTED.metadata)
 
     def get(self, login: str, collection_id: str) -> Draft | None:
         t = self.table

@@ -132,6 +132,20 @@ def connection(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         raise
 
 
+# Serialises DDL across processes on PostgreSQL: two web workers starting at once both found a
+# table missing and both ran CREATE TABLE, and one of them died of the duplicate.
+PG_DDL_LOCK = 0x5B0E
+
+
+def create_missing(engine: Engine, metadata: sa.MetaData) -> None:
+    """``metadata``'s tables that the database lacks, created in one transaction that holds the
+    DDL lock on PostgreSQL (idempotent, safe for workers starting together)."""
+    with guarded(engine, write=True) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_DDL_LOCK)))
+        metadata.create_all(conn, checkfirst=True)
+
+
 @contextlib.contextmanager
 def guarded(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """``connection()`` inside one transaction, committed when the block succeeds."""

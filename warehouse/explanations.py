@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from warehouse.engine import guarded
+from warehouse.engine import create_missing, guarded
 from warehouse.loading import bulk_insert
 
 MAX_EXPLANATION = 500
@@ -42,8 +42,7 @@ class Explanations:
         self.table = explanations_table()
 
     def create(self) -> None:
-        with guarded(self.engine, write=True) as conn:
-            self.table.metadata.create_all(conn, checkfirst=True)
+        create_missing(self.engine, self.table.metadata)
 
     def add(self, submission_id: int, items: Sequence[Explanation]) -> None:
         with guarded(self.engine, write=True) as conn:
