@@ -14,7 +14,7 @@ import openpyxl
 import sqlalchemy as sa
 
 from flows.ingest import ingest
-from flows.uploads import save_upload
+from flows.uploads import Job, UploadWorker, save_upload
 from flows.webform import TEMPLATE_TITLE
 from tests.cabinet_site import A, B, Site
 from tests.upload_site import COLLECTION, answered, filled, template, upload
@@ -171,3 +171,17 @@ def test_an_upload_a_crash_left_in_the_inbox_is_taken_by_the_next_ingest(sqlite_
     school = sqlite_upload_site.signed_in(A)
     assert _status(school) == "Сдано"
     assert "Скачать квитанцию" in school.get(HISTORY).text
+
+
+def test_an_upload_is_taken_at_once_even_one_that_looks_unfinished(sqlite_upload_site: Site) -> None:
+    """The cabinet writes an upload whole before it enters the inbox, so the worker takes it at
+    once: an empty file (which ``sbor ingest`` leaves for the give-up time, 60 s, in case it is
+    still being copied) is answered in this very batch."""
+    settings = sqlite_upload_site.settings
+    path = save_upload(settings, A, "пустой.xlsx", b"")
+    worker = UploadWorker(settings)
+    try:
+        [answered_now] = worker.process([Job(path, COLLECTION)])
+    finally:
+        worker.stop()
+    assert answered_now.outcome == "unreadable" and not path.exists()
