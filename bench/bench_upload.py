@@ -95,7 +95,10 @@ async def one_upload(client: httpx.AsyncClient, csrf: str, name: str, data: byte
 
 async def drive(base: str, logins: list[str], files: list[tuple[str, str, bytes]], rate: float, poll: float,
                 patience: float) -> list[float | None]:
-    clients = {login: httpx.AsyncClient(base_url=base, timeout=60) for login in logins}
+    # Idle connections dropped before uvicorn's 5 s keep-alive ends them: a school uploads every
+    # 5 s here, and a request sent as the server closes its connection dies (httpx.ReadError).
+    clients = {login: httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(keepalive_expiry=3))
+               for login in logins}
     try:
         tokens = {}
         for login, client in clients.items():
