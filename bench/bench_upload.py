@@ -64,6 +64,16 @@ async def sign_in(client: httpx.AsyncClient, login: str) -> None:
     assert answer.status_code == 303, answer.text
 
 
+async def poll_once(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    """The page's poll, a GET: retried once when the server had just closed the kept-alive
+    connection it went out on (uvicorn closes one idle for 5 s; a school's polls are seconds
+    apart under load), as a browser retries an idempotent request."""
+    try:
+        return await client.get(url, headers={"HX-Request": "true"})
+    except httpx.RemoteProtocolError:
+        return await client.get(url, headers={"HX-Request": "true"})
+
+
 async def one_upload(client: httpx.AsyncClient, csrf: str, name: str, data: bytes, poll: float,
                      patience: float) -> float | None:
     """Seconds from the upload's start to the answer's link on the page; None if not in time."""
@@ -78,14 +88,17 @@ async def one_upload(client: httpx.AsyncClient, csrf: str, name: str, data: byte
         found = re.search(r'hx-get="([^"]+)"', fragment)
         if found is None:
             return None
-        response = await client.get(found.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
+        response = await poll_once(client, found.group(1).replace("&amp;", "&"))
         fragment = response.text
     return time.perf_counter() - started
 
 
 async def drive(base: str, logins: list[str], files: list[tuple[str, str, bytes]], rate: float, poll: float,
                 patience: float) -> list[float | None]:
-    clients = {login: httpx.AsyncClient(base_url=base, timeout=60) for login in logins}
+    # Idle connections dropped before uvicorn's 5 s keep-alive ends them: a school uploads every
+    # 5 s here, and a request sent as the server closes its connection dies (httpx.ReadError).
+    clients = {login: httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(keepalive_expiry=3))
+               for login in logins}
     try:
         tokens = {}
         for login, client in clients.items():

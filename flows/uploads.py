@@ -156,7 +156,8 @@ class UploadWorker:
         # In the order of their school: two web processes recording batches that touch the same
         # schools' current submissions then lock those rows in one order (in arrival order they
         # deadlocked on PostgreSQL in the bench, and the later batch waited for a retry).
-        claims = sorted(claim_all(self.settings, [j.path for j in jobs]), key=lambda c: (c.sender or "", c.name))
+        claims = sorted(claim_all(self.settings, [j.path for j in jobs], whole=True),
+                        key=lambda c: (c.sender or "", c.name))
         outcomes = process_batch(self.settings, self._wh, world, claims) if claims else []
         release_folder(claim_folder(self.settings.processing))
         return outcomes

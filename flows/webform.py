@@ -36,6 +36,7 @@ from warehouse.accounts import Account
 from warehouse.cabinet import Cabinet
 from warehouse.drafts import Draft, Drafts, DraftValues
 from warehouse.explanations import Explanation, Explanations
+from warehouse.starts import has_started, record_start
 from warehouse.storage import NewFile
 
 WEB_FILE = "Веб-форма"  # what the school's history and the receipt call a web submission
@@ -237,10 +238,15 @@ TEMPLATE_TITLE = "Шаблон формы для заполнения"
 
 
 def stored_template(settings: Settings, cabinet: Cabinet, user: Account, publication_id: str, form: Form,
-                    collection: Collection, org: Organisation) -> int:
+                    collection: Collection, org: Organisation, now: datetime) -> int:
     """«Скачать шаблон»: the school's personalised template as its own file in the publication's
     storage (made on the first request), so that its downloads are recorded like any file's and
-    the coordinator's download report lists them. Returns the stored file's id."""
+    the coordinator's download report lists them. Returns the stored file's id.
+
+    While the collection is open the download starts the school's work («В работе», issue 13);
+    a template fetched before the window or after it is no sign of work on this collection."""
+    if collection.is_open(now):
+        record_start(cabinet.warehouse.engine, collection.id, user.login, "template", now)
     for f in cabinet.storage.visible(user, publication_id):
         if f.owner_login == user.login and f.title == TEMPLATE_TITLE:
             return f.id
@@ -276,7 +282,9 @@ def school_state(wh: Warehouse, drafts: Drafts, collection: Collection, login: s
     history = wh.history(collection.id, login)
     draft = drafts.get(login, collection.id)
     accepted = [h for h in history if h.accepted]
-    # «В работе» starts with the first draft as with the first file (issue 13).
-    status = lifecycle(len(history) + (draft is not None), len(accepted), now >= collection.closes)
+    # «В работе» starts with the first draft or the template's download as with the first file
+    # (issue 13), as the coordinators' status query counts it.
+    started = draft is not None or has_started(wh.engine, collection.id, login)
+    status = lifecycle(len(history), len(accepted), now >= collection.closes, started)
     return SchoolState(collection.is_open(now), status, draft, history[-1] if history else None,
                        wh.current(collection.id, login))

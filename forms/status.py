@@ -3,11 +3,13 @@
 While a collection is open (manual 000, «Мониторинг работы образовательных организаций»):
   «Не приступал»  nothing received;
   «В работе»      files received, none accepted (the school fills the form, has not submitted);
+                  a draft of the web form or the template's download starts it too (issue 13);
   «Сдано»         an accepted file (the school pressed «Сдать отчет»).
 After the window closes every participant falls into one of three groups:
   «Сдано», «Не сдано» (was in work, never accepted), «Не приступало».
 
-Start date = the first file received; submission date = the last accepted file. The warehouse
+Start date = the first file received, draft saved or template downloaded; submission date = the
+last accepted file. The warehouse
 computes the counts and dates (``OrgStatus``); this module only names them, so that the status
 workbook, the terminal table and the group report all say the same thing.
 """
@@ -58,13 +60,14 @@ COUNT_LABELS: dict[Status, str] = {
 }
 
 
-def lifecycle(files: int, accepted: int, closed: bool) -> Status:
-    """The status of an organisation that sent ``files`` files, ``accepted`` of them accepted.
+def lifecycle(files: int, accepted: int, closed: bool, started: bool = False) -> Status:
+    """The status of an organisation that sent ``files`` files, ``accepted`` of them accepted;
+    ``started``: it saved a draft or downloaded its template (work begun without a file).
 
     An accepted file is decisive even if the counts disagree (it cannot be un-submitted)."""
     if accepted > 0:
         return Status.SUBMITTED
-    if files > 0:
+    if files > 0 or started:
         return Status.NOT_SUBMITTED if closed else Status.IN_WORK
     return Status.NEVER_STARTED if closed else Status.NOT_STARTED
 
@@ -98,6 +101,8 @@ class OrgStatus(NamedTuple):
     last_outcome: Outcome | None  # of the last file received
     last_errors: int | None  # errors in the last file received
     last_warnings: int | None
+    # «Дата начала работы»: the first file, draft or template download, whichever came first.
+    started_at: datetime | None = None
 
     @classmethod
     def of(cls, org: Organisation, *, first_received_at: datetime | None = None,
@@ -109,7 +114,7 @@ class OrgStatus(NamedTuple):
         require_aware(last_accepted_at, "OrgStatus.last_accepted_at")
         return cls(org.login, org.full_name, org.short_name, org.region_code, org.region_name,
                    org.municipality_code, org.municipality_name, org.kind, files, accepted,
-                   first_received_at, None, last_accepted_at, None, last_errors, None)
+                   first_received_at, None, last_accepted_at, None, last_errors, None, first_received_at)
 
 
 def display_name(row: OrgStatus) -> str:
@@ -118,7 +123,7 @@ def display_name(row: OrgStatus) -> str:
 
 
 def status_of(row: OrgStatus, closed: bool) -> Status:
-    return lifecycle(row.files, row.accepted, closed)
+    return lifecycle(row.files, row.accepted, closed, row.started_at is not None)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,17 @@ leaving the draft as it was, a replacement moving the version on, and a conditio
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from warehouse import connect
 from warehouse.drafts import Drafts, StaleDraft
+from warehouse.explanations import Explanations
 
 MOMENT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 
@@ -39,5 +43,31 @@ def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> Non
         assert (replaced.version, replaced.based_on) == (3, 7)
         assert drafts.delete("spo770004", "c1", 2) is False  # a newer version is kept
         assert drafts.delete("spo770004", "c1", 3) is True and drafts.get("spo770004", "c1") is None
+        # A tab still holding version 3 after the report was sent from another (the draft gone):
+        # refused as stale, not a server error.
+        with pytest.raises(StaleDraft) as gone:
+            drafts.save("spo770004", "c1", {"specialities": [{"1": "late"}]}, 3)
+        assert gone.value.current.version == 0 and drafts.get("spo770004", "c1") is None
     finally:
         engine.dispose()
+
+
+def test_workers_starting_together_create_the_tables_once(database_url: str, tmp_path: Path) -> None:
+    """Two web workers start at the same moment: each creates the drafts' and explanations'
+    tables if missing; neither dies of the other's CREATE TABLE."""
+    (tmp_path / "var").mkdir(exist_ok=True)
+    engines = [connect(database_url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+
+    def boot(engine: Engine) -> None:
+        start.wait()
+        Drafts(engine).create()
+        Explanations(engine).create()
+
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            list(pool.map(boot, engines))  # re-raises a worker's error
+        assert Drafts(engines[0]).save("spo770004", "c1", {}, 0).version == 1
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -210,6 +210,7 @@ def test_status_workbook_takes_the_warehouse_rows_as_they_are(collection: Collec
         kind="spo", files=r.files, accepted=r.accepted, first_received_at=r.first_received_at,
         last_received_at=r.first_received_at, last_accepted_at=r.last_accepted_at,
         last_outcome=None, last_errors=r.last_errors if r.files else None, last_warnings=None,
+        started_at=r.started_at,
     ) for r in rows]
     ours = workbook(render_status(collection, REG77, rows, now=OPEN_NOW))
     theirs = workbook(render_status(collection, REG77, warehouse_rows, now=OPEN_NOW))

@@ -59,6 +59,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/logout"): "ends the caller's own session: no ids",
     ("GET", "/password"): "the caller's own first password: no ids",
     ("POST", "/password"): "the caller's own first password: no ids",
+    ("GET", "/password/change"): "the caller's own password change: no ids",
+    ("POST", "/password/change"): "the caller's own password change: no ids (test_web_password)",
     ("GET", "/"): lambda s: [
         # A section the caller has no publication in is not found; nor is a made-up one.
         Probe("school", "GET", "/?section=ВПР СПО"),

@@ -89,6 +89,18 @@ def test_drafts_keep_versions_refuse_a_stale_save_and_survive_a_restart(college_
     assert "Последнее изменение: 01.12.2026 10:00 (мск)" in text
 
 
+def test_a_tab_left_open_after_the_report_was_sent_elsewhere_gets_the_conflict(college_site: Site) -> None:
+    left = college_site.signed_in(COLLEGE)
+    sender = college_site.signed_in(COLLEGE, "10.0.0.2")
+    _, csrf1, _ = _page(left)
+    assert _save(left, csrf1, example_rows(), 0).json()["version"] == 1
+    _, csrf2, version = _page(sender)
+    assert _act(sender, csrf2, example_rows(), version, "submit").status_code == 303  # the draft is dropped
+    late = _save(left, csrf1, example_rows(), 1)
+    assert late.status_code == 409
+    assert late.json()["message"].startswith("Черновик уже изменён в другой вкладке или другим пользователем")
+
+
 def test_a_cell_is_checked_as_the_school_leaves_it(college_site: Site) -> None:
     client = college_site.signed_in(COLLEGE)
     _, csrf, _ = _page(client)

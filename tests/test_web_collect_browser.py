@@ -124,6 +124,52 @@ def test_two_tabs_conflict_visibly(served: tuple[Site, str], page: Page) -> None
     assert draft is not None and draft.values["specialities"][0]["2"] == "1"
 
 
+def test_the_keyboard_moves_as_in_a_spreadsheet(served: tuple[Site, str], page: Page) -> None:
+    """Tab along a row, Enter and Shift+Enter down and up a column, arrows between cells (Left and
+    Right only from the caret's ends); a select keeps its own arrows, Ctrl+arrow leaves it."""
+    _, base = served
+    sign_in(page, base)
+    page.goto(base + f"/collect/{SPO}")
+    keys = page.keyboard
+    cell(page, 0, 3).fill("1")
+    keys.press("Tab")
+    expect(cell(page, 0, 4)).to_be_focused()
+    keys.type("24")
+    keys.press("Enter")
+    expect(cell(page, 1, 4)).to_be_focused()
+    keys.press("Shift+Enter")
+    expect(cell(page, 0, 4)).to_be_focused()
+    keys.press("ArrowDown")
+    expect(cell(page, 1, 4)).to_be_focused()
+    keys.press("ArrowUp")
+    expect(cell(page, 0, 4)).to_be_focused()
+    # The caret is at the end of «24»: Left walks through the text first, then leaves the cell.
+    keys.press("ArrowLeft")
+    keys.press("ArrowLeft")
+    expect(cell(page, 0, 4)).to_be_focused()
+    keys.press("ArrowLeft")
+    expect(cell(page, 0, 3)).to_be_focused()
+    keys.press("ArrowRight")  # at the end of «1»
+    expect(cell(page, 0, 4)).to_be_focused()
+    keys.press("ArrowUp")  # the first row: nowhere to go
+    expect(cell(page, 0, 4)).to_be_focused()
+    # A select (graph 1.2): its arrows change its value and keep the focus; Ctrl+arrow moves on.
+    select = cell(page, 0, 2)
+    assert select.evaluate("e => e.tagName") == "SELECT"
+    select.focus()
+    before = select.input_value()
+    keys.press("ArrowDown")
+    expect(select).to_be_focused()
+    expect(select).not_to_have_value(before)
+    keys.press("Control+ArrowDown")
+    expect(cell(page, 1, 2)).to_be_focused()
+    keys.press("Control+ArrowRight")
+    expect(cell(page, 1, 3)).to_be_focused()
+    # What was typed through the keyboard is the draft's.
+    expect(page.locator("#last-change")).to_contain_text("Последнее изменение:")
+    expect(cell(page, 0, 4)).to_have_value("24")
+
+
 def test_the_three_sheet_schedule_form(served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
     site, base = served
     sign_in(page, base)

@@ -4,6 +4,7 @@ are shown read-only, and a municipal coordinator never sees another municipality
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,11 +16,16 @@ from datetime import UTC, datetime, timedelta
 from itertools import product
 from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from forms import load_collection
+from forms.coordinators import Coordinator
 from forms.status import lifecycle, summarize
+from templates.coordinators import render_status
 from tests.cabinet_site import B, C, Site, close
+from tests.conftest import COLLECTIONS_DIR
 from tests.monitor_site import COLLECTION_ID, build_monitored_site
 from warehouse.monitoring import monitoring, scoped_statuses, status_case
 
@@ -55,13 +61,60 @@ def rows_of(html: str) -> list[str]:
     return re.findall(r"<td>([a-z]{3}\d{6})</td>", body)
 
 
-@pytest.mark.parametrize(("files", "accepted", "closed"), list(product((0, 1, 3), (0, 1), (False, True))))
-def test_status_case_is_lifecycle(files: int, accepted: int, closed: bool) -> None:
+@pytest.mark.parametrize(("files", "accepted", "closed", "started"),
+                         list(product((0, 1, 3), (0, 1), (False, True), (False, True))))
+def test_status_case_is_lifecycle(files: int, accepted: int, closed: bool, started: bool) -> None:
     if accepted > files:
         return
-    expr = status_case(sa.literal(files), sa.literal(accepted), closed)
+    started_at = sa.literal("2026-12-01 07:00:00" if started else None, sa.String)
+    expr = status_case(sa.literal(files), sa.literal(accepted), closed, started_at)
     with sa.create_engine("sqlite://").connect() as conn:
-        assert conn.execute(sa.select(expr)).scalar_one() == lifecycle(files, accepted, closed).value
+        assert conn.execute(sa.select(expr)).scalar_one() == lifecycle(files, accepted, closed, started).value
+
+
+def test_a_template_download_alone_puts_a_school_in_work_everywhere(msite: Site) -> None:
+    """ksh500002 sent nothing; it presses «Скачать шаблон» and is «В работе» in ``sbor status``,
+    the status workbook and the monitoring screen, with the download as its start of work."""
+    inside = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # within the form's own window (the YAML's)
+    cab = msite.app.state.cab
+    msite.app.state.cab = replace(cab, web=replace(cab.web, settings=replace(msite.settings, fixed_now=inside)))
+    operator = msite.signed_in("operator", "10.0.0.9")
+    before = "Регион 50 (50)</th><td>2</td><td>1</td><td>0</td><td>1</td>"
+    assert before in operator.get(URL).text
+    school = msite.signed_in("ksh500002", "10.0.0.6")
+    assert school.get(f"/collect/{COLLECTION_ID}/template").status_code == 303  # to its own stored file
+    # The monitoring screen (the regional coordinator's counts, and the operator's per region).
+    regional = msite.signed_in("reg50", "10.0.0.8")
+    counts = counts_on(regional.get(URL).text)
+    assert counts == {"Всего": 2, "Не приступило": 0, "В работе": 1, "Сдано": 1}
+    assert "Регион 50 (50)</th><td>2</td><td>0</td><td>1</td><td>1</td>" in operator.get(URL).text
+    listed = regional.get(f"{URL}/participants", params={"status": "В работе"}).text
+    assert rows_of(listed) == ["ksh500002"] and "01.12.2026 10:00" in listed  # the start, Moscow time
+    # `sbor status`, in a process of its own.
+    assert sbor_status(msite, "50")["counts"] == counts
+    # The status workbook, from the rows the scheduled and requested workbooks read.
+    wh = msite.cabinet.warehouse
+    stored = wh.collection(COLLECTION_ID)
+    assert stored is not None
+    collection = replace(load_collection(COLLECTIONS_DIR / "vpr_org_info_2027.yaml"),
+                         opens=stored.opens, closes=stored.closes)
+    book = openpyxl.load_workbook(io.BytesIO(render_status(
+        collection, Coordinator("reg50", "regional", "50", None, "Регион 50"),
+        wh.statuses(COLLECTION_ID, region="50"), now=inside)))
+    row = next(r for r in book["Участники"].iter_rows(values_only=True) if "ksh500002" in r)
+    assert "В работе" in row and datetime(2026, 12, 1, 10, 0) in row
+    # And the school's own block says so too.
+    found = re.search(r'<strong id="school-status">([^<]+)</strong>', school.get(f"/collect/{COLLECTION_ID}").text)
+    assert found is not None and found.group(1) == "В работе"
+
+
+def test_a_draft_alone_puts_a_school_in_work_for_its_coordinator(msite: Site) -> None:
+    wh = msite.cabinet.warehouse
+    drafts = msite.app.state.collect.drafts
+    drafts.save("ksh500002", COLLECTION_ID, {}, 0, now=datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+    assert counts_on(msite.signed_in("reg50", "10.0.0.8").get(URL).text)["В работе"] == 1
+    [row] = [r for r in wh.statuses(COLLECTION_ID, region="50") if r.login == "ksh500002"]
+    assert (row.files, row.started_at) == (0, datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
 
 
 def test_counts_are_sbor_status_counts(msite: Site) -> None:

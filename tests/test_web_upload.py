@@ -14,7 +14,7 @@ import openpyxl
 import sqlalchemy as sa
 
 from flows.ingest import ingest
-from flows.uploads import save_upload
+from flows.uploads import Job, UploadWorker, save_upload
 from flows.webform import TEMPLATE_TITLE
 from tests.cabinet_site import A, B, Site
 from tests.upload_site import COLLECTION, answered, filled, template, upload
@@ -48,6 +48,7 @@ def test_the_template_is_the_schools_own_file_and_its_download_is_recorded(uploa
     assert _status(school) == "Не приступал"
     book = openpyxl.load_workbook(io.BytesIO(template(school)))
     assert book.sheetnames  # a real workbook, the school's own
+    assert _status(school) == "В работе"  # the template's download starts the work (issue 13)
     coordinator = upload_site.signed_in("mun7701", "10.0.0.7")
     report = coordinator.get(f"/publications/{COLLECTION}/downloads").text
     row = report.split(f"<td>{A}</td>")[1].split("</tr>")[0]
@@ -92,7 +93,8 @@ def test_another_schools_template_is_refused_and_credited_to_the_uploader(upload
     assert school.get(f"/collect/{COLLECTION}/answers/{_submission_id(fragment)}").status_code == 200
     assert _credited(upload_site) == [(COLLECTION, A, "rejected")]
     assert _status(school) == "В работе"
-    assert _status(other) == "Не приступал"
+    # B is at work by its own template's download only: the file sent is not credited to it.
+    assert _status(other) == "В работе"
     assert "Вы ещё ничего не отправляли" in other.get(HISTORY).text
     # B cannot fetch A's answer by its number.
     assert other.get(f"/collect/{COLLECTION}/answers/{_submission_id(fragment)}").status_code == 404
@@ -169,3 +171,17 @@ def test_an_upload_a_crash_left_in_the_inbox_is_taken_by_the_next_ingest(sqlite_
     school = sqlite_upload_site.signed_in(A)
     assert _status(school) == "Сдано"
     assert "Скачать квитанцию" in school.get(HISTORY).text
+
+
+def test_an_upload_is_taken_at_once_even_one_that_looks_unfinished(sqlite_upload_site: Site) -> None:
+    """The cabinet writes an upload whole before it enters the inbox, so the worker takes it at
+    once: an empty file (which ``sbor ingest`` leaves for the give-up time, 60 s, in case it is
+    still being copied) is answered in this very batch."""
+    settings = sqlite_upload_site.settings
+    path = save_upload(settings, A, "пустой.xlsx", b"")
+    worker = UploadWorker(settings)
+    try:
+        [answered_now] = worker.process([Job(path, COLLECTION)])
+    finally:
+        worker.stop()
+    assert answered_now.outcome == "unreadable" and not path.exists()

@@ -233,6 +233,20 @@ class Accounts:
             conn.execute(sa.update(self.t.sessions).where(self.t.sessions.c.login == login)
                          .values(must_set_password=False))
 
+    def change_password(self, login: str, current: str, new: str, address: str) -> SignIn:
+        """A signed-in person's own change: ``current`` is checked as at sign-in (a wrong one
+        counts toward the same throttle; a one-time code is no current password). On success the
+        new password is set and every session of the account ends: the caller opens a fresh
+        one for the browser that asked."""
+        checked = self.sign_in(login, current, address)
+        if checked.account is None or checked.with_code:
+            return SignIn(None, wait_seconds=checked.wait_seconds)
+        with guarded(self.engine, write=True) as conn:
+            conn.execute(sa.update(self.t.accounts).where(self.t.accounts.c.login == login)
+                         .values(password_hash=hash_password(new), code_hash=None))
+            conn.execute(sa.delete(self.t.sessions).where(self.t.sessions.c.login == login))
+        return checked
+
     # -- sessions ------------------------------------------------------------------------
 
     def open_session(self, account: Account, *, must_set_password: bool) -> str:

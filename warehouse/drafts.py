@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from warehouse.engine import create_missing, guarded
 from warehouse.loading import dialect_insert
+from warehouse.starts import WORK_STARTED, record_start_in
 from warehouse.tables import UtcDateTime, ascii_code
 
 # Draft values: sheet.table → rows → field number → the text the school typed.
@@ -62,6 +63,9 @@ class Drafts:
 
     def create(self) -> None:
         create_missing(self.engine, self.table.metadata)
+        # The first draft marks the school's start (the warehouse's table, made here too so that
+        # a save never meets it missing).
+        create_missing(self.engine, WORK_STARTED.metadata)
 
     def get(self, login: str, collection_id: str) -> Draft | None:
         t = self.table
@@ -80,27 +84,31 @@ class Drafts:
         data = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
         with guarded(self.engine, write=True) as conn:
             if based_on_version == 0:
-                inserted = conn.execute(
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+                won = conn.execute(
                     dialect_insert(conn.dialect.name, t).values(
                         login=login, collection_id=collection_id, data=data, version=1,
                         updated_at=moment, based_on=based_on).on_conflict_do_nothing()
-                    .returning(t.c.version)).scalar()
-                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-                done = inserted is not None
+                    .returning(t.c.version, t.c.based_on)).first()
+                if won is not None:  # «В работе» from the first draft on (only this path inserts one)
+                    record_start_in(conn, collection_id, login, "draft", moment)
             else:
-                done = conn.execute(
+                won = conn.execute(
                     sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
                                        t.c.version == based_on_version)
                     .values(data=data, version=based_on_version + 1, updated_at=moment,
                             **({"based_on": based_on} if based_on is not None else {}))
-                    .returning(t.c.version)).scalar() is not None
+                    .returning(t.c.version, t.c.based_on)).first()
+            if won is not None:
+                # What was saved is known: no second read (autosave is the cabinet's busiest route).
+                return Draft(login, collection_id, values, won.version, moment.astimezone(UTC), won.based_on)
             row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
                                ).mappings().first()
-        assert row is not None  # inserted, updated, or the newer version that refused us
-        current = _draft(row)
-        if not done:
-            raise StaleDraft(current)
-        return current
+        if row is None:
+            # Gone since the page loaded it (sent from another tab, which drops the draft): as
+            # stale as a newer version, and no server error.
+            raise StaleDraft(Draft(login, collection_id, {}, 0, moment.astimezone(UTC)))
+        raise StaleDraft(_draft(row))
 
     def replace(self, login: str, collection_id: str, values: DraftValues, *, based_on: int | None,
                 now: datetime | None = None) -> Draft:

@@ -50,6 +50,12 @@ def connect(url: str) -> Engine:
             # A bare postgresql:// would pick psycopg2, which we do not ship.
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs["pool_pre_ping"] = True  # survive a server restart between scheduled runs
+        # A web process answers from a pool of 40 threads: with SQLAlchemy's default of 5 kept
+        # connections, the 6th concurrent request opened a new PostgreSQL backend and closed it
+        # after (bench_webform_http: one new backend per 6 autosaves, a third of their cost).
+        # Connections are opened only as needed; up to 15 are kept for reuse.
+        kwargs["pool_size"] = 15
+        kwargs["max_overflow"] = 10
         if "connect_timeout" not in parsed.query:
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
@@ -126,19 +132,27 @@ def connection(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         raise
 
 
+# Serialises DDL across processes on PostgreSQL: two web workers starting at once both found a
+# table missing and both ran CREATE TABLE, and one of them died of the duplicate.
+PG_DDL_LOCK = 0x5B0E
+
+
+def create_missing(engine: Engine, metadata: sa.MetaData) -> None:
+    """``metadata``'s tables that the database lacks, created in one transaction that holds the
+    DDL lock on PostgreSQL (idempotent, safe for workers starting together). The cabinet's, the
+    drafts' and the reports' tables each live in a MetaData of their own, so that the pipeline's
+    warehouse works without them."""
+    with guarded(engine, write=True) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PG_DDL_LOCK)))
+        metadata.create_all(conn, checkfirst=True)
+
+
 @contextlib.contextmanager
 def guarded(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
     """``connection()`` inside one transaction, committed when the block succeeds."""
     with connection(engine, write=write) as conn, conn.begin():
         yield conn
-
-
-def create_missing(engine: Engine, metadata: sa.MetaData) -> None:
-    """Create the tables of ``metadata`` the database lacks, in one write transaction
-    (idempotent): the cabinet's, the drafts' and the reports' tables each live in a MetaData of
-    their own, so that the pipeline's warehouse works without them."""
-    with guarded(engine, write=True) as conn:
-        metadata.create_all(conn, checkfirst=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:

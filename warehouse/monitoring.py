@@ -64,11 +64,11 @@ class ParticipantPage:
 
 
 def status_case(files: sa.ColumnElement[Any], accepted: sa.ColumnElement[Any],
-                closed: bool) -> sa.ColumnElement[str]:
+                closed: bool, started_at: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
     """``forms.status.lifecycle`` as a SQL expression over the status query's columns."""
     return sa.case(
         (accepted > 0, Status.SUBMITTED.value),
-        (files > 0, (Status.NOT_SUBMITTED if closed else Status.IN_WORK).value),
+        (sa.or_(files > 0, started_at.is_not(None)), (Status.NOT_SUBMITTED if closed else Status.IN_WORK).value),
         else_=(Status.NEVER_STARTED if closed else Status.NOT_STARTED).value,
     )
 
@@ -124,7 +124,7 @@ def monitoring(wh: Warehouse, account: Account, collection: CollectionRow, now: 
     c = base.c
     per_region = account.role == "operator"
     code, name = (c.region_code, c.region_name) if per_region else (c.municipality_code, c.municipality_name)
-    label = status_case(c.files, c.accepted, closed)
+    label = status_case(c.files, c.accepted, closed, c.started_at)
     query = (sa.select(code, name, label, sa.func.count())
              .where(area_clause(account, c.region_code, c.municipality_code, c.login))
              .group_by(code, name, label))
@@ -160,10 +160,10 @@ def participants(wh: Warehouse, account: Account, collection: CollectionRow, now
     closed = now >= collection.closes
     base = status_query(wh.fixed, collection.id, **_area(account)).order_by(None).subquery("st")
     c = base.c
-    label = status_case(c.files, c.accepted, closed).label("status")
+    label = status_case(c.files, c.accepted, closed, c.started_at).label("status")
     name = sa.func.coalesce(sa.func.nullif(c.short_name, ""), c.full_name)
     query = sa.select(c.login, name.label("name"), c.municipality_code, c.municipality_name, label,
-                      c.first_received_at, c.last_accepted_at).where(
+                      c.started_at, c.last_accepted_at).where(
         area_clause(account, c.region_code, c.municipality_code, c.login))
     if status is not None:
         query = query.where(label == status.value)
@@ -182,14 +182,14 @@ def participants(wh: Warehouse, account: Account, collection: CollectionRow, now
     order_status = sa.case(*[(label == s.value, i) for i, s in enumerate(
         (Status.NOT_STARTED, Status.NEVER_STARTED, Status.IN_WORK, Status.NOT_SUBMITTED, Status.SUBMITTED))])
     key = {"login": c.login, "name": name, "municipality": c.municipality_name, "status": order_status,
-           "started": c.first_received_at, "submitted": c.last_accepted_at}[sort]
+           "started": c.started_at, "submitted": c.last_accepted_at}[sort]
     ordered = key.desc() if descending else key.asc()
     query = query.order_by(ordered.nulls_last(), c.login)
     with guarded(wh.engine) as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
         page = query.offset(offset).limit(limit) if limit is not None else query
         rows = tuple(Participant(r.login, r.name, r.municipality_code, r.municipality_name, Status(r.status),
-                                 _aware(r.first_received_at), _aware(r.last_accepted_at))
+                                 _aware(r.started_at), _aware(r.last_accepted_at))
                      for r in conn.execute(page))
     return ParticipantPage(rows, total)
 
@@ -205,7 +205,7 @@ def participant(wh: Warehouse, account: Account, collection_id: str, login: str)
     if row is None:
         return None
     values = list(row)
-    for i in (10, 11, 12):  # the times, as statuses_in reads them
+    for i in (10, 11, 12, 16):  # the times, as statuses_in reads them
         values[i] = _aware(values[i])
     return OrgStatus(*values)
 

@@ -1,8 +1,8 @@
 """Where every participant of a collection stands: counts and dates in one GROUP BY query.
 
 The labels (не приступал / в работе / сдано …) are the business of ``forms.status``, which reads
-an ``OrgStatus`` as it is: start date = the first file received, submission date = the last
-accepted file.
+an ``OrgStatus`` as it is: start date = the first file received, first draft or template
+download (``work_started``), whichever came first; submission date = the last accepted file.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from warehouse.tables import FixedTables
 
 def status_query(fixed: FixedTables, collection_id: str, *, region: str | None = None,
                  municipality: str | None = None) -> sa.Select[Any]:
-    """Participants joined with their organisation and the aggregate of their submissions."""
-    s, p, o = fixed.submissions, fixed.participants, fixed.organisations
+    """Participants joined with their organisation, the aggregate of their submissions and their
+    start of work that is not a file."""
+    s, p, o, w = fixed.submissions, fixed.participants, fixed.organisations, fixed.work_started
     # The last file is the latest by received_at, then id (files may be processed out of order).
     ranked = (
         sa.select(
@@ -53,6 +54,11 @@ def status_query(fixed: FixedTables, collection_id: str, *, region: str | None =
         .subquery("agg")
     )
     a = agg.c
+    # The earliest sign of work; SQLite compares its naive UTC text as PostgreSQL its times.
+    started_at = sa.case((w.c.started_at.is_(None), a.first_received_at),
+                         (a.first_received_at.is_(None), w.c.started_at),
+                         (w.c.started_at < a.first_received_at, w.c.started_at),
+                         else_=a.first_received_at)
     query = (
         sa.select(
             o.c.login, o.c.full_name, o.c.short_name, o.c.region_code, o.c.region_name,
@@ -60,11 +66,12 @@ def status_query(fixed: FixedTables, collection_id: str, *, region: str | None =
             sa.func.coalesce(a.files, 0).label("files"),
             sa.func.coalesce(a.accepted, 0).label("accepted"),
             a.first_received_at, a.last_received_at, a.last_accepted_at, a.last_outcome,
-            a.last_errors, a.last_warnings,
+            a.last_errors, a.last_warnings, started_at.label("started_at"),
         )
         .select_from(p)
         .join(o, o.c.login == p.c.login)
         .outerjoin(agg, a.login == p.c.login)
+        .outerjoin(w, sa.and_(w.c.collection_id == collection_id, w.c.login == p.c.login))
         .where(p.c.collection_id == collection_id)
         .order_by(o.c.region_code, o.c.municipality_code, o.c.login)
     )
@@ -75,8 +82,8 @@ def status_query(fixed: FixedTables, collection_id: str, *, region: str | None =
     return query
 
 
-# Positions of first_received_at, last_received_at, last_accepted_at in OrgStatus.
-_TIMES = (10, 11, 12)
+# Positions of first_received_at, last_received_at, last_accepted_at, started_at in OrgStatus.
+_TIMES = (10, 11, 12, 16)
 
 
 def statuses_in(conn: Connection, fixed: FixedTables, collection_id: str, *,

@@ -19,7 +19,7 @@ from forms import Collection, Finding, Form, Organisation, Sheet
 from forms.organisations import OrgKind
 from forms.status import OrgStatus
 from warehouse.analysts import AnalystRole, ensure_role, grant_reads, role_exists
-from warehouse.engine import connection, guarded
+from warehouse.engine import PG_DDL_LOCK, connection, guarded
 from warehouse.errors import LoadError, WarehouseError
 from warehouse.frames import read_frame
 from warehouse.loading import (
@@ -49,7 +49,7 @@ from warehouse.views import ensure_view
 # Bound on the values of one IN (…): SQLite allows 32,766 variables, PostgreSQL 65,535.
 _IN_CHUNK = 5_000
 # Serialises create() across PostgreSQL workers (CREATE … IF NOT EXISTS races otherwise).
-_PG_DDL_LOCK = 0x5B0E
+_PG_DDL_LOCK = PG_DDL_LOCK
 
 
 def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterator[Sequence[str]]:

@@ -80,6 +80,7 @@ class FixedTables:
     submissions: Table
     findings: Table
     current_submissions: Table
+    work_started: Table
 
 
 def define_fixed_tables(metadata: MetaData) -> FixedTables:
@@ -176,7 +177,26 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         Column("received_at", UtcDateTime, nullable=False),
     )
     return FixedTables(organisations, collections, participants, submissions, findings,
-                       current_submissions)
+                       current_submissions, work_started_table(metadata))
+
+
+WORK_STARTS = ("draft", "template")
+
+
+def work_started_table(metadata: MetaData) -> Table:
+    """The first sign of a school's work on a collection that is not a file (issue 13: «В работе»
+    starts with the first draft or the template's download, as with the first file sent); the
+    first one is kept. ``drafts`` and the file storage live in the cabinet's own tables, which
+    a pipeline-only warehouse lacks: the status query reads this one instead."""
+    hows = ", ".join(f"'{h}'" for h in WORK_STARTS)
+    return Table(
+        "work_started", metadata,
+        Column("collection_id", ascii_code(100), primary_key=True),
+        Column("login", ascii_code(32), primary_key=True),
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("how", String(16), nullable=False),
+        CheckConstraint(f"how IN ({hows})", name="ck_work_started_how"),
+    )
 
 
 # Nullable columns added to a fixed table after databases holding it were made: create_all()

@@ -243,7 +243,7 @@ def template(request: Request, c: CabDep, user: UserDep, collection_id: str) -> 
     if org is None:
         raise not_found()
     file_id = stored_template(c.web.settings, c.cabinet, user, pub.id, collect.forms[collection.form_id],
-                              collection, org)
+                              collection, org, c.web.settings.now())
     return RedirectResponse(f"/files/{file_id}", status_code=303)
 
 

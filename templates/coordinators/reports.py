@@ -108,7 +108,7 @@ def _participants(rows: list[OrgStatus], statuses: list[Status]) -> pl.DataFrame
     }, schema_overrides={c: pl.String() for c in ("region", "login", "name", "municipality",
                                                   "status", "region_code")})
     frame = frame.with_columns(
-        first=_moscow([stamp(r.first_received_at) for r in rows]),
+        first=_moscow([stamp(r.started_at) for r in rows]),
         last=_moscow([stamp(r.last_accepted_at) for r in rows]))
     return (frame.sort("rank", "region_code", "municipality", "login")
             .select("region", "login", "name", "municipality", "status", "first", "last",
@@ -255,7 +255,7 @@ def render_statuses_export(entries: Sequence[tuple[Collection, OrgStatus, str]])
         styles[8] = st.of_status(status)
         sh.append([collection.id, collection.title, r.region_code, r.region_name,
                    r.municipality_code, r.municipality_name, r.login, display_name(r), label(status),
-                   local(r.first_received_at), local(r.last_accepted_at), r.files, r.accepted,
+                   local(r.started_at), local(r.last_accepted_at), r.files, r.accepted,
                    r.last_errors if r.files else None], styles)
     return book.finish()
 

@@ -1,7 +1,8 @@
 /* The web form's few behaviours (no inline script: the CSP allows only our own files):
    the sheet tabs, rows added and removed, the draft saved as the school types (debounced) with
-   the server's version, a cell's own check as the school leaves it, Enter moving down a column,
-   and the grid sent as one JSON field with «Сохранить черновик», «Проверить», «Сдать отчёт». */
+   the server's version, a cell's own check as the school leaves it, Enter and the arrow keys
+   moving between the grid's cells as in a spreadsheet (Tab is the browser's own: the next cell
+   along the row), and the grid sent as one JSON field with «Сохранить черновик», «Проверить», «Сдать отчёт». */
 (function () {
   "use strict";
   var form = document.getElementById("collect");
@@ -40,8 +41,10 @@
     return JSON.stringify(data);
   }
 
+  // multipart, not URL-encoded: the grid's JSON is mostly Cyrillic, which URL encoding turns into
+  // %XX triples the server then decodes a character at a time (a 300-row form: 6 ms against 0.3).
   function body(extra) {
-    var params = new URLSearchParams();
+    var params = new FormData();
     params.set("csrf", field("csrf").value);
     Object.keys(extra).forEach(function (k) { params.set(k, extra[k]); });
     return params;
@@ -178,16 +181,54 @@
   form.addEventListener("focusout", function (event) {
     if (event.target.matches("[data-field]")) { checkCell(event.target); }
   });
+  // The cell ``dRow`` rows down (up if negative) in the same column, or ``dCol`` cells along the
+  // same row, of the grid holding ``input``; null at the grid's edge or outside a grid.
+  function neighbour(input, dRow, dCol) {
+    var tr = input.closest("tbody tr");
+    if (!tr) { return null; }
+    var cells = Array.prototype.slice.call(tr.querySelectorAll("[data-field]"));
+    var column = cells.indexOf(input);
+    if (dCol) { return cells[column + dCol] || null; }
+    var row = dRow > 0 ? tr.nextElementSibling : tr.previousElementSibling;
+    return row ? row.querySelectorAll("[data-field]")[column] || null : null;
+  }
+
+  function caretAt(input, end) {
+    var at = end ? input.value.length : 0;
+    return input.selectionStart === at && input.selectionEnd === at;
+  }
+
+  function moveTo(target, caretAtStart) {
+    target.focus();
+    if (target.type === "text") {  // other kinds have no caret to place
+      var at = caretAtStart ? 0 : target.value.length;
+      target.setSelectionRange(at, at);
+    }
+  }
+
+  var ARROWS = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
   form.addEventListener("keydown", function (event) {
     var input = event.target;
-    if (event.key !== "Enter" || !input.matches("[data-field]")) { return; }
-    event.preventDefault();  // Enter moves down a column, as in a spreadsheet, and sends nothing
-    var tr = input.closest("tr");
-    var next = tr && tr.nextElementSibling;
-    if (!next) { return; }
-    var cells = Array.prototype.slice.call(tr.querySelectorAll("[data-field]"));
-    var below = next.querySelectorAll("[data-field]")[cells.indexOf(input)];
-    if (below) { below.focus(); }
+    if (!input.matches("[data-field]")) { return; }
+    var target = null;
+    if (event.key === "Enter") {
+      event.preventDefault();  // Enter moves down a column (Shift+Enter up), as in a spreadsheet, and sends nothing
+      target = neighbour(input, event.shiftKey ? -1 : 1, 0);
+      if (target) { moveTo(target, false); }
+      return;
+    }
+    var step = ARROWS[event.key];
+    if (!step || event.metaKey || event.shiftKey) { return; }
+    // A select, a date and a type-to-search list use the arrows themselves (a select's value, a
+    // date's parts, the suggestions): there Ctrl+arrow moves; elsewhere a plain arrow does, Left
+    // and Right only from the caret's start and end (inside the text they move the caret).
+    var own = input.tagName === "SELECT" || input.type === "date" || input.hasAttribute("list");
+    if (own ? !event.ctrlKey : event.ctrlKey || event.altKey) { return; }
+    if (!own && step[1] && !caretAt(input, step[1] > 0)) { return; }
+    target = neighbour(input, step[0], step[1]);
+    if (!target) { return; }
+    event.preventDefault();
+    moveTo(target, step[1] > 0);
   });
   form.addEventListener("submit", function () {
     if (timer) { clearTimeout(timer); timer = null; }
