@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -184,8 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         files = cabinet.storage.visible(school_account, PUBLICATION)
         big_id = next(f.id for f in files if f.common)
         for o in region[: args.downloads]:  # downloads already on record, as mid-collection
-            did = cabinet.storage.start_download(big_id, o.login)
-            cabinet.storage.end_download(did, args.file_mb << 20, True)
+            cabinet.storage.record_download(big_id, o.login, datetime.now(UTC), args.file_mb << 20, True)
         cabinet.storage.toggle(school.login, PUBLICATION, "expanded")
         cabinet.warehouse.engine.dispose()
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from warehouse.cabinet_tables import CabinetTables
 from warehouse.credentials import (
@@ -25,7 +25,7 @@ from warehouse.credentials import (
     password_matches,
     session_hash,
 )
-from warehouse.engine import guarded
+from warehouse.engine import guarded, reading
 from warehouse.loading import bulk_upsert, dialect_insert
 
 # A session unused this long ends (a school's working day), and last_seen is written at most
@@ -248,13 +248,15 @@ class Accounts:
                 must_set_password=must_set_password, created_at=now, last_seen=now))
         return session_id
 
-    def session(self, session_id: str) -> Session | None:
+    def session(self, session_id: str, conn: Connection | None = None) -> Session | None:
         """The live session of ``session_id``: None when it ended, idled out or its account is
-        blocked."""
+        blocked. Read from the database on every request (through ``conn``, the request's own
+        connection, when given): no process keeps a session, so a sign-out, a block or a reset
+        in another process ends it on its next request."""
         s, a = self.t.sessions, self.t.accounts
         now = _now()
         key = session_hash(session_id)
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             row = conn.execute(sa.select(s, *[c for c in a.c if c.name != "login"])
                                .join(a, a.c.login == s.c.login).where(s.c.id_hash == key)).mappings().first()
         if row is None or row["blocked"] or now - row["last_seen"] > IDLE_LIMIT:

@@ -13,27 +13,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from forms import Participants
 from warehouse.accounts import Account, area_clause
 from warehouse.cabinet_tables import CabinetTables
-from warehouse.engine import guarded
+from warehouse.engine import guarded, reading
 from warehouse.loading import dialect_insert
 from warehouse.tables import FixedTables
 
 
 @dataclass(frozen=True)
-class StoredFile:
-    id: int
+class FileEntry:
+    """A file as the storage keeps it: its publication, the title shown, its owner (None: a file
+    for every participant), the name a download is given, its path under the storage, its size."""
+
     publication_id: str
     title: str
     owner_login: str | None
     name: str
     path: str
     size: int
-    # The viewer's own downloads of it (manual: the mark is shown to the one who downloaded).
-    last_download: datetime | None = None
 
     @property
     def common(self) -> bool:
@@ -41,14 +41,15 @@ class StoredFile:
 
 
 @dataclass(frozen=True)
-class NewFile:
-    publication_id: str
-    title: str
-    owner_login: str | None
-    name: str
-    path: str
-    size: int
+class NewFile(FileEntry):
     sha256: str
+
+
+@dataclass(frozen=True)
+class StoredFile(FileEntry):
+    id: int
+    # The viewer's own downloads of it (manual: the mark is shown to the one who downloaded).
+    last_download: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class ReportPage:
 
 
 def _file(row: Any) -> StoredFile:
-    return StoredFile(row["id"], row["publication_id"], row["title"], row["owner_login"], row["name"],
-                      row["path"], row["size"], _aware(row.get("last_download")))
+    return StoredFile(row["publication_id"], row["title"], row["owner_login"], row["name"], row["path"],
+                      row["size"], row["id"], _aware(row.get("last_download")))
 
 
 def audience_clause(rule: Participants, o: sa.Table) -> sa.ColumnElement[bool]:
@@ -101,7 +102,7 @@ class Storage:
                 conn.execute(sa.insert(f), [{**nf.__dict__, "added_at": datetime.now(UTC)} for nf in files])
         return len(files)
 
-    def visible(self, account: Account, publication_id: str) -> list[StoredFile]:
+    def visible(self, account: Account, publication_id: str, conn: Connection | None = None) -> list[StoredFile]:
         """The files of a publication ``account`` may download: the common ones, and a school's
         own; each with the account's own last download (manual 000: the mark is shown to the
         one who downloaded). A coordinator's view of its schools' files is ``school_sets``."""
@@ -112,10 +113,11 @@ class Storage:
             f.c.owner_login.is_(None), f.c.owner_login == account.login)
         query = (sa.select(f, mine).where(f.c.publication_id == publication_id, own)
                  .order_by(f.c.owner_login.is_not(None), f.c.title))
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return [_file(r) for r in conn.execute(query).mappings()]
 
-    def school_sets(self, account: Account, publication_id: str) -> list[tuple[str, int]]:
+    def school_sets(self, account: Account, publication_id: str,
+                    conn: Connection | None = None) -> list[tuple[str, int]]:
         """For a coordinator: each set of per-school files (by title) and how many of its
         schools have one. They are shown, but only the schools themselves download them."""
         if not account.is_coordinator:
@@ -125,10 +127,10 @@ class Storage:
                  .where(f.c.publication_id == publication_id,
                         area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
                  .group_by(f.c.title).order_by(f.c.title))
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return [(title, int(n)) for title, n in conn.execute(query)]
 
-    def sees(self, account: Account, rules: Sequence[Participants]) -> list[bool]:
+    def sees(self, account: Account, rules: Sequence[Participants], conn: Connection | None = None) -> list[bool]:
         """For each rule, whether any organisation in ``account``'s scope is a participant by
         it: a school sees the publications it takes part in, a coordinator those of its
         schools. One query for all of them (a page asks for every publication at once)."""
@@ -142,10 +144,10 @@ class Storage:
         query = sa.select(*[sa.select(sa.literal(1)).where(audience_clause(rule, o), area)
                             .order_by(o.c.region_code, o.c.municipality_code).limit(1)
                             .scalar_subquery().is_not(None) for rule in rules])
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return [bool(v) for v in conn.execute(query).one()]
 
-    def downloadable(self, account: Account, file_id: int) -> StoredFile | None:
+    def downloadable(self, account: Account, file_id: int, conn: Connection | None = None) -> StoredFile | None:
         """The file if ``account`` may download it as far as owners go: a common file, or its
         own. A coordinator never gets a school's own file (manual 000, 3.2). Whether the
         account sees the file's publication is the caller's second check."""
@@ -153,27 +155,28 @@ class Storage:
         own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
             f.c.owner_login.is_(None), f.c.owner_login == account.login)
         query = sa.select(f).where(f.c.id == file_id, own)
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             row = conn.execute(query).mappings().first()
         return _file(row) if row else None
 
-    def start_download(self, file_id: int, login: str) -> int:
+    def record_download(self, file_id: int, login: str, started_at: datetime, sent: int, finished: bool) -> None:
+        """One download, recorded when it ends (whole, cut short or refused midway): one
+        statement, so a 50 MB stream costs the database one short write rather than a row made
+        at the start and updated at the end. On PostgreSQL the commit does not wait for the
+        disk: a crash of the database server in that instant may lose the record, never
+        corrupt anything, and every download does not queue behind a flush of the log."""
         with guarded(self.engine, write=True) as conn:
-            return int(conn.execute(sa.insert(self.t.downloads).values(
-                file_id=file_id, login=login, started_at=datetime.now(UTC), bytes=0, finished=False)
-            ).inserted_primary_key[0])
-
-    def end_download(self, download_id: int, sent: int, finished: bool) -> None:
-        d = self.t.downloads
-        with guarded(self.engine, write=True) as conn:
-            conn.execute(sa.update(d).where(d.c.id == download_id).values(bytes=sent, finished=finished))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            conn.execute(sa.insert(self.t.downloads).values(
+                file_id=file_id, login=login, started_at=started_at, bytes=sent, finished=finished))
 
     # -- per-user state --------------------------------------------------------------------
 
-    def prefs(self, login: str) -> dict[str, tuple[bool, bool]]:
+    def prefs(self, login: str, conn: Connection | None = None) -> dict[str, tuple[bool, bool]]:
         """publication id → (favourite, expanded) for ``login``."""
         p = self.t.prefs
-        with guarded(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return {r.publication_id: (bool(r.favourite), bool(r.expanded))
                     for r in conn.execute(sa.select(p).where(p.c.login == login))}
 

@@ -2,10 +2,16 @@
 
 ``current_user`` is a FastAPI dependency: a route that takes it cannot run for an anonymous
 visitor, a closed session or a blocked account (the session row is gone or the account says so).
+
+A signed-in request reads through one connection, taken from the pool with its session (one
+hop to a worker thread) and given back when the route returns, before a response streams
+(``DbDep``). Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in
+the thread pool, a hop that costs more than its work.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,13 +19,16 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection
 
 from forms import MOSCOW
 from forms.errors import SborError
 from forms.publications import Publication
 from warehouse.accounts import Account, Session
 from warehouse.cabinet import Cabinet
+from warehouse.engine import open_reader
 from web.config import WebSettings
 from web.security import same
 
@@ -87,27 +96,53 @@ class Cab:
         return HTMLResponse(html, status_code=status)
 
 
-def cab(request: Request) -> Cab:
+async def cab(request: Request) -> Cab:
     return request.app.state.cab  # type: ignore[no-any-return]
 
 
 CabDep = Annotated[Cab, Depends(cab)]
 
 
-def session_of(request: Request, c: CabDep) -> Session:
-    """The live session, or NotSignedIn."""
+def _open(c: Cab, session_id: str) -> tuple[Connection, Session | None]:
+    """The request's connection and the session read through it (in the thread pool)."""
+    conn = open_reader(c.cabinet.warehouse.engine)
+    try:
+        return conn, c.cabinet.accounts.session(session_id, conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+async def session_of(request: Request, c: CabDep) -> AsyncIterator[Session]:
+    """The live session, or NotSignedIn; the request's connection stays open until the route
+    returns (``request.state.db``)."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = c.cabinet.accounts.session(session_id) if session_id else None
-    if session is None:
+    if not session_id:
         raise NotSignedIn()
-    request.state.session = session
-    return session
+    conn, session = await run_in_threadpool(_open, c, session_id)
+    try:
+        if session is None:
+            raise NotSignedIn()
+        request.state.session, request.state.db = session, conn
+        yield session
+    finally:
+        # Back to the pool: nothing is open on an autocommit connection, so no round trip.
+        conn.close()
 
 
-SessionDep = Annotated[Session, Depends(session_of)]
+# "function": the connection goes back when the route returns, not after a 50 MB download.
+SessionDep = Annotated[Session, Depends(session_of, scope="function")]
 
 
-def current_user(session: SessionDep) -> Account:
+async def request_db(request: Request, _: SessionDep) -> Connection:
+    """The signed-in request's connection (``session_of``), for the reads of its page."""
+    return request.state.db  # type: ignore[no-any-return]
+
+
+DbDep = Annotated[Connection, Depends(request_db)]
+
+
+async def current_user(session: SessionDep) -> Account:
     """The signed-in account, once it has a password of its own."""
     if session.must_set_password:
         raise MustSetPassword()
@@ -130,7 +165,7 @@ async def csrf_checked(request: Request, session: SessionDep) -> Session:
 CsrfDep = Annotated[Session, Depends(csrf_checked)]
 
 
-def coordinator(user: UserDep) -> Account:
+async def coordinator(user: UserDep) -> Account:
     if not user.is_coordinator:
         raise not_found()
     return user
@@ -139,7 +174,7 @@ def coordinator(user: UserDep) -> Account:
 CoordinatorDep = Annotated[Account, Depends(coordinator)]
 
 
-def operator(user: UserDep) -> Account:
+async def operator(user: UserDep) -> Account:
     if user.role != "operator":
         raise not_found()
     return user
@@ -148,15 +183,15 @@ def operator(user: UserDep) -> Account:
 OperatorDep = Annotated[Account, Depends(operator)]
 
 
-def visible_publications(c: Cab, user: Account) -> list[Publication]:
-    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications])
+def visible_publications(c: Cab, user: Account, conn: Connection | None = None) -> list[Publication]:
+    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications], conn)
     return [p for p, yes in zip(c.publications, seen, strict=True) if yes]
 
 
-def publication_for(c: Cab, user: Account, publication_id: str) -> Publication:
+def publication_for(c: Cab, user: Account, publication_id: str, conn: Connection | None = None) -> Publication:
     """The publication if ``user`` sees it; otherwise 404 (not 403: do not confirm it exists)."""
     for p in c.publications:
-        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
+        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants], conn) == [True]:
             return p
     raise not_found()
 

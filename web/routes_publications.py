@@ -7,33 +7,46 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import Connection
 
 from forms.publications import Publication
 from warehouse.accounts import Account
-from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, publication_for, safe_next, visible_publications
+from web.deps import (
+    Cab,
+    CabDep,
+    CsrfDep,
+    DbDep,
+    UserDep,
+    not_found,
+    publication_for,
+    safe_next,
+    visible_publications,
+)
 
 router = APIRouter()
 FAVOURITES = "Избранные публикации"
 
 
-def _cards(c: Cab, user: Account, pubs: list[Publication]) -> list[dict[str, object]]:
-    prefs = c.cabinet.storage.prefs(user.login)
+def _cards(c: Cab, user: Account, pubs: list[Publication], conn: Connection,
+           prefs: dict[str, tuple[bool, bool]] | None = None) -> list[dict[str, object]]:
+    storage = c.cabinet.storage
+    prefs = storage.prefs(user.login, conn) if prefs is None else prefs
     cards = []
     for p in pubs:
         favourite, expanded = prefs.get(p.id, (False, False))
-        files = c.cabinet.storage.visible(user, p.id) if expanded else []
-        sets = c.cabinet.storage.school_sets(user, p.id) if expanded else []
+        files = storage.visible(user, p.id, conn) if expanded else []
+        sets = storage.school_sets(user, p.id, conn) if expanded else []
         cards.append({"pub": p, "favourite": favourite, "expanded": expanded, "files": files, "sets": sets})
     # Favourites first within a section, as the manual shows them.
     return sorted(cards, key=lambda card: not card["favourite"])
 
 
 @router.get("/")
-def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Response:
-    pubs = visible_publications(c, user)
+def home(request: Request, c: CabDep, user: UserDep, db: DbDep, section: str = "") -> Response:
+    pubs = visible_publications(c, user, db)
     sections = sorted({p.section for p in pubs})
+    prefs = c.cabinet.storage.prefs(user.login, db)
     if section == FAVOURITES:
-        prefs = c.cabinet.storage.prefs(user.login)
         shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
     elif section:
         if section not in sections:
@@ -42,38 +55,40 @@ def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Respo
     else:
         shown = pubs
     return c.render(request, "home.html", user=user, csrf=request.state.session.csrf, sections=sections,
-                    section=section, favourites=FAVOURITES, cards=_cards(c, user, shown), single=False,
+                    section=section, favourites=FAVOURITES, cards=_cards(c, user, shown, db, prefs), single=False,
                     here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
 
 
 @router.get("/publications/{publication_id}")
-def publication(request: Request, c: CabDep, user: UserDep, publication_id: str) -> Response:
-    pub = publication_for(c, user, publication_id)
-    prefs = c.cabinet.storage.prefs(user.login)
+def publication(request: Request, c: CabDep, user: UserDep, db: DbDep, publication_id: str) -> Response:
+    pub = publication_for(c, user, publication_id, db)
+    storage = c.cabinet.storage
+    prefs = storage.prefs(user.login, db)
     card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
-            "files": c.cabinet.storage.visible(user, pub.id), "sets": c.cabinet.storage.school_sets(user, pub.id)}
+            "files": storage.visible(user, pub.id, db), "sets": storage.school_sets(user, pub.id, db)}
     return c.render(request, "publication.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=f"/publications/{pub.id}", single=True)
 
 
-def _toggle(request: Request, c: Cab, user: Account, publication_id: str, what: str, back: str) -> Response:
-    pub = publication_for(c, user, publication_id)
+def _toggle(request: Request, c: Cab, user: Account, db: Connection, publication_id: str, what: str,
+            back: str) -> Response:
+    pub = publication_for(c, user, publication_id, db)
     c.cabinet.storage.toggle(user.login, pub.id, what)
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(safe_next(back), status_code=303)
     # htmx: the card alone, re-rendered from the server's state (no client-side state).
-    [card] = _cards(c, user, [pub])
+    [card] = _cards(c, user, [pub], db)  # autocommit: the read sees the flip just written
     return c.render(request, "_card.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=safe_next(back), single=False)
 
 
 @router.post("/publications/{publication_id}/favourite")
-def favourite(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
+def favourite(request: Request, c: CabDep, user: UserDep, _: CsrfDep, db: DbDep, publication_id: str,
               back: Annotated[str, Form(max_length=512)] = "/") -> Response:
-    return _toggle(request, c, user, publication_id, "favourite", back)
+    return _toggle(request, c, user, db, publication_id, "favourite", back)
 
 
 @router.post("/publications/{publication_id}/expanded")
-def expanded(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
+def expanded(request: Request, c: CabDep, user: UserDep, _: CsrfDep, db: DbDep, publication_id: str,
              back: Annotated[str, Form(max_length=512)] = "/") -> Response:
-    return _toggle(request, c, user, publication_id, "expanded", back)
+    return _toggle(request, c, user, db, publication_id, "expanded", back)
