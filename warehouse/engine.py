@@ -133,25 +133,26 @@ def guarded(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         yield conn
 
 
-def open_reader(engine: Engine) -> Connection:
-    """A connection for a run of reads that need no transaction of their own (a cabinet page:
-    one connection for the whole request). Autocommit: each statement sees what is committed
-    when it runs, and no BEGIN or COMMIT costs a round trip. The caller closes it (back to the
-    pool; no round trip either, as nothing is open on it)."""
-    try:
-        conn = engine.connect()
-    except sa.exc.DBAPIError as exc:
-        raise unavailable(engine, exc) from exc
-    return conn.execution_options(isolation_level="AUTOCOMMIT")
+@contextlib.contextmanager
+def reader(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads that need no transaction of their own (a cabinet page's queries).
+    Autocommit: each statement sees what is committed when it runs, and no BEGIN or COMMIT
+    costs a round trip; given back with nothing open on it, so returning it costs none either.
+
+    Hold one at a time: a request that holds one and waits for a second (a nested ``guarded``)
+    can, with enough such requests, hold every connection of the pool between them and wait
+    for ever."""
+    with connection(engine) as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @contextlib.contextmanager
 def reading(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
-    """``conn`` if the caller holds one (``open_reader``), else a new ``guarded`` one."""
+    """``conn`` if the caller holds one (``reader``), else a new ``reader``."""
     if conn is not None:
         yield conn
         return
-    with guarded(engine) as own:
+    with reader(engine) as own:
         yield own
 
 
@@ -171,6 +172,6 @@ def _tune_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return  # open_reader's connection: each statement on its own
+            return  # reader's connection: each statement on its own
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -224,7 +224,7 @@ class Storage:
 
     def download_report(self, account: Account, publication_id: str, rule: Participants,
                         *, file_search: str = "", login_search: str = "", offset: int = 0,
-                        limit: int | None = 50) -> ReportPage:
+                        limit: int | None = 50, conn: Connection | None = None) -> ReportPage:
         """«Отчёт о скачивании»: for each school in ``account``'s scope (and among its
         participants by ``rule``) and each file title of the publication, the first and last
         download by that school, or none. A page is ``limit`` schools from ``offset``, each with
@@ -238,7 +238,9 @@ class Storage:
             area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login), audience_clause(rule, o))
         if login_search:
             schools = schools.where(o.c.login.contains(login_search, autoescape=True))
-        with guarded(self.engine) as conn:
+        # Four reads without a transaction: a download recorded between them changes a date on
+        # the page, never its shape (the titles and schools come first).
+        with reading(self.engine, conn) as conn:
             titles = list(conn.scalars(titles_query))
             count = conn.execute(sa.select(sa.func.count()).select_from(schools.subquery())).scalar_one()
             # In the order of ix_organisations_area (by municipality, then login): ordered by login

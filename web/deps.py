@@ -3,15 +3,15 @@
 ``current_user`` is a FastAPI dependency: a route that takes it cannot run for an anonymous
 visitor, a closed session or a blocked account (the session row is gone or the account says so).
 
-A signed-in request reads through one connection, taken from the pool with its session (one
-hop to a worker thread) and given back when the route returns, before a response streams
-(``DbDep``). Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in
-the thread pool, a hop that costs more than its work.
+A page's reads go through one connection (``reader``), in autocommit (no BEGIN or COMMIT round
+trips), given back before the page renders. Dependencies that do no I/O are ``async def``:
+FastAPI runs a plain ``def`` one in the thread pool, a hop that costs more than its work.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from forms.errors import SborError
 from forms.publications import Publication
 from warehouse.accounts import Account, Session
 from warehouse.cabinet import Cabinet
-from warehouse.engine import open_reader
+from warehouse.engine import reader as engine_reader
 from web.config import WebSettings
 from web.security import same
 
@@ -103,43 +103,27 @@ async def cab(request: Request) -> Cab:
 CabDep = Annotated[Cab, Depends(cab)]
 
 
-def _open(c: Cab, session_id: str) -> tuple[Connection, Session | None]:
-    """The request's connection and the session read through it (in the thread pool)."""
-    conn = open_reader(c.cabinet.warehouse.engine)
-    try:
-        return conn, c.cabinet.accounts.session(session_id, conn)
-    except BaseException:
-        conn.close()
-        raise
-
-
-async def session_of(request: Request, c: CabDep) -> AsyncIterator[Session]:
-    """The live session, or NotSignedIn; the request's connection stays open until the route
-    returns (``request.state.db``)."""
+async def session_of(request: Request, c: CabDep) -> Session:
+    """The live session, or NotSignedIn. Read from the database on every request: a sign-out,
+    a block or a reset in any process ends it on its next request."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
+    session = await run_in_threadpool(c.cabinet.accounts.session, session_id) if session_id else None
+    if session is None:
         raise NotSignedIn()
-    conn, session = await run_in_threadpool(_open, c, session_id)
-    try:
-        if session is None:
-            raise NotSignedIn()
-        request.state.session, request.state.db = session, conn
-        yield session
-    finally:
-        # Back to the pool: nothing is open on an autocommit connection, so no round trip.
-        conn.close()
+    request.state.session = session
+    return session
 
 
-# "function": the connection goes back when the route returns, not after a 50 MB download.
-SessionDep = Annotated[Session, Depends(session_of, scope="function")]
+SessionDep = Annotated[Session, Depends(session_of)]
 
 
-async def request_db(request: Request, _: SessionDep) -> Connection:
-    """The signed-in request's connection (``session_of``), for the reads of its page."""
-    return request.state.db  # type: ignore[no-any-return]
-
-
-DbDep = Annotated[Connection, Depends(request_db)]
+@contextlib.contextmanager
+def reader(c: Cab) -> Iterator[Connection]:
+    """One connection for a route's reads, in autocommit; the route gives it back before it
+    renders (templates may read through connections of their own, e.g. the «Сбор данных»
+    block) and before a download streams."""
+    with engine_reader(c.cabinet.warehouse.engine) as conn:
+        yield conn
 
 
 async def current_user(session: SessionDep) -> Account:

@@ -16,12 +16,12 @@ from web.deps import (
     CabDep,
     CoordinatorDep,
     CsrfDep,
-    DbDep,
     OperatorDep,
     Refused,
     UserDep,
     not_found,
     publication_for,
+    reader,
 )
 from web.downloads import RecordedFileResponse
 
@@ -30,12 +30,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/files/{file_id}")
-def download(c: CabDep, user: UserDep, db: DbDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
-    stored = storage.downloadable(user, file_id, db)
-    if stored is None:
-        raise not_found()
-    publication_for(c, user, stored.publication_id, db)  # 404 unless the account sees it
+    with reader(c) as db:  # given back before the file streams
+        stored = storage.downloadable(user, file_id, db)
+        if stored is None:
+            raise not_found()
+        publication_for(c, user, stored.publication_id, db)  # 404 unless the account sees it
     root = c.files_root.resolve()
     path = (root / stored.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
@@ -50,14 +51,15 @@ def _report_args(file: str, login: str) -> dict[str, str]:
 
 
 @router.get("/publications/{publication_id}/downloads")
-def report(request: Request, c: CabDep, user: CoordinatorDep, db: DbDep, publication_id: str,
+def report(request: Request, c: CabDep, user: CoordinatorDep, publication_id: str,
            file: Annotated[str, Query(max_length=200)] = "", login: Annotated[str, Query(max_length=32)] = "",
            page: Annotated[int, Query(ge=1, le=100_000)] = 1, all: bool = False) -> Response:
-    pub = publication_for(c, user, publication_id, db)
     size = c.web.page_size
-    result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
-                                               login_search=login, offset=0 if all else (page - 1) * size,
-                                               limit=None if all else size)
+    with reader(c) as db:
+        pub = publication_for(c, user, publication_id, db)
+        result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
+                                                   login_search=login, offset=0 if all else (page - 1) * size,
+                                                   limit=None if all else size, conn=db)
     pages = max(1, -(-result.schools // size))
     args = _report_args(file, login)
     return c.render(request, "report.html", user=user, csrf=request.state.session.csrf, pub=pub, result=result,

@@ -15,10 +15,10 @@ from web.deps import (
     Cab,
     CabDep,
     CsrfDep,
-    DbDep,
     UserDep,
     not_found,
     publication_for,
+    reader,
     safe_next,
     visible_publications,
 )
@@ -42,53 +42,56 @@ def _cards(c: Cab, user: Account, pubs: list[Publication], conn: Connection,
 
 
 @router.get("/")
-def home(request: Request, c: CabDep, user: UserDep, db: DbDep, section: str = "") -> Response:
-    pubs = visible_publications(c, user, db)
-    sections = sorted({p.section for p in pubs})
-    prefs = c.cabinet.storage.prefs(user.login, db)
-    if section == FAVOURITES:
-        shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
-    elif section:
-        if section not in sections:
-            raise not_found()
-        shown = [p for p in pubs if p.section == section]
-    else:
-        shown = pubs
+def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Response:
+    with reader(c) as db:
+        pubs = visible_publications(c, user, db)
+        sections = sorted({p.section for p in pubs})
+        prefs = c.cabinet.storage.prefs(user.login, db)
+        if section == FAVOURITES:
+            shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
+        elif section:
+            if section not in sections:
+                raise not_found()
+            shown = [p for p in pubs if p.section == section]
+        else:
+            shown = pubs
+        cards = _cards(c, user, shown, db, prefs)
     return c.render(request, "home.html", user=user, csrf=request.state.session.csrf, sections=sections,
-                    section=section, favourites=FAVOURITES, cards=_cards(c, user, shown, db, prefs), single=False,
+                    section=section, favourites=FAVOURITES, cards=cards, single=False,
                     here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
 
 
 @router.get("/publications/{publication_id}")
-def publication(request: Request, c: CabDep, user: UserDep, db: DbDep, publication_id: str) -> Response:
-    pub = publication_for(c, user, publication_id, db)
+def publication(request: Request, c: CabDep, user: UserDep, publication_id: str) -> Response:
     storage = c.cabinet.storage
-    prefs = storage.prefs(user.login, db)
-    card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
-            "files": storage.visible(user, pub.id, db), "sets": storage.school_sets(user, pub.id, db)}
+    with reader(c) as db:
+        pub = publication_for(c, user, publication_id, db)
+        prefs = storage.prefs(user.login, db)
+        card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
+                "files": storage.visible(user, pub.id, db), "sets": storage.school_sets(user, pub.id, db)}
     return c.render(request, "publication.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=f"/publications/{pub.id}", single=True)
 
 
-def _toggle(request: Request, c: Cab, user: Account, db: Connection, publication_id: str, what: str,
-            back: str) -> Response:
-    pub = publication_for(c, user, publication_id, db)
+def _toggle(request: Request, c: Cab, user: Account, publication_id: str, what: str, back: str) -> Response:
+    pub = publication_for(c, user, publication_id)
     c.cabinet.storage.toggle(user.login, pub.id, what)
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(safe_next(back), status_code=303)
     # htmx: the card alone, re-rendered from the server's state (no client-side state).
-    [card] = _cards(c, user, [pub], db)  # autocommit: the read sees the flip just written
+    with reader(c) as db:
+        [card] = _cards(c, user, [pub], db)
     return c.render(request, "_card.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=safe_next(back), single=False)
 
 
 @router.post("/publications/{publication_id}/favourite")
-def favourite(request: Request, c: CabDep, user: UserDep, _: CsrfDep, db: DbDep, publication_id: str,
+def favourite(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
               back: Annotated[str, Form(max_length=512)] = "/") -> Response:
-    return _toggle(request, c, user, db, publication_id, "favourite", back)
+    return _toggle(request, c, user, publication_id, "favourite", back)
 
 
 @router.post("/publications/{publication_id}/expanded")
-def expanded(request: Request, c: CabDep, user: UserDep, _: CsrfDep, db: DbDep, publication_id: str,
+def expanded(request: Request, c: CabDep, user: UserDep, _: CsrfDep, publication_id: str,
              back: Annotated[str, Form(max_length=512)] = "/") -> Response:
-    return _toggle(request, c, user, db, publication_id, "expanded", back)
+    return _toggle(request, c, user, publication_id, "expanded", back)
