@@ -125,7 +125,7 @@ def _summary(closed: bool, counts: dict[Status, int]) -> Summary:
     return Summary(closed, sum(counts.values()), tuple((st, counts.get(st, 0)) for st in order))
 
 
-def _standing(wh: Warehouse, account: Account, collection_id: str) -> sa.Subquery:
+def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: bool = True) -> sa.Subquery:
     """Each participant in ``account``'s territory with its organisation, its files, its
     accepted ones, its first file's and last accepted file's times: the columns of
     ``status_query`` these screens show, without its window over every file of the collection
@@ -133,10 +133,12 @@ def _standing(wh: Warehouse, account: Account, collection_id: str) -> sa.Subquer
     the territory's schools only: a region's page does not aggregate the whole country's."""
     s, p, o = wh.fixed.submissions, wh.fixed.participants, wh.fixed.organisations
     accepted = s.c.outcome.in_(ACCEPTED)
+    # Without ``times`` (the counts) the two dates are not aggregated: a quarter of the time.
+    first, last = ((sa.func.min(s.c.received_at), sa.func.max(sa.case((accepted, s.c.received_at)))) if times
+                   else (sa.null(), sa.null()))
     files = (sa.select(s.c.login, sa.func.count().label("files"),
                        sa.func.sum(sa.case((accepted, 1), else_=0)).label("accepted"),
-                       sa.func.min(s.c.received_at).label("first_received_at"),
-                       sa.func.max(sa.case((accepted, s.c.received_at))).label("last_accepted_at"))
+                       first.label("first_received_at"), last.label("last_accepted_at"))
              .where(s.c.collection_id == collection_id, s.c.login.is_not(None)).group_by(s.c.login))
     if account.role != "operator":
         files = files.join(o, o.c.login == s.c.login).where(
@@ -160,7 +162,7 @@ def monitoring(wh: Warehouse, account: Account, collection: CollectionRow, now: 
     40,000 schools fetching every row to count them in Python took a second."""
     _area(account)  # a school's account has no monitoring
     closed = now >= collection.closes  # forms.status.is_closed, for the stored row
-    c = _standing(wh, account, collection.id).c
+    c = _standing(wh, account, collection.id, times=False).c
     per_region = account.role == "operator"
     code, name = (c.region_code, c.region_name) if per_region else (c.municipality_code, c.municipality_name)
     label = status_case(c.files, c.accepted, closed)
