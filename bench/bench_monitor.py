@@ -1,10 +1,12 @@
-"""Monitoring queries at federal size (issue 14): the operator's counts of a collection of --orgs
-schools, and one page of a regional coordinator's participant list (region 77 grown to
---region-size schools), filtered by status and sorted by submission date, in the warehouse
-functions the cabinet's routes call (no HTTP: bench_web.py measures the server around them).
+"""Monitoring at federal size (issue 14): the operator's counts of a collection of --orgs schools,
+and one page of a regional coordinator's participant list (region 77 grown to --region-size
+schools), filtered by status («Сдано») and sorted by submission date, page 2.
 
-About a third of the schools sent a file (two thirds of those accepted). Prints p50 and p95 of
---repeat calls each.
+First in process, the warehouse functions the routes call (p50 and p95 of --repeat calls each);
+then over HTTP, ``sbor web``'s app under uvicorn with --workers processes driven by wrk, the
+bare ``/health`` in the same run: «saturation» (--connections connections, no wait) and «users»
+(--connections coordinators each waiting --think ms between pages; the target, p95 <= 100 ms,
+is for these). About a third of the schools sent a file (two thirds of those accepted).
 
 Example: python bench/bench_monitor.py --orgs 40000 --url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
@@ -13,24 +15,25 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
-
-import sqlalchemy as sa
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.bench_web import load_runs, print_runs, scratch, scripts, serving, sign_in  # noqa: E402
+from flows.cabinet import open_cabinet  # noqa: E402
+from flows.settings import load_settings  # noqa: E402
 from forms import Collection, Participants, builtin_forms, generate_registry  # noqa: E402
 from forms.status import Status  # noqa: E402
 from warehouse import NewSubmission, Warehouse, connect  # noqa: E402
-from warehouse.accounts import Account  # noqa: E402
+from warehouse.accounts import Account, NewAccount  # noqa: E402
 from warehouse.monitoring import monitoring, participants  # noqa: E402
 
 
@@ -38,26 +41,25 @@ def p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orgs", type=int, default=40_000)
     ap.add_argument("--region-size", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--url", required=True, help="PostgreSQL server URL (a schema is made and dropped)")
-    args = ap.parse_args()
-    schema = f"bench_mon_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(args.url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.url else "?"
-    try:
-        run(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}", args)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    ap.add_argument("--connections", type=int, default=10, help="coordinators at once (wrk connections)")
+    ap.add_argument("--think", type=int, default=1000, help="ms each coordinator waits between pages")
+    ap.add_argument("--no-http", action="store_true", help="the in-process timings only")
+    args = ap.parse_args(argv)
+    if not args.no_http and shutil.which("wrk") is None:
+        ap.error("wrk is not installed (Debian: apt-get install wrk); or give --no-http")
+    with scratch(args.url, "bench_mon") as (url, home):
+        run(url, home, args)
 
 
-def run(url: str, args: argparse.Namespace) -> None:
+def run(url: str, home: Path, args: argparse.Namespace) -> None:
     orgs = list(generate_registry(args.orgs, seed=3))
     rng = random.Random(5)
     # Region 77 grown to --region-size schools (moved from the others), as bench_web does.
@@ -81,8 +83,11 @@ def run(url: str, args: argparse.Namespace) -> None:
             subs.append((NewSubmission(f"{n:064x}", "f.xlsx", now - timedelta(minutes=rng.randint(1, 9000)), outcome,  # type: ignore[arg-type]
                                        collection.id, o.login, form.id, form.version), (), None))
     wh.record_many(subs, commit_every=2000)
-    with wh.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    with wh.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # As autovacuum leaves a live database (this test server runs with it off): statistics,
+        # and the visibility map and hint bits a freshly loaded table lacks (without them the
+        # first hundreds of reads of every page also write it, 8x slower here).
+        conn.exec_driver_sql("VACUUM ANALYZE")
     row = wh.collection(collection.id)
     assert row is not None
     operator = Account("operator", "operator", "", "", "Оператор")
@@ -106,6 +111,28 @@ def run(url: str, args: argparse.Namespace) -> None:
     print(f"participant page (region, «Сдано», by submission date, page 2): p50 {p(page, 50):.0f} ms, "
           f"p95 {p(page, 95):.0f} ms (target p95 <= 100 ms)")
     wh.engine.dispose()
+    if args.no_http:
+        return
+    settings = load_settings(home, url, env={})
+    cabinet = open_cabinet(settings)
+    cabinet.create()
+    password = "bench-password-1"
+    cabinet.accounts.issue([NewAccount("operator", "operator", "", "", "Оператор"),
+                            NewAccount("reg77", "regional", "77", "", "Москва")])
+    for login in ("operator", "reg77"):
+        cabinet.accounts.set_password(login, password)
+    cabinet.warehouse.engine.dispose()
+    with serving("web.app:factory", args.workers, {"SBOR_HOME": str(home), "SBOR_DATABASE_URL": url}) as base:
+        operator_cookie, regional_cookie = (sign_in(base, login, password) for login in ("operator", "reg77"))
+        query = urlencode({"status": Status.SUBMITTED.value, "sort": "submitted", "desc": "1", "page": "2"})
+        runs = load_runs(base, {
+            "operator's monitoring counts": (f"/monitor/{collection.id}", operator_cookie),
+            f"participant page, region of {region_size}": (f"/monitor/{collection.id}/participants?{query}",
+                                                           regional_cookie),
+        }, args, scripts(home, args.think))
+    print(f"over HTTP ({args.workers} workers; «users»: {args.connections} coordinators, {args.think} ms think; "
+          f"target p95 <= 100 ms)")
+    print_runs(runs)
 
 
 if __name__ == "__main__":

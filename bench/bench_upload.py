@@ -22,15 +22,10 @@ import json
 import os
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -38,7 +33,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_web import start_cabinet  # noqa: E402
+from bench.bench_web import scratch, serving  # noqa: E402
 from flows.cabinet import open_cabinet  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
 from flows.simulate import card_row  # noqa: E402
@@ -133,15 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if not args.url:
         parser.error("give --url or set SBOR_TEST_POSTGRES_URL (PostgreSQL)")
 
-    schema = f"bench_upload_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(args.url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.url else "?"
-    url = f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}"
-    home = Path(tempfile.mkdtemp(prefix="sbor-bench-upload-", dir=REPO / "bench"))
-    server: subprocess.Popen[bytes] | None = None
-    try:
+    with scratch(args.url, "bench_upload") as (url, home):
         settings = load_settings(home, url, env={"SBOR_NOW": NOW})
         orgs = generate_registry(args.orgs)
         collection = load_collection(COLLECTIONS_DIR / "vpr_org_info_2027.yaml")
@@ -170,22 +157,14 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             files.append((o.login, f"upload-{i:04d}.xlsx",
                           fill(template, {sheet.name: card_row(form, sheet, o, rng)}, form)))
 
-        server, base = start_cabinet("web.app:factory", args.workers, {
-            "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW})
-        started = time.perf_counter()
-        times = asyncio.run(drive(base, [o.login for o in chosen], files, args.rate, args.poll, 60.0))
-        wall = time.perf_counter() - started
+        with serving("web.app:factory", args.workers, {
+                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW}) as base:
+            started = time.perf_counter()
+            times = asyncio.run(drive(base, [o.login for o in chosen], files, args.rate, args.poll, 60.0))
+            wall = time.perf_counter() - started
         with sa.create_engine(url).connect() as conn:
             outcomes = dict(conn.exec_driver_sql(
                 "SELECT outcome, count(*) FROM submissions GROUP BY outcome").all())
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
-        shutil.rmtree(home, ignore_errors=True)
 
     done = sorted(t for t in times if t is not None)
     q = statistics.quantiles(done, n=100, method="inclusive") if len(done) > 1 else done * 99

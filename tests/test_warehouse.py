@@ -43,6 +43,7 @@ from warehouse import (
     table_name,
     view_name,
 )
+from warehouse.engine import guarded, reader
 from warehouse.history import own_submission
 
 PG_ENV = "SBOR_TEST_POSTGRES_URL"
@@ -230,6 +231,26 @@ def test_sqlite_connection_is_tuned(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     eng.dispose()
+
+
+def test_a_reader_sees_each_write_as_it_commits_and_leaves_no_transaction(engine: Engine) -> None:
+    """A cabinet page reads through one ``reader`` while it writes through ``guarded`` (a star
+    toggled, then the card read back): the read after the write sees it, and the reader holds
+    no transaction open (SQLite: no snapshot kept; the pool gets its connection back as it was)."""
+    with guarded(engine, write=True) as conn:
+        conn.exec_driver_sql("CREATE TABLE reader_probe (x INTEGER)")
+    with reader(engine) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM reader_probe").scalar() == 0
+        with guarded(engine, write=True) as writer:
+            writer.exec_driver_sql("INSERT INTO reader_probe VALUES (1)")
+        assert conn.exec_driver_sql("SELECT count(*) FROM reader_probe").scalar() == 1
+        driver = conn.connection.dbapi_connection
+        # sqlite3 says so itself; psycopg's status 0 is IDLE (no transaction open).
+        assert not (driver.in_transaction if engine.dialect.name == "sqlite"  # type: ignore[union-attr]
+                    else driver.info.transaction_status)  # type: ignore[union-attr]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:  # still our own BEGIN, not the driver's
+            assert conn.connection.dbapi_connection.isolation_level is None  # type: ignore[union-attr]
 
 
 def test_unreachable_databases_say_what_to_do(tmp_path: Path) -> None:

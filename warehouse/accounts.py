@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from warehouse.cabinet_tables import CabinetTables
 from warehouse.credentials import (
@@ -25,7 +25,7 @@ from warehouse.credentials import (
     password_matches,
     session_hash,
 )
-from warehouse.engine import guarded
+from warehouse.engine import guarded, reading
 from warehouse.loading import bulk_upsert, dialect_insert
 
 # A session unused this long ends (a school's working day), and last_seen is written at most
@@ -96,18 +96,44 @@ def _db_time(conn: sa.Connection, moment: datetime) -> Any:
 def area_clause(account: Account, region: sa.ColumnElement[Any], municipality: sa.ColumnElement[Any],
                 login: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     """The organisations ``account`` may see, as a WHERE clause over the given columns."""
-    if account.role == "operator":
+    return _area(account.role, region, municipality, login,
+                 (account.region_code, account.municipality_code, account.login))
+
+
+def bound_area_clause(role: str, region: sa.ColumnElement[Any], municipality: sa.ColumnElement[Any],
+                      login: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """``area_clause`` for every account of ``role``, its territory left as bound parameters
+    (``area_params`` gives their values): a statement built once per role serves every request,
+    and SQLAlchemy need not build and key a new one each time."""
+    return _area(role, region, municipality, login,
+                 (sa.bindparam("area_region"), sa.bindparam("area_municipality"), sa.bindparam("area_login")))
+
+
+def area_params(account: Account) -> dict[str, str]:
+    return {"area_region": account.region_code, "area_municipality": account.municipality_code,
+            "area_login": account.login}
+
+
+def _area(role: str, region: sa.ColumnElement[Any], municipality: sa.ColumnElement[Any],
+          login: sa.ColumnElement[Any], values: tuple[Any, Any, Any]) -> sa.ColumnElement[bool]:
+    region_value, municipality_value, login_value = values
+    if role == "operator":
         return sa.true()
-    if account.role == "regional":
-        return region == account.region_code
-    if account.role == "municipal":
-        return sa.and_(region == account.region_code, municipality == account.municipality_code)
-    return login == account.login
+    if role == "regional":
+        return region == region_value
+    if role == "municipal":
+        return sa.and_(region == region_value, municipality == municipality_value)
+    return login == login_value
 
 
 class Accounts:
     def __init__(self, engine: Engine, tables: CabinetTables, secret: bytes) -> None:
         self.engine, self.t, self._secret = engine, tables, secret
+        s, a = tables.sessions, tables.accounts
+        # Read on every request: built once (a new statement costs more to build and key than
+        # the database takes to answer it).
+        self._session_query = (sa.select(s, *[c for c in a.c if c.name != "login"])
+                               .join(a, a.c.login == s.c.login).where(s.c.id_hash == sa.bindparam("key")))
 
     # -- issuing -------------------------------------------------------------------------
 
@@ -262,15 +288,16 @@ class Accounts:
                 must_set_password=must_set_password, created_at=now, last_seen=now))
         return session_id
 
-    def session(self, session_id: str) -> Session | None:
+    def session(self, session_id: str, conn: Connection | None = None) -> Session | None:
         """The live session of ``session_id``: None when it ended, idled out or its account is
-        blocked."""
-        s, a = self.t.sessions, self.t.accounts
+        blocked. Read from the database on every request (through ``conn``, the request's own
+        connection, when given): no process keeps a session, so a sign-out, a block or a reset
+        in another process ends it on its next request."""
+        s = self.t.sessions
         now = _now()
         key = session_hash(session_id)
-        with guarded(self.engine) as conn:
-            row = conn.execute(sa.select(s, *[c for c in a.c if c.name != "login"])
-                               .join(a, a.c.login == s.c.login).where(s.c.id_hash == key)).mappings().first()
+        with reading(self.engine, conn) as conn:
+            row = conn.execute(self._session_query, {"key": key}).mappings().first()
         if row is None or row["blocked"] or now - row["last_seen"] > IDLE_LIMIT:
             return None
         if now - row["last_seen"] > TOUCH_EVERY:

@@ -27,6 +27,8 @@ BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 10
 # Execution option that makes a SQLite transaction BEGIN IMMEDIATE (see the module docstring).
 WRITE_OPTION = "sbor_write"
+# Execution option of ``reader``'s SQLite connections: no BEGIN, each statement on its own.
+READ_OPTION = "sbor_read"
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -155,6 +157,35 @@ def guarded(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
         yield conn
 
 
+@contextlib.contextmanager
+def reader(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads that need no transaction of their own (a cabinet page's queries).
+    Autocommit: each statement sees what is committed when it runs, and no BEGIN or COMMIT
+    costs a round trip; given back with nothing open on it, so returning it costs none either.
+
+    Hold one at a time: a request that holds one and waits for a second (a nested ``guarded``)
+    can, with enough such requests, hold every connection of the pool between them and wait
+    for ever."""
+    with connection(engine) as conn:
+        if conn.dialect.name == "sqlite":
+            # The driver's connection is in autocommit already (isolation_level None, module
+            # docstring): the begin listener is told to emit no BEGIN. SQLAlchemy's AUTOCOMMIT
+            # would set the driver's own transaction handling back on when the pool takes it back.
+            yield conn.execution_options(**{READ_OPTION: True})
+        else:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def reading(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """``conn`` if the caller holds one (``reader``), else a new ``reader``."""
+    if conn is not None:
+        yield conn
+        return
+    with reader(engine) as own:
+        yield own
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -170,5 +201,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_OPTION, False):
+            return  # reader's connection: each statement on its own
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

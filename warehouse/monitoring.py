@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from forms.status import CLOSED_STATUSES, OPEN_STATUSES, OrgStatus, Status, Summary, status_of
 from warehouse.accounts import Account, area_clause
 from warehouse.engine import guarded
-from warehouse.rows import CollectionRow
+from warehouse.rows import ACCEPTED, CollectionRow
 from warehouse.statuses import status_query
 from warehouse.store import Warehouse
 
@@ -100,7 +100,18 @@ def visible_collections(wh: Warehouse, account: Account) -> list[CollectionRow]:
 
 
 def collection_for(wh: Warehouse, account: Account, collection_id: str) -> CollectionRow | None:
-    return next((c for c in visible_collections(wh, account) if c.id == collection_id), None)
+    """The collection if it has a participant in ``account``'s territory (else None): its first
+    one in the order of ix_organisations_area, not every participant's collection as
+    ``visible_collections`` (13 ms for the operator at 40,000 schools; 1 ms this way)."""
+    p, o = wh.fixed.participants, wh.fixed.organisations
+    first = (sa.select(p.c.login).join(o, o.c.login == p.c.login)
+             .where(p.c.collection_id == collection_id,
+                    area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+             .order_by(o.c.region_code, o.c.municipality_code).limit(1))
+    with guarded(wh.engine) as conn:
+        if conn.execute(first).first() is None:
+            return None
+    return wh.collection(collection_id)
 
 
 def scoped_statuses(wh: Warehouse, account: Account, collection_id: str) -> list[OrgStatus]:
@@ -114,20 +125,55 @@ def _summary(closed: bool, counts: dict[Status, int]) -> Summary:
     return Summary(closed, sum(counts.values()), tuple((st, counts.get(st, 0)) for st in order))
 
 
+def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: bool = True) -> sa.Subquery:
+    """Each participant in ``account``'s territory with its organisation, its files, its
+    accepted ones, its first file's and last accepted file's times: the columns of
+    ``status_query`` these screens show, without its window over every file of the collection
+    (which finds the last file's outcome, shown on no screen here). The files are counted for
+    the territory's schools only: a region's page does not aggregate the whole country's.
+    ``started_at`` is ``status_query``'s: the first file, first draft or template download."""
+    s, p, o, w = wh.fixed.submissions, wh.fixed.participants, wh.fixed.organisations, wh.fixed.work_started
+    accepted = s.c.outcome.in_(ACCEPTED)
+    # Without ``times`` (the counts) the two dates are not aggregated: a quarter of the time.
+    first, last = ((sa.func.min(s.c.received_at), sa.func.max(sa.case((accepted, s.c.received_at)))) if times
+                   else (sa.null(), sa.null()))
+    files = (sa.select(s.c.login, sa.func.count().label("files"),
+                       sa.func.sum(sa.case((accepted, 1), else_=0)).label("accepted"),
+                       first.label("first_received_at"), last.label("last_accepted_at"))
+             .where(s.c.collection_id == collection_id, s.c.login.is_not(None)).group_by(s.c.login))
+    if account.role != "operator":
+        files = files.join(o, o.c.login == s.c.login).where(
+            area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+    f = files.subquery("f")
+    # The earliest sign of work, as status_query says it (without ``times``: any sign at all).
+    started_at = (sa.case((w.c.started_at.is_(None), f.c.first_received_at),
+                          (f.c.first_received_at.is_(None), w.c.started_at),
+                          (w.c.started_at < f.c.first_received_at, w.c.started_at),
+                          else_=f.c.first_received_at) if times else w.c.started_at)
+    return (sa.select(o.c.login, o.c.full_name, o.c.short_name, o.c.region_code, o.c.region_name,
+                      o.c.municipality_code, o.c.municipality_name,
+                      sa.func.coalesce(f.c.files, 0).label("files"),
+                      sa.func.coalesce(f.c.accepted, 0).label("accepted"),
+                      f.c.first_received_at, f.c.last_accepted_at, started_at.label("started_at"))
+            .select_from(p).join(o, o.c.login == p.c.login).outerjoin(f, f.c.login == p.c.login)
+            .outerjoin(w, sa.and_(w.c.collection_id == collection_id, w.c.login == p.c.login))
+            .where(p.c.collection_id == collection_id,
+                   area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
+            .subquery("st"))
+
+
 def monitoring(wh: Warehouse, account: Account, collection: CollectionRow, now: datetime) -> Monitoring:
     """«Общая статистика» and its table: per region for the operator, per municipality for a
     coordinator. The rows are ``status_query``'s (those of ``sbor status`` and the status
-    workbook), labelled by ``status_case`` and counted by the database: for 40,000 schools
-    fetching every row to count them in Python took a second."""
+    workbook; ``_standing``), labelled by ``status_case`` and counted by the database: for
+    40,000 schools fetching every row to count them in Python took a second."""
+    _area(account)  # a school's account has no monitoring
     closed = now >= collection.closes  # forms.status.is_closed, for the stored row
-    base = status_query(wh.fixed, collection.id, **_area(account)).order_by(None).subquery("st")
-    c = base.c
+    c = _standing(wh, account, collection.id, times=False).c
     per_region = account.role == "operator"
     code, name = (c.region_code, c.region_name) if per_region else (c.municipality_code, c.municipality_name)
     label = status_case(c.files, c.accepted, closed, c.started_at)
-    query = (sa.select(code, name, label, sa.func.count())
-             .where(area_clause(account, c.region_code, c.municipality_code, c.login))
-             .group_by(code, name, label))
+    query = sa.select(code, name, label, sa.func.count()).group_by(code, name, label)
     with guarded(wh.engine) as conn:
         rows = conn.execute(query).all()
     groups: dict[tuple[str, str], dict[Status, int]] = {}
@@ -157,14 +203,14 @@ def participants(wh: Warehouse, account: Account, collection: CollectionRow, now
                  sort: Sort = "login", descending: bool = False, offset: int = 0,
                  limit: int | None = 50) -> ParticipantPage:
     """«Список участников»: one page, filtered and sorted in SQL, within ``account``'s scope."""
+    _area(account)  # a school's account has no participant list
     closed = now >= collection.closes
-    base = status_query(wh.fixed, collection.id, **_area(account)).order_by(None).subquery("st")
-    c = base.c
+    c = _standing(wh, account, collection.id).c
     label = status_case(c.files, c.accepted, closed, c.started_at).label("status")
     name = sa.func.coalesce(sa.func.nullif(c.short_name, ""), c.full_name)
+    # The filter's total rides on the page's rows (one statement, not a count and a page).
     query = sa.select(c.login, name.label("name"), c.municipality_code, c.municipality_name, label,
-                      c.started_at, c.last_accepted_at).where(
-        area_clause(account, c.region_code, c.municipality_code, c.login))
+                      c.started_at, c.last_accepted_at, sa.func.count().over().label("total"))
     if status is not None:
         query = query.where(label == status.value)
     if municipality:
@@ -185,12 +231,15 @@ def participants(wh: Warehouse, account: Account, collection: CollectionRow, now
            "started": c.started_at, "submitted": c.last_accepted_at}[sort]
     ordered = key.desc() if descending else key.asc()
     query = query.order_by(ordered.nulls_last(), c.login)
+    page = query.offset(offset).limit(limit) if limit is not None else query
     with guarded(wh.engine) as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        page = query.offset(offset).limit(limit) if limit is not None else query
-        rows = tuple(Participant(r.login, r.name, r.municipality_code, r.municipality_name, Status(r.status),
-                                 _aware(r.started_at), _aware(r.last_accepted_at))
-                     for r in conn.execute(page))
+        found = conn.execute(page).all()
+        if found:
+            total = found[0].total
+        else:  # a page past the end: the total alone
+            total = conn.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = tuple(Participant(r.login, r.name, r.municipality_code, r.municipality_name, Status(r.status),
+                             _aware(r.started_at), _aware(r.last_accepted_at)) for r in found)
     return ParticipantPage(rows, total)
 
 

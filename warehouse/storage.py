@@ -7,33 +7,33 @@ scope here: a school gets the common files and its own, a coordinator the files 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from forms import Participants
-from warehouse.accounts import Account, area_clause
+from warehouse.accounts import Account, area_clause, area_params, bound_area_clause
 from warehouse.cabinet_tables import CabinetTables
-from warehouse.engine import guarded
+from warehouse.engine import guarded, reading
 from warehouse.loading import dialect_insert
 from warehouse.tables import FixedTables
 
 
 @dataclass(frozen=True)
-class StoredFile:
-    id: int
+class FileEntry:
+    """A file as the storage keeps it: its publication, the title shown, its owner (None: a file
+    for every participant), the name a download is given, its path under the storage, its size."""
+
     publication_id: str
     title: str
     owner_login: str | None
     name: str
     path: str
     size: int
-    # The viewer's own downloads of it (manual: the mark is shown to the one who downloaded).
-    last_download: datetime | None = None
 
     @property
     def common(self) -> bool:
@@ -41,14 +41,15 @@ class StoredFile:
 
 
 @dataclass(frozen=True)
-class NewFile:
-    publication_id: str
-    title: str
-    owner_login: str | None
-    name: str
-    path: str
-    size: int
+class NewFile(FileEntry):
     sha256: str
+
+
+@dataclass(frozen=True)
+class StoredFile(FileEntry):
+    id: int
+    # The viewer's own downloads of it (manual: the mark is shown to the one who downloaded).
+    last_download: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ class ReportPage:
 
 
 def _file(row: Any) -> StoredFile:
-    return StoredFile(row["id"], row["publication_id"], row["title"], row["owner_login"], row["name"],
-                      row["path"], row["size"], _aware(row.get("last_download")))
+    return StoredFile(row["publication_id"], row["title"], row["owner_login"], row["name"], row["path"],
+                      row["size"], row["id"], _aware(row.get("last_download")))
 
 
 def audience_clause(rule: Participants, o: sa.Table) -> sa.ColumnElement[bool]:
@@ -89,6 +90,7 @@ def audience_clause(rule: Participants, o: sa.Table) -> sa.ColumnElement[bool]:
 class Storage:
     def __init__(self, engine: Engine, tables: CabinetTables, fixed: FixedTables) -> None:
         self.engine, self.t, self.fixed = engine, tables, fixed
+        self._built: dict[tuple[Any, ...], sa.Select[Any]] = {}
 
     def add(self, files: Sequence[NewFile]) -> int:
         """Store ``files``; one with the same publication, title and owner replaces the old."""
@@ -101,81 +103,109 @@ class Storage:
                 conn.execute(sa.insert(f), [{**nf.__dict__, "added_at": datetime.now(UTC)} for nf in files])
         return len(files)
 
-    def visible(self, account: Account, publication_id: str) -> list[StoredFile]:
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+        """The statement for ``key``, built on first use. The queries a page runs are built once
+        per shape (role, publication rules) with the account's values as bound parameters:
+        building and keying a new statement cost more than PostgreSQL takes to answer it."""
+        statement = self._built.get(key)
+        if statement is None:
+            statement = self._built[key] = build()  # a race builds the same statement twice: harmless
+        return statement
+
+    def visible(self, account: Account, publication_id: str, conn: Connection | None = None) -> list[StoredFile]:
         """The files of a publication ``account`` may download: the common ones, and a school's
         own; each with the account's own last download (manual 000: the mark is shown to the
         one who downloaded). A coordinator's view of its schools' files is ``school_sets``."""
         f, d = self.t.files, self.t.downloads
-        mine = (sa.select(sa.func.max(d.c.started_at)).where(d.c.file_id == f.c.id, d.c.login == account.login)
-                .scalar_subquery().label("last_download"))
-        own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
-            f.c.owner_login.is_(None), f.c.owner_login == account.login)
-        query = (sa.select(f, mine).where(f.c.publication_id == publication_id, own)
-                 .order_by(f.c.owner_login.is_not(None), f.c.title))
-        with guarded(self.engine) as conn:
-            return [_file(r) for r in conn.execute(query).mappings()]
 
-    def school_sets(self, account: Account, publication_id: str) -> list[tuple[str, int]]:
+        def build() -> sa.Select[Any]:
+            viewer = sa.bindparam("viewer")
+            mine = (sa.select(sa.func.max(d.c.started_at)).where(d.c.file_id == f.c.id, d.c.login == viewer)
+                    .scalar_subquery().label("last_download"))
+            return (sa.select(f, mine).where(f.c.publication_id == sa.bindparam("publication_id"),
+                                             self._own(account.is_coordinator, viewer))
+                    .order_by(f.c.owner_login.is_not(None), f.c.title))
+
+        query = self._statement(("visible", account.is_coordinator), build)
+        with reading(self.engine, conn) as conn:
+            return [_file(r) for r in conn.execute(query, {"viewer": account.login,
+                                                           "publication_id": publication_id}).mappings()]
+
+    def _own(self, coordinator: bool, viewer: sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
+        """The files a viewer may download as far as owners go: the common ones, and a school's
+        own (never a school's file for a coordinator, manual 000, 3.2)."""
+        owner = self.t.files.c.owner_login
+        return owner.is_(None) if coordinator else sa.or_(owner.is_(None), owner == viewer)
+
+    def school_sets(self, account: Account, publication_id: str,
+                    conn: Connection | None = None) -> list[tuple[str, int]]:
         """For a coordinator: each set of per-school files (by title) and how many of its
         schools have one. They are shown, but only the schools themselves download them."""
         if not account.is_coordinator:
             return []
         f, o = self.t.files, self.fixed.organisations
-        query = (sa.select(f.c.title, sa.func.count()).join(o, o.c.login == f.c.owner_login)
-                 .where(f.c.publication_id == publication_id,
-                        area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
-                 .group_by(f.c.title).order_by(f.c.title))
-        with guarded(self.engine) as conn:
-            return [(title, int(n)) for title, n in conn.execute(query)]
+        query = self._statement(("school_sets", account.role), lambda: (
+            sa.select(f.c.title, sa.func.count()).join(o, o.c.login == f.c.owner_login)
+            .where(f.c.publication_id == sa.bindparam("publication_id"),
+                   bound_area_clause(account.role, o.c.region_code, o.c.municipality_code, o.c.login))
+            .group_by(f.c.title).order_by(f.c.title)))
+        with reading(self.engine, conn) as conn:
+            return [(title, int(n)) for title, n in conn.execute(
+                query, {"publication_id": publication_id, **area_params(account)})]
 
-    def sees(self, account: Account, rules: Sequence[Participants]) -> list[bool]:
+    def sees(self, account: Account, rules: Sequence[Participants], conn: Connection | None = None) -> list[bool]:
         """For each rule, whether any organisation in ``account``'s scope is a participant by
         it: a school sees the publications it takes part in, a coordinator those of its
         schools. One query for all of them (a page asks for every publication at once)."""
         if not rules:
             return []
         o = self.fixed.organisations
-        area = area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login)
-        # A first row in the order of ix_organisations_area, not EXISTS: PostgreSQL drops the
-        # ORDER BY inside an EXISTS and scans the table from its start, meeting region 77's
-        # first school after 24,000 others (13 ms a publication at 40,000; 0.06 ms this way).
-        query = sa.select(*[sa.select(sa.literal(1)).where(audience_clause(rule, o), area)
-                            .order_by(o.c.region_code, o.c.municipality_code).limit(1)
-                            .scalar_subquery().is_not(None) for rule in rules])
-        with guarded(self.engine) as conn:
-            return [bool(v) for v in conn.execute(query).one()]
 
-    def downloadable(self, account: Account, file_id: int) -> StoredFile | None:
+        def build() -> sa.Select[Any]:
+            area = bound_area_clause(account.role, o.c.region_code, o.c.municipality_code, o.c.login)
+            # A first row in the order of ix_organisations_area, not EXISTS: PostgreSQL drops the
+            # ORDER BY inside an EXISTS and scans the table from its start, meeting region 77's
+            # first school after 24,000 others (13 ms a publication at 40,000; 0.06 ms this way).
+            return sa.select(*[sa.select(sa.literal(1)).where(audience_clause(rule, o), area)
+                               .order_by(o.c.region_code, o.c.municipality_code).limit(1)
+                               .scalar_subquery().is_not(None) for rule in rules])
+
+        query = self._statement(("sees", account.role, tuple(rules)), build)
+        with reading(self.engine, conn) as conn:
+            return [bool(v) for v in conn.execute(query, area_params(account)).one()]
+
+    def downloadable(self, account: Account, file_id: int, conn: Connection | None = None) -> StoredFile | None:
         """The file if ``account`` may download it as far as owners go: a common file, or its
         own. A coordinator never gets a school's own file (manual 000, 3.2). Whether the
         account sees the file's publication is the caller's second check."""
         f = self.t.files
-        own = f.c.owner_login.is_(None) if account.is_coordinator else sa.or_(
-            f.c.owner_login.is_(None), f.c.owner_login == account.login)
-        query = sa.select(f).where(f.c.id == file_id, own)
-        with guarded(self.engine) as conn:
-            row = conn.execute(query).mappings().first()
+        query = self._statement(("downloadable", account.is_coordinator), lambda: sa.select(f).where(
+            f.c.id == sa.bindparam("file_id"), self._own(account.is_coordinator, sa.bindparam("viewer"))))
+        with reading(self.engine, conn) as conn:
+            row = conn.execute(query, {"file_id": file_id, "viewer": account.login}).mappings().first()
         return _file(row) if row else None
 
-    def start_download(self, file_id: int, login: str) -> int:
+    def record_download(self, file_id: int, login: str, started_at: datetime, sent: int, finished: bool) -> None:
+        """One download, recorded when it ends (whole, cut short or refused midway): one
+        statement, so a 50 MB stream costs the database one short write rather than a row made
+        at the start and updated at the end. On PostgreSQL the commit does not wait for the
+        disk: a crash of the database server in that instant may lose the record, never
+        corrupt anything, and every download does not queue behind a flush of the log."""
         with guarded(self.engine, write=True) as conn:
-            return int(conn.execute(sa.insert(self.t.downloads).values(
-                file_id=file_id, login=login, started_at=datetime.now(UTC), bytes=0, finished=False)
-            ).inserted_primary_key[0])
-
-    def end_download(self, download_id: int, sent: int, finished: bool) -> None:
-        d = self.t.downloads
-        with guarded(self.engine, write=True) as conn:
-            conn.execute(sa.update(d).where(d.c.id == download_id).values(bytes=sent, finished=finished))
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            conn.execute(sa.insert(self.t.downloads).values(
+                file_id=file_id, login=login, started_at=started_at, bytes=sent, finished=finished))
 
     # -- per-user state --------------------------------------------------------------------
 
-    def prefs(self, login: str) -> dict[str, tuple[bool, bool]]:
+    def prefs(self, login: str, conn: Connection | None = None) -> dict[str, tuple[bool, bool]]:
         """publication id → (favourite, expanded) for ``login``."""
         p = self.t.prefs
-        with guarded(self.engine) as conn:
+        query = self._statement(("prefs",), lambda: sa.select(p).where(p.c.login == sa.bindparam("login")))
+        with reading(self.engine, conn) as conn:
             return {r.publication_id: (bool(r.favourite), bool(r.expanded))
-                    for r in conn.execute(sa.select(p).where(p.c.login == login))}
+                    for r in conn.execute(query, {"login": login})}
 
     def toggle(self, login: str, publication_id: str, what: str) -> bool:
         """Flip ``favourite`` or ``expanded`` of one publication for ``login``; the new value."""
@@ -194,7 +224,7 @@ class Storage:
 
     def download_report(self, account: Account, publication_id: str, rule: Participants,
                         *, file_search: str = "", login_search: str = "", offset: int = 0,
-                        limit: int | None = 50) -> ReportPage:
+                        limit: int | None = 50, conn: Connection | None = None) -> ReportPage:
         """«Отчёт о скачивании»: for each school in ``account``'s scope (and among its
         participants by ``rule``) and each file title of the publication, the first and last
         download by that school, or none. A page is ``limit`` schools from ``offset``, each with
@@ -208,7 +238,9 @@ class Storage:
             area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login), audience_clause(rule, o))
         if login_search:
             schools = schools.where(o.c.login.contains(login_search, autoescape=True))
-        with guarded(self.engine) as conn:
+        # Four reads without a transaction: a download recorded between them changes a date on
+        # the page, never its shape (the titles and schools come first).
+        with reading(self.engine, conn) as conn:
             titles = list(conn.scalars(titles_query))
             count = conn.execute(sa.select(sa.func.count()).select_from(schools.subquery())).scalar_one()
             # In the order of ix_organisations_area (by municipality, then login): ordered by login

@@ -2,10 +2,16 @@
 
 ``current_user`` is a FastAPI dependency: a route that takes it cannot run for an anonymous
 visitor, a closed session or a blocked account (the session row is gone or the account says so).
+
+A page's reads go through one connection (``reader``), in autocommit (no BEGIN or COMMIT round
+trips), given back before the page renders. Dependencies that do no I/O are ``async def``:
+FastAPI runs a plain ``def`` one in the thread pool, a hop that costs more than its work.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,13 +19,16 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection
 
 from forms import MOSCOW
 from forms.errors import SborError
 from forms.publications import Publication
 from warehouse.accounts import Account, Session
 from warehouse.cabinet import Cabinet
+from warehouse.engine import reader as engine_reader
 from web.config import WebSettings
 from web.security import same
 
@@ -96,10 +105,11 @@ async def cab(request: Request) -> Cab:
 CabDep = Annotated[Cab, Depends(cab)]
 
 
-def session_of(request: Request, c: CabDep) -> Session:
-    """The live session, or NotSignedIn."""
+async def session_of(request: Request, c: CabDep) -> Session:
+    """The live session, or NotSignedIn. Read from the database on every request: a sign-out,
+    a block or a reset in any process ends it on its next request."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = c.cabinet.accounts.session(session_id) if session_id else None
+    session = await run_in_threadpool(c.cabinet.accounts.session, session_id) if session_id else None
     if session is None:
         raise NotSignedIn()
     request.state.session = session
@@ -107,6 +117,15 @@ def session_of(request: Request, c: CabDep) -> Session:
 
 
 SessionDep = Annotated[Session, Depends(session_of)]
+
+
+@contextlib.contextmanager
+def reader(c: Cab) -> Iterator[Connection]:
+    """One connection for a route's reads, in autocommit; the route gives it back before it
+    renders (templates may read through connections of their own, e.g. the «Сбор данных»
+    block) and before a download streams."""
+    with engine_reader(c.cabinet.warehouse.engine) as conn:
+        yield conn
 
 
 async def current_user(session: SessionDep) -> Account:
@@ -132,7 +151,7 @@ async def csrf_checked(request: Request, session: SessionDep) -> Session:
 CsrfDep = Annotated[Session, Depends(csrf_checked)]
 
 
-def coordinator(user: UserDep) -> Account:
+async def coordinator(user: UserDep) -> Account:
     if not user.is_coordinator:
         raise not_found()
     return user
@@ -141,7 +160,7 @@ def coordinator(user: UserDep) -> Account:
 CoordinatorDep = Annotated[Account, Depends(coordinator)]
 
 
-def operator(user: UserDep) -> Account:
+async def operator(user: UserDep) -> Account:
     if user.role != "operator":
         raise not_found()
     return user
@@ -150,15 +169,15 @@ def operator(user: UserDep) -> Account:
 OperatorDep = Annotated[Account, Depends(operator)]
 
 
-def visible_publications(c: Cab, user: Account) -> list[Publication]:
-    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications])
+def visible_publications(c: Cab, user: Account, conn: Connection | None = None) -> list[Publication]:
+    seen = c.cabinet.storage.sees(user, [p.participants for p in c.publications], conn)
     return [p for p, yes in zip(c.publications, seen, strict=True) if yes]
 
 
-def publication_for(c: Cab, user: Account, publication_id: str) -> Publication:
+def publication_for(c: Cab, user: Account, publication_id: str, conn: Connection | None = None) -> Publication:
     """The publication if ``user`` sees it; otherwise 404 (not 403: do not confirm it exists)."""
     for p in c.publications:
-        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
+        if p.id == publication_id and c.cabinet.storage.sees(user, [p.participants], conn) == [True]:
             return p
     raise not_found()
 

@@ -21,6 +21,7 @@ from web.deps import (
     UserDep,
     not_found,
     publication_for,
+    reader,
 )
 from web.downloads import RecordedFileResponse
 
@@ -31,18 +32,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @router.get("/files/{file_id}")
 def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
-    stored = storage.downloadable(user, file_id)
-    if stored is None:
-        raise not_found()
-    publication_for(c, user, stored.publication_id)  # 404 unless the account sees it
+    with reader(c) as db:  # given back before the file streams
+        stored = storage.downloadable(user, file_id, db)
+        if stored is None:
+            raise not_found()
+        publication_for(c, user, stored.publication_id, db)  # 404 unless the account sees it
     root = c.files_root.resolve()
     path = (root / stored.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         # The stored path is ours, but a moved workspace or a hand-edited row must not reach
         # outside the storage.
         raise not_found()
-    download_id = storage.start_download(stored.id, user.login)
-    return RecordedFileResponse(path, filename=stored.name, storage=storage, download_id=download_id)
+    return RecordedFileResponse(path, filename=stored.name, storage=storage, file_id=stored.id, login=user.login)
 
 
 def _report_args(file: str, login: str) -> dict[str, str]:
@@ -53,11 +54,12 @@ def _report_args(file: str, login: str) -> dict[str, str]:
 def report(request: Request, c: CabDep, user: CoordinatorDep, publication_id: str,
            file: Annotated[str, Query(max_length=200)] = "", login: Annotated[str, Query(max_length=32)] = "",
            page: Annotated[int, Query(ge=1, le=100_000)] = 1, all: bool = False) -> Response:
-    pub = publication_for(c, user, publication_id)
     size = c.web.page_size
-    result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
-                                               login_search=login, offset=0 if all else (page - 1) * size,
-                                               limit=None if all else size)
+    with reader(c) as db:
+        pub = publication_for(c, user, publication_id, db)
+        result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
+                                                   login_search=login, offset=0 if all else (page - 1) * size,
+                                                   limit=None if all else size, conn=db)
     pages = max(1, -(-result.schools // size))
     args = _report_args(file, login)
     return c.render(request, "report.html", user=user, csrf=request.state.session.csrf, pub=pub, result=result,

@@ -7,22 +7,35 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.engine import Connection
 
 from forms.publications import Publication
 from warehouse.accounts import Account
-from web.deps import Cab, CabDep, CsrfDep, UserDep, not_found, publication_for, safe_next, visible_publications
+from web.deps import (
+    Cab,
+    CabDep,
+    CsrfDep,
+    UserDep,
+    not_found,
+    publication_for,
+    reader,
+    safe_next,
+    visible_publications,
+)
 
 router = APIRouter()
 FAVOURITES = "Избранные публикации"
 
 
-def _cards(c: Cab, user: Account, pubs: list[Publication]) -> list[dict[str, object]]:
-    prefs = c.cabinet.storage.prefs(user.login)
+def _cards(c: Cab, user: Account, pubs: list[Publication], conn: Connection,
+           prefs: dict[str, tuple[bool, bool]] | None = None) -> list[dict[str, object]]:
+    storage = c.cabinet.storage
+    prefs = storage.prefs(user.login, conn) if prefs is None else prefs
     cards = []
     for p in pubs:
         favourite, expanded = prefs.get(p.id, (False, False))
-        files = c.cabinet.storage.visible(user, p.id) if expanded else []
-        sets = c.cabinet.storage.school_sets(user, p.id) if expanded else []
+        files = storage.visible(user, p.id, conn) if expanded else []
+        sets = storage.school_sets(user, p.id, conn) if expanded else []
         cards.append({"pub": p, "favourite": favourite, "expanded": expanded, "files": files, "sets": sets})
     # Favourites first within a section, as the manual shows them.
     return sorted(cards, key=lambda card: not card["favourite"])
@@ -30,28 +43,32 @@ def _cards(c: Cab, user: Account, pubs: list[Publication]) -> list[dict[str, obj
 
 @router.get("/")
 def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Response:
-    pubs = visible_publications(c, user)
-    sections = sorted({p.section for p in pubs})
-    if section == FAVOURITES:
-        prefs = c.cabinet.storage.prefs(user.login)
-        shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
-    elif section:
-        if section not in sections:
-            raise not_found()
-        shown = [p for p in pubs if p.section == section]
-    else:
-        shown = pubs
+    with reader(c) as db:
+        pubs = visible_publications(c, user, db)
+        sections = sorted({p.section for p in pubs})
+        prefs = c.cabinet.storage.prefs(user.login, db)
+        if section == FAVOURITES:
+            shown = [p for p in pubs if prefs.get(p.id, (False, False))[0]]
+        elif section:
+            if section not in sections:
+                raise not_found()
+            shown = [p for p in pubs if p.section == section]
+        else:
+            shown = pubs
+        cards = _cards(c, user, shown, db, prefs)
     return c.render(request, "home.html", user=user, csrf=request.state.session.csrf, sections=sections,
-                    section=section, favourites=FAVOURITES, cards=_cards(c, user, shown), single=False,
+                    section=section, favourites=FAVOURITES, cards=cards, single=False,
                     here=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
 
 
 @router.get("/publications/{publication_id}")
 def publication(request: Request, c: CabDep, user: UserDep, publication_id: str) -> Response:
-    pub = publication_for(c, user, publication_id)
-    prefs = c.cabinet.storage.prefs(user.login)
-    card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
-            "files": c.cabinet.storage.visible(user, pub.id), "sets": c.cabinet.storage.school_sets(user, pub.id)}
+    storage = c.cabinet.storage
+    with reader(c) as db:
+        pub = publication_for(c, user, publication_id, db)
+        prefs = storage.prefs(user.login, db)
+        card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
+                "files": storage.visible(user, pub.id, db), "sets": storage.school_sets(user, pub.id, db)}
     return c.render(request, "publication.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=f"/publications/{pub.id}", single=True)
 
@@ -62,7 +79,8 @@ def _toggle(request: Request, c: Cab, user: Account, publication_id: str, what: 
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(safe_next(back), status_code=303)
     # htmx: the card alone, re-rendered from the server's state (no client-side state).
-    [card] = _cards(c, user, [pub])
+    with reader(c) as db:
+        [card] = _cards(c, user, [pub], db)
     return c.render(request, "_card.html", user=user, csrf=request.state.session.csrf, card=card,
                     here=safe_next(back), single=False)
 
