@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
-
-import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+
+from bench_web import scratch  # noqa: E402 (imports no Prefect: its home is set later)
 
 
 def main() -> None:
@@ -39,18 +35,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9, help="rounds of every way, medians taken")
     ap.add_argument("--url", required=True, help="PostgreSQL server URL (a schema is made and dropped)")
     args = ap.parse_args()
-    schema = f"bench_reads_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(args.url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.url else "?"
-    home = Path(tempfile.mkdtemp(prefix="sbor-bench-reads-"))
-    try:
-        run(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}", home, args)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        shutil.rmtree(home, ignore_errors=True)
+    with scratch(args.url, "bench_reads") as (url, home):  # a schema and a folder of its own, removed after
+        run(url, home, args)
 
 
 def run(url: str, home: Path, args: argparse.Namespace) -> None:

@@ -24,21 +24,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
-
-import sqlalchemy as sa
 
 if TYPE_CHECKING:  # imported for real once Prefect's home is set (prepare_prefect)
     from fastapi import FastAPI
@@ -53,6 +47,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_reports import registry as status_registry  # noqa: E402
 from bench_reports import statuses as status_rows  # noqa: E402
+from bench_web import scratch  # noqa: E402 (imports no Prefect: its home is set later)
 
 PASSWORD = "Пароль-для-замера-1"
 ANSWERS = {"2": "Иванов Иван Иванович", "3": "Заместитель директора", "4": "+74951234567",
@@ -72,18 +67,8 @@ def main() -> None:
     ap.add_argument("--url", required=True, help="PostgreSQL server URL (a schema is made and dropped)")
     ap.add_argument("--chromium", default=os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium"))
     args = ap.parse_args()
-    schema = f"bench_runs_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(args.url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.url else "?"
-    home = Path(tempfile.mkdtemp(prefix="sbor-bench-runs-"))
-    try:
-        run(f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}", home, args)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        shutil.rmtree(home, ignore_errors=True)
+    with scratch(args.url, "bench_runs") as (url, home):  # a schema and a folder of its own, removed after
+        run(url, home, args)
 
 
 def run(url: str, home: Path, args: argparse.Namespace) -> None:
