@@ -122,7 +122,7 @@ def run(url: str, home: Path, args: argparse.Namespace) -> None:
     for login in ("operator", "reg77"):
         cabinet.accounts.set_password(login, password)
     cabinet.warehouse.engine.dispose()
-    with serving("web.app:factory", args.workers, {"SBOR_HOME": str(home), "SBOR_DATABASE_URL": url}) as base:
+    with serving("web.app:factory", args.workers, {"SBOR_HOME": str(home), "SBOR_DATABASE_URL": url}) as (base, _):
         operator_cookie, regional_cookie = (sign_in(base, login, password) for login in ("operator", "reg77"))
         query = urlencode({"status": Status.SUBMITTED.value, "sort": "submitted", "desc": "1", "page": "2"})
         runs = load_runs(base, {

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                           fill(template, {sheet.name: card_row(form, sheet, o, rng)}, form)))
 
         with serving("web.app:factory", args.workers, {
-                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW}) as base:
+                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW}) as (base, _):
             started = time.perf_counter()
             times = asyncio.run(drive(base, [o.login for o in chosen], files, args.rate, args.poll, 60.0))
             wall = time.perf_counter() - started

@@ -114,9 +114,10 @@ def scratch(base_url: str, prefix: str) -> Iterator[tuple[str, Path]]:
 
 
 @contextlib.contextmanager
-def serving(factory: str, workers: int, env: dict[str, str]) -> Iterator[str]:
+def serving(factory: str, workers: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     """``factory`` served by uvicorn with ``workers`` processes on a free port: its base URL,
-    once its ``/health`` answers; the server stops at the end."""
+    once its ``/health`` answers, and the server's pid (for its CPU time); the server stops at
+    the end."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port),
@@ -132,7 +133,7 @@ def serving(factory: str, workers: int, env: dict[str, str]) -> Iterator[str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the cabinet did not start") from None
                 time.sleep(0.3)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(30)
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         cabinet.warehouse.engine.dispose()
 
         with serving("bench.web_app:factory", args.workers, {
-                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)}) as base:
+                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)}) as (base, _):
             school_cookie = sign_in(base, school.login, password)
             coordinator_cookie = sign_in(base, f"reg{REGION}", password)
             lua = scripts(home, args.think)
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         # recorded download measured 45-87 % of plain that way, 96 % on one worker). The runs
         # alternate (recorded, plain, ...) --file-rounds times; the median of each counts.
         with serving("bench.web_app:factory", 1, {
-                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)}) as base:
+                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)}) as (base, _):
             school_cookie = sign_in(base, school.login, password)
             file_runs: dict[str, list[dict[str, float]]] = {"recorded": [], "plain": []}
             for _ in range(args.file_rounds):

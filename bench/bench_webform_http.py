@@ -3,7 +3,7 @@
 
 Builds a workspace (a registry of --orgs organisations, every account issued, the SPO
 specialities collection published to its spo schools), starts ``sbor web``'s app under uvicorn
-with --workers processes (``bench_web.start_cabinet``), signs --connections + --submits schools
+with --workers processes (``bench_web.serving``), signs --connections + --submits schools
 in, then, --rounds times, for --duration seconds each:
 
 - the bare endpoint ``/health`` (no database), --connections connections: the same server's floor;
@@ -39,11 +39,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -51,7 +48,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_web import LUA, sign_in, start_cabinet  # noqa: E402
+from bench.bench_web import LUA, scratch, serving, sign_in  # noqa: E402
 from flows.cabinet import issue_accounts, open_cabinet  # noqa: E402
 from flows.settings import load_settings  # noqa: E402
 from flows.workspace import open_warehouse  # noqa: E402
@@ -201,16 +198,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
 
-    schema = f"bench_wfh_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(args.url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in args.url else "?"
-    url = f"{args.url}{sep}options={quote(f'-csearch_path={schema}')}"
-    home = Path(tempfile.mkdtemp(prefix="sbor-bench-webform-", dir=REPO / "bench"))
-    server: subprocess.Popen[bytes] | None = None
     rounds: list[dict[str, dict[str, float]]] = []
-    try:
+    with scratch(args.url, "bench_wfh") as (url, home):  # a schema and a folder of its own
         settings = load_settings(home, url, env={"SBOR_NOW": NOW})
         orgs = generate_registry(args.orgs)
         collection = load_collection(COLLECTIONS_DIR / "spo_specialities_2026.yaml")
@@ -232,49 +221,44 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             cabinet.accounts.set_password(login, PASSWORD)
         cabinet.warehouse.engine.dispose()
 
-        server, base = start_cabinet("web.app:factory", args.workers, {
-            "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW})
-        sessions = []
-        for login in chosen:
-            cookie = sign_in(base, login, PASSWORD)
-            sessions.append((cookie, form_token(base, cookie)))
-        savers = sessions[: args.connections]
-        names = form.choice_list("specialities").values
-        draft = {"specialities": [{"1": n, **ROW} for n in names[:5]]}
-        save_script = home / "saves.lua"
-        save_script.write_text(SAVES_LUA % {
-            "sessions": ", ".join(f'{{"{c}", "{t}"}}' for c, t in savers),
-            "data": json.dumps(draft, ensure_ascii=False),
-            "path": f"/collect/{COLLECTION}/draft"})
-        bare_script = home / "bare.lua"
-        bare_script.write_text(LUA)
-        with sa.create_engine(url).begin() as conn:
-            drafts = conn.exec_driver_sql("SELECT count(*) FROM drafts").scalar()
-        assert drafts == 0, "the sign-ins saved no draft"
-        for _ in range(args.rounds):
-            bare = measured(server.pid, base + "/health", bare_script, args.duration, args.connections)
-            saves = measured(server.pid, base + f"/collect/{COLLECTION}/draft", save_script, args.duration,
-                             args.connections)
-            rounds.append({"bare /health": bare, "draft save": saves})
-            # Each round's connections start at version 0, as a page opened on no draft does.
-            with sa.create_engine(url).begin() as conn:
-                conn.exec_driver_sql("DELETE FROM drafts")
-        full = json.dumps({"specialities": [{"1": n, **ROW} for n in names]}, ensure_ascii=False)
-        repeated = json.dumps({"specialities": [{"1": names[i % len(names)], **ROW}
-                                                for i in range(form.sheets[0].max_rows)]}, ensure_ascii=False)
-        first = args.connections
-        sent = submit_times(base, sessions[first: first + args.submits], full, 303)
-        refused = submit_times(base, sessions[first + args.submits: first + 2 * args.submits], repeated, 422)
-        with sa.create_engine(url).connect() as conn:
-            outcomes = dict(conn.exec_driver_sql("SELECT outcome, count(*) FROM submissions GROUP BY outcome").all())
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.dispose()
-        shutil.rmtree(home, ignore_errors=True)
+        with serving("web.app:factory", args.workers, {
+                "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_NOW": NOW}) as (base, server_pid):
+            sessions = []
+            for login in chosen:
+                cookie = sign_in(base, login, PASSWORD)
+                sessions.append((cookie, form_token(base, cookie)))
+            savers = sessions[: args.connections]
+            names = form.choice_list("specialities").values
+            draft = {"specialities": [{"1": n, **ROW} for n in names[:5]]}
+            save_script = home / "saves.lua"
+            save_script.write_text(SAVES_LUA % {
+                "sessions": ", ".join(f'{{"{c}", "{t}"}}' for c, t in savers),
+                "data": json.dumps(draft, ensure_ascii=False),
+                "path": f"/collect/{COLLECTION}/draft"})
+            bare_script = home / "bare.lua"
+            bare_script.write_text(LUA)
+            db = sa.create_engine(url)  # the bench's own look at the drafts, disposed below
+            with db.begin() as conn:
+                drafts = conn.exec_driver_sql("SELECT count(*) FROM drafts").scalar()
+            assert drafts == 0, "the sign-ins saved no draft"
+            for _ in range(args.rounds):
+                bare = measured(server_pid, base + "/health", bare_script, args.duration, args.connections)
+                saves = measured(server_pid, base + f"/collect/{COLLECTION}/draft", save_script, args.duration,
+                                 args.connections)
+                rounds.append({"bare /health": bare, "draft save": saves})
+                # Each round's connections start at version 0, as a page opened on no draft does.
+                with db.begin() as conn:
+                    conn.exec_driver_sql("DELETE FROM drafts")
+            full = json.dumps({"specialities": [{"1": n, **ROW} for n in names]}, ensure_ascii=False)
+            repeated = json.dumps({"specialities": [{"1": names[i % len(names)], **ROW}
+                                                    for i in range(form.sheets[0].max_rows)]}, ensure_ascii=False)
+            first = args.connections
+            sent = submit_times(base, sessions[first: first + args.submits], full, 303)
+            refused = submit_times(base, sessions[first + args.submits: first + 2 * args.submits], repeated, 422)
+            with db.connect() as conn:
+                outcomes = dict(conn.exec_driver_sql(
+                    "SELECT outcome, count(*) FROM submissions GROUP BY outcome").all())
+            db.dispose()
 
     def median(name: str, key: str) -> float:
         return statistics.median(r[name][key] for r in rounds)

@@ -1,0 +1,36 @@
+"""The web form's HTTP benchmark runs at a tiny size against PostgreSQL: the saves are answered
+(none refused, none in conflict), the full form is accepted and the 300-row one refused, and the
+workspace is removed. No time is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.postgres
+def test_bench_webform_http_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
+    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (the benchmark's load generator)")
+    spec = importlib.util.spec_from_file_location("bench_webform_http", REPO / "bench" / "bench_webform_http.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    result = module.main(["--orgs", "2000", "--connections", "2", "--submits", "2", "--rounds", "1",
+                          "--duration", "1", "--workers", "1", "--url", url])
+    [saves] = [r["draft save"] for r in result["rounds"]]
+    assert saves["requests"] > 0 and result["save_conflicts"] == 0 and result["save_other"] == 0, saves
+    assert result["outcomes"].get("accepted", 0) + result["outcomes"].get("accepted_with_warnings", 0) == 2
+    assert "«Сдать отчёт»" in capsys.readouterr().out
+    assert not list((REPO / "bench").glob("sbor-bench-wfh-*")), "the workspace was not removed"
