@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
             missing.append("soffice (LibreOffice)")
         if shutil.which(os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium")) is None:
             missing.append("chromium (the cabinet's browser tests)")
+        if shutil.which("wrk") is None:
+            missing.append("wrk (the cabinet's benchmarks, run at a tiny size)")
         if missing:
             raise pytest.UsageError(f"CI requires {', '.join(missing)}; run tests through .ci/run")
 
