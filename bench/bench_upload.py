@@ -162,9 +162,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             started = time.perf_counter()
             times = asyncio.run(drive(base, [o.login for o in chosen], files, args.rate, args.poll, 60.0))
             wall = time.perf_counter() - started
-        with sa.create_engine(url).connect() as conn:
+        db = sa.create_engine(url)
+        with db.connect() as conn:
             outcomes = dict(conn.exec_driver_sql(
                 "SELECT outcome, count(*) FROM submissions GROUP BY outcome").all())
+        db.dispose()
 
     done = sorted(t for t in times if t is not None)
     q = statistics.quantiles(done, n=100, method="inclusive") if len(done) > 1 else done * 99

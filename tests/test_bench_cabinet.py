@@ -1,0 +1,50 @@
+"""The cabinet's upload and monitoring benchmarks run at a tiny size against PostgreSQL: every
+upload is answered on the page and accepted, the monitoring bench prints its in-process and HTTP
+figures, and each removes its workspace. No time is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> object:
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.postgres
+def test_bench_upload_runs_at_a_tiny_size() -> None:
+    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    result = load("bench_upload").main(["--orgs", "2000", "--schools", "3", "--rate", "2", "--duration", "2",
+                                        "--workers", "1", "--url", url])
+    assert result["uploads"] == result["answered"] == 4, result
+    assert sum(result["outcomes"].values()) == 4 and set(result["outcomes"]) <= {"accepted", "accepted_with_warnings"}
+    assert not list((REPO / "bench").glob("sbor-bench-upload-*")), "the workspace was not removed"
+
+
+@pytest.mark.postgres
+def test_bench_monitor_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
+    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (the benchmark's load generator)")
+    load("bench_monitor").main(["--orgs", "2000", "--region-size", "50", "--repeat", "3", "--duration", "1",
+                                "--connections", "2", "--think", "100", "--workers", "1", "--url", url])
+    out = capsys.readouterr().out
+    assert "region 77: 50 schools" in out and "operator's monitoring counts" in out and "over HTTP" in out
+    assert not list((REPO / "bench").glob("sbor-bench-mon-*")), "the workspace was not removed"
