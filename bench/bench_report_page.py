@@ -5,9 +5,9 @@ to --region-size schools, each with a common file and its own) through the whole
 (``warehouse.monitoring.monitoring``, then the route ``/monitor/<collection>``), on PostgreSQL
 with --orgs organisations. Prints p50/p95 wall and CPU ms of --repeat requests each.
 
-The workspace is built in a schema of its own; with --keep SCHEMA it is built once and kept, so
-that two code trees can be timed on the same data in the same period (``--repo`` chooses the
-tree whose code is imported). With --profile, one cProfile of --repeat report pages is printed.
+The data is built once in the PostgreSQL schema --keep (its workspace folder /tmp/sbor-<schema>)
+and kept, so that two code trees can be timed on the same data in the same period (``--repo``
+chooses the tree whose code is imported); drop the schema and the folder when done.
 
 Example: python bench/bench_report_page.py --orgs 40000 --keep bench_rp --url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import os
-import pstats
 import random
 import re
 import statistics
@@ -127,7 +125,6 @@ def main() -> None:
     ap.add_argument("--url", default=os.environ.get("SBOR_TEST_POSTGRES_URL"))
     ap.add_argument("--keep", required=True, help="schema to build once and keep (DROP SCHEMA it after)")
     ap.add_argument("--repo", default=str(REPO), help="the code tree to import")
-    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     if not args.url:
         ap.error("give --url or set SBOR_TEST_POSTGRES_URL (PostgreSQL)")
@@ -182,13 +179,6 @@ def main() -> None:
         await many("bare /health", clients["operator"], "/health")
         await many("report page (route)", clients[f"reg{REGION}"], report_path)
         await many("monitoring counts (route)", clients["operator"], f"/monitor/{COLLECTION}")
-        if args.profile:
-            prof = cProfile.Profile()
-            prof.enable()
-            for _ in range(args.repeat):
-                await clients[f"reg{REGION}"].get(report_path)
-            prof.disable()
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
         for client in clients.values():
             await client.aclose()
         return loop_results  # type: ignore[return-value]
