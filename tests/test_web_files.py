@@ -108,6 +108,12 @@ def test_the_report_pages_and_shows_all(sqlite_site: Site) -> None:
     assert second.count("<tr><td>") == 2 and "edu770003" in second and "Страница 2 из 2" in second
     everything = regional.get("/publications/vpr-tech-2027/downloads", params={"all": "1"}).text
     assert everything.count("<tr><td>") == 6
+    # Past the last page: no rows, and the counts still those of the whole report.
+    beyond = regional.get("/publications/vpr-tech-2027/downloads", params={"page": "3"}).text
+    assert "Строк: 6." in beyond and "Ничего не найдено." in beyond
+    # No file by that name: nothing to show for any school.
+    no_file = regional.get("/publications/vpr-tech-2027/downloads", params={"file": "нет такого"}).text
+    assert "Строк: 0." in no_file and "Ничего не найдено." in no_file
 
 
 def test_the_star_and_the_collapsed_state_are_kept_per_user(sqlite_site: Site) -> None:

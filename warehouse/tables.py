@@ -99,6 +99,9 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         # only ever prefills a template.
         Column("specialities", Text, nullable=False, server_default=""),
         Index("ix_organisations_area", "region_code", "municipality_code"),
+        # Covers the join of participants with their place (monitoring's counts per region or
+        # municipality): the 40,000 rows of a federal collection read from the index alone.
+        Index("ix_organisations_login_area", "login", "region_code", "municipality_code"),
     )
     collections = Table(
         "collections", metadata,
