@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from warehouse.engine import guarded
+from warehouse.engine import create_missing, guarded
 from warehouse.loading import dialect_insert
 from warehouse.tables import UtcDateTime, ascii_code
 
@@ -31,8 +31,7 @@ class Grouping:
         self.t = groupable_collections
 
     def create(self) -> None:
-        with guarded(self.engine, write=True) as conn:
-            metadata.create_all(conn, checkfirst=True)
+        create_missing(self.engine, metadata)  # under the DDL lock: web workers start together
 
     def mark(self, collection_id: str, groupable: bool, by: str) -> None:
         """Let ``collection_id`` into group reports, or take it out; marking twice is one mark."""

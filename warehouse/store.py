@@ -38,6 +38,7 @@ from warehouse.rows import CollectionRow, NewSubmission, SubmissionRow
 from warehouse.statuses import statuses_in
 from warehouse.tables import (
     add_missing_columns,
+    add_missing_indexes,
     build_tables,
     current_select,
     define_fixed_tables,
@@ -101,6 +102,7 @@ class Warehouse:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_DDL_LOCK)))
             self.metadata.create_all(conn)
             add_missing_columns(conn)
+            add_missing_indexes(conn, self.fixed)
             for ft in self._forms.values():
                 for sheet in ft.form.sheets:
                     ensure_view(conn, view_name(ft.form, sheet),
