@@ -60,6 +60,17 @@ class Drafts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.table = drafts_table()
+        # Autosave's UPDATE, built once (with and without «opened from»): building and keying the
+        # statement anew cost about as much as executing it.
+        t = self.table
+        self._next_version = {keep: sa.update(t).where(
+            t.c.login == sa.bindparam("k_login"), t.c.collection_id == sa.bindparam("k_collection"),
+            t.c.version == sa.bindparam("k_version"),
+        ).values(data=sa.bindparam("v_data", type_=t.c.data.type),
+                 version=sa.bindparam("k_version", type_=t.c.version.type) + 1,
+                 updated_at=sa.bindparam("v_at", type_=t.c.updated_at.type),
+                 **({} if keep else {"based_on": sa.bindparam("v_based_on", type_=t.c.based_on.type)}))
+            .returning(t.c.version, t.c.based_on) for keep in (True, False)}
 
     def create(self) -> None:
         create_missing(self.engine, self.table.metadata)
@@ -107,13 +118,9 @@ class Drafts:
 
     def _next(self, conn: Connection, login: str, collection_id: str, values: DraftValues, data: str,
               based_on_version: int, based_on: int | None, moment: datetime) -> Draft:
-        t = self.table
-        won = conn.execute(
-            sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
-                               t.c.version == based_on_version)
-            .values(data=data, version=based_on_version + 1, updated_at=moment,
-                    **({"based_on": based_on} if based_on is not None else {}))
-            .returning(t.c.version, t.c.based_on)).first()
+        won = conn.execute(self._next_version[based_on is None], {
+            "k_login": login, "k_collection": collection_id, "k_version": based_on_version, "v_data": data,
+            "v_at": moment, "v_based_on": based_on}).first()
         if won is None:
             raise self._stale(conn, login, collection_id, moment)
         # What was saved is known: no second read (autosave is the cabinet's busiest route).
