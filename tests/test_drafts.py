@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from warehouse import connect
 from warehouse.drafts import Drafts, StaleDraft
+from warehouse.engine import reader
 from warehouse.explanations import Explanations
 
 MOMENT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
@@ -48,6 +49,32 @@ def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> Non
         with pytest.raises(StaleDraft) as gone:
             drafts.save("spo770004", "c1", {"specialities": [{"1": "late"}]}, 3)
         assert gone.value.current.version == 0 and drafts.get("spo770004", "c1") is None
+    finally:
+        engine.dispose()
+
+
+def test_a_later_version_on_the_callers_reader_connection(database_url: str, tmp_path: Path) -> None:
+    """Autosave writes on the connection it read the session on (autocommit, no transaction of
+    its own): the save is committed as one statement, a stale one is refused with the current
+    version read on the same connection, and a first version is never written there."""
+    (tmp_path / "var").mkdir(exist_ok=True)
+    engine = connect(database_url)
+    try:
+        drafts = Drafts(engine)
+        drafts.create()
+        drafts.save("spo770004", "c1", {"specialities": [{"1": "a"}]}, 0, now=MOMENT)
+        with reader(engine) as conn:
+            with pytest.raises(ValueError, match="first version"):
+                drafts.save("spo770005", "c1", {}, 0, conn=conn)
+            saved = drafts.save("spo770004", "c1", {"specialities": [{"1": "b"}]}, 1, now=MOMENT, conn=conn)
+            opened = drafts.save("spo770004", "c1", {"specialities": [{"1": "c"}]}, 2, based_on=9, conn=conn)
+            with pytest.raises(StaleDraft) as refused:
+                drafts.save("spo770004", "c1", {"specialities": [{"1": "old tab"}]}, 2, conn=conn)
+        assert (saved.version, saved.updated_at, opened.version, opened.based_on) == (2, MOMENT, 3, 9)
+        assert refused.value.current.version == 3
+        kept = drafts.get("spo770004", "c1")  # read on another connection: committed
+        assert kept is not None and kept.values == {"specialities": [{"1": "c"}]} and kept.based_on == 9
+        assert drafts.get("spo770005", "c1") is None
     finally:
         engine.dispose()
 

@@ -296,13 +296,19 @@ class Accounts:
         s = self.t.sessions
         now = _now()
         key = session_hash(session_id)
-        with reading(self.engine, conn) as conn:
-            row = conn.execute(self._session_query, {"key": key}).mappings().first()
+        with reading(self.engine, conn) as read:
+            row = read.execute(self._session_query, {"key": key}).mappings().first()
         if row is None or row["blocked"] or now - row["last_seen"] > IDLE_LIMIT:
             return None
         if now - row["last_seen"] > TOUCH_EVERY:
-            with guarded(self.engine, write=True) as conn:
-                conn.execute(sa.update(s).where(s.c.id_hash == key).values(last_seen=now))
+            touch = sa.update(s).where(s.c.id_hash == key).values(last_seen=now)
+            if conn is not None:
+                # The caller's connection (a ``reader``, in autocommit): one statement is atomic
+                # alone, and a second connection while it holds one could wait for ever.
+                conn.execute(touch)
+            else:
+                with guarded(self.engine, write=True) as own:
+                    own.execute(touch)
         return Session(_account(row), row["csrf"], row["must_set_password"])
 
     def close_session(self, session_id: str) -> None:

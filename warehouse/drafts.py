@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from warehouse.engine import create_missing, guarded
 from warehouse.loading import dialect_insert
@@ -60,6 +60,17 @@ class Drafts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.table = drafts_table()
+        # Autosave's UPDATE, built once (with and without «opened from»): building and keying the
+        # statement anew cost about as much as executing it.
+        t = self.table
+        self._next_version = {keep: sa.update(t).where(
+            t.c.login == sa.bindparam("k_login"), t.c.collection_id == sa.bindparam("k_collection"),
+            t.c.version == sa.bindparam("k_version"),
+        ).values(data=sa.bindparam("v_data", type_=t.c.data.type),
+                 version=sa.bindparam("k_version", type_=t.c.version.type) + 1,
+                 updated_at=sa.bindparam("v_at", type_=t.c.updated_at.type),
+                 **({} if keep else {"based_on": sa.bindparam("v_based_on", type_=t.c.based_on.type)}))
+            .returning(t.c.version, t.c.based_on) for keep in (True, False)}
 
     def create(self) -> None:
         create_missing(self.engine, self.table.metadata)
@@ -75,40 +86,55 @@ class Drafts:
         return _draft(row) if row is not None else None
 
     def save(self, login: str, collection_id: str, values: DraftValues, based_on_version: int, *,
-             based_on: int | None = None, now: datetime | None = None) -> Draft:
+             based_on: int | None = None, now: datetime | None = None, conn: Connection | None = None) -> Draft:
         """Store ``values`` as the next version of the draft, if its current version is
         ``based_on_version`` (0: there is no draft yet); otherwise ``StaleDraft``. One
-        conditional statement, so two savers racing cannot both win."""
+        conditional statement, so two savers racing cannot both win.
+
+        ``conn``: a ``reader`` connection (autocommit) the caller holds, for a later version
+        only: that is one UPDATE, atomic alone, so autosave needs no connection, BEGIN or
+        COMMIT of its own. The first version (the draft and the start of work together) takes
+        a transaction of its own."""
         moment = now or datetime.now(UTC)
         t = self.table
         data = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
-        with guarded(self.engine, write=True) as conn:
+        if conn is not None:
             if based_on_version == 0:
-                # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-                won = conn.execute(
-                    dialect_insert(conn.dialect.name, t).values(
-                        login=login, collection_id=collection_id, data=data, version=1,
-                        updated_at=moment, based_on=based_on).on_conflict_do_nothing()
-                    .returning(t.c.version, t.c.based_on)).first()
-                if won is not None:  # «В работе» from the first draft on (only this path inserts one)
-                    record_start_in(conn, collection_id, login, "draft", moment)
-            else:
-                won = conn.execute(
-                    sa.update(t).where(t.c.login == login, t.c.collection_id == collection_id,
-                                       t.c.version == based_on_version)
-                    .values(data=data, version=based_on_version + 1, updated_at=moment,
-                            **({"based_on": based_on} if based_on is not None else {}))
-                    .returning(t.c.version, t.c.based_on)).first()
-            if won is not None:
-                # What was saved is known: no second read (autosave is the cabinet's busiest route).
+                raise ValueError("the first version of a draft is saved in a transaction of its own (conn=None)")
+            return self._next(conn, login, collection_id, values, data, based_on_version, based_on, moment)
+        with guarded(self.engine, write=True) as own:
+            if based_on_version > 0:
+                return self._next(own, login, collection_id, values, data, based_on_version, based_on, moment)
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+            won = own.execute(
+                dialect_insert(own.dialect.name, t).values(
+                    login=login, collection_id=collection_id, data=data, version=1,
+                    updated_at=moment, based_on=based_on).on_conflict_do_nothing()
+                .returning(t.c.version, t.c.based_on)).first()
+            if won is not None:  # «В работе» from the first draft on (only this path inserts one)
+                record_start_in(own, collection_id, login, "draft", moment)
                 return Draft(login, collection_id, values, won.version, moment.astimezone(UTC), won.based_on)
-            row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
-                               ).mappings().first()
+            raise self._stale(own, login, collection_id, moment)
+
+    def _next(self, conn: Connection, login: str, collection_id: str, values: DraftValues, data: str,
+              based_on_version: int, based_on: int | None, moment: datetime) -> Draft:
+        won = conn.execute(self._next_version[based_on is None], {
+            "k_login": login, "k_collection": collection_id, "k_version": based_on_version, "v_data": data,
+            "v_at": moment, "v_based_on": based_on}).first()
+        if won is None:
+            raise self._stale(conn, login, collection_id, moment)
+        # What was saved is known: no second read (autosave is the cabinet's busiest route).
+        return Draft(login, collection_id, values, won.version, moment.astimezone(UTC), won.based_on)
+
+    def _stale(self, conn: Connection, login: str, collection_id: str, moment: datetime) -> StaleDraft:
+        t = self.table
+        row = conn.execute(sa.select(t).where(t.c.login == login, t.c.collection_id == collection_id)
+                           ).mappings().first()
         if row is None:
             # Gone since the page loaded it (sent from another tab, which drops the draft): as
             # stale as a newer version, and no server error.
-            raise StaleDraft(Draft(login, collection_id, {}, 0, moment.astimezone(UTC)))
-        raise StaleDraft(_draft(row))
+            return StaleDraft(Draft(login, collection_id, {}, 0, moment.astimezone(UTC)))
+        return StaleDraft(_draft(row))
 
     def replace(self, login: str, collection_id: str, values: DraftValues, *, based_on: int | None,
                 now: datetime | None = None) -> Draft:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from flows.webform import EXPLAIN
 from forms import MOSCOW, Collection, Finding, Form, builtin_forms, load_collection, worded
 from forms.publications import COLLECTIONS_DIR, Publication
@@ -51,14 +53,14 @@ def moment_words(moment: datetime) -> str:
     return f"{m.day} {MONTHS[m.month - 1]} {m.year}, {m:%H:%M}"
 
 
-def school_collection(c: Cab, collect: Collect, user: Account,
-                      collection_id: str) -> tuple[Publication, Collection, Form]:
+def school_collection(c: Cab, collect: Collect, user: Account, collection_id: str,
+                      conn: Connection | None = None) -> tuple[Publication, Collection, Form]:
     """The collection of a publication the signed-in school takes part in; 404 for anyone else
     (a coordinator watches, it does not fill: issue 14's monitoring)."""
     if user.role != "school":
         raise not_found()
     for p in c.publications:
-        if p.collection_id == collection_id and c.cabinet.storage.sees(user, [p.participants]) == [True]:
+        if p.collection_id == collection_id and c.cabinet.storage.sees(user, [p.participants], conn) == [True]:
             collection = collect.collections.get(collection_id)
             if collection is None or collection.form_id not in collect.forms:
                 raise not_found()

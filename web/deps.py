@@ -105,15 +105,20 @@ async def cab(request: Request) -> Cab:
 CabDep = Annotated[Cab, Depends(cab)]
 
 
-async def session_of(request: Request, c: CabDep) -> Session:
-    """The live session, or NotSignedIn. Read from the database on every request: a sign-out,
-    a block or a reset in any process ends it on its next request."""
+def live_session(c: Cab, request: Request, conn: Connection | None = None) -> Session:
+    """The live session of the request's cookie, or NotSignedIn. Read from the database on every
+    request (through ``conn`` when the route holds one): a sign-out, a block or a reset in any
+    process ends it on its next request."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = await run_in_threadpool(c.cabinet.accounts.session, session_id) if session_id else None
+    session = c.cabinet.accounts.session(session_id, conn) if session_id else None
     if session is None:
         raise NotSignedIn()
     request.state.session = session
     return session
+
+
+async def session_of(request: Request, c: CabDep) -> Session:
+    return await run_in_threadpool(live_session, c, request)
 
 
 SessionDep = Annotated[Session, Depends(session_of)]
@@ -128,23 +133,39 @@ def reader(c: Cab) -> Iterator[Connection]:
         yield conn
 
 
-async def current_user(session: SessionDep) -> Account:
-    """The signed-in account, once it has a password of its own."""
+def user_of(session: Session) -> Account:
+    """The session's account, once it has a password of its own."""
     if session.must_set_password:
         raise MustSetPassword()
     return session.account
 
 
+async def current_user(session: SessionDep) -> Account:
+    """The signed-in account, once it has a password of its own."""
+    return user_of(session)
+
+
 UserDep = Annotated[Account, Depends(current_user)]
+
+
+async def csrf_token(request: Request) -> str | None:
+    """The token a change carries: its form's ``csrf`` field, or the header the page's script
+    and htmx send."""
+    form = await request.form()
+    token = form.get("csrf") or request.headers.get("x-csrf-token")
+    return token if isinstance(token, str) else None
+
+
+def check_csrf(token: str | None, session: Session) -> None:
+    """Refuses a change that does not carry the session's token."""
+    if not same(token, session.csrf):
+        raise Refused(403, "Форма устарела или отправлена не со страницы кабинета. Обновите страницу "
+                           "и повторите действие.")
 
 
 async def csrf_checked(request: Request, session: SessionDep) -> Session:
     """Refuses a change whose form (or htmx header) does not carry the session's token."""
-    form = await request.form()
-    token = form.get("csrf") or request.headers.get("x-csrf-token")
-    if not same(token if isinstance(token, str) else None, session.csrf):
-        raise Refused(403, "Форма устарела или отправлена не со страницы кабинета. Обновите страницу "
-                           "и повторите действие.")
+    check_csrf(await csrf_token(request), session)
     return session
 
 
