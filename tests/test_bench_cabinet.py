@@ -4,24 +4,15 @@ figures, and each removes its workspace. No time is asserted."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.benches import load_bench
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load(name: str) -> object:
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.postgres
@@ -29,7 +20,7 @@ def test_bench_upload_runs_at_a_tiny_size() -> None:
     url = os.environ.get("SBOR_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
-    result = load("bench_upload").main(["--orgs", "2000", "--schools", "3", "--rate", "2", "--duration", "2",
+    result = load_bench("bench_upload").main(["--orgs", "2000", "--schools", "3", "--rate", "2", "--duration", "2",
                                         "--workers", "1", "--url", url])
     assert result["uploads"] == result["answered"] == 4, result
     assert sum(result["outcomes"].values()) == 4 and set(result["outcomes"]) <= {"accepted", "accepted_with_warnings"}
@@ -43,7 +34,7 @@ def test_bench_monitor_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -
         pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (the benchmark's load generator)")
-    load("bench_monitor").main(["--orgs", "2000", "--region-size", "50", "--repeat", "3", "--duration", "1",
+    load_bench("bench_monitor").main(["--orgs", "2000", "--region-size", "50", "--repeat", "3", "--duration", "1",
                                 "--connections", "2", "--think", "100", "--workers", "1", "--url", url])
     out = capsys.readouterr().out
     assert "region 77: 50 schools" in out and "operator's monitoring counts" in out and "over HTTP" in out

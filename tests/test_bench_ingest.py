@@ -3,24 +3,18 @@ filled inbox, and a table of the figures. No time is asserted: that is the bench
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.benches import load_bench
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _bench_module() -> ModuleType:
-    """bench/ is scripts, not a package: load the file itself."""
-    spec = importlib.util.spec_from_file_location("bench_ingest", REPO / "bench" / "bench_ingest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_ingest")
 
 
 def test_bench_ingest_runs_at_a_tiny_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,24 +3,18 @@ what it should (the benchmark stops otherwise). No time is asserted: that is the
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.benches import load_bench
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _bench_module() -> ModuleType:
-    """bench/ is scripts, not a package: load the file itself."""
-    spec = importlib.util.spec_from_file_location("bench_oneshot", REPO / "bench" / "bench_oneshot.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_oneshot")
 
 
 def test_bench_oneshot_runs_once(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,13 +3,13 @@ non-2xx under load), and the table says what it measured. No time is asserted.""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.benches import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,11 +21,7 @@ def test_bench_web_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> No
         pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (the benchmark's load generator)")
-    spec = importlib.util.spec_from_file_location("bench_web", REPO / "bench" / "bench_web.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_bench("bench_web")
     result = module.main(["--orgs", "400", "--region-size", "30", "--downloads", "10", "--duration", "1",
                           "--connections", "4", "--file-mb", "1", "--workers", "1", "--url", url])
     assert result["region_schools"] == 30 and result["orgs"] == 400

@@ -4,13 +4,13 @@ workspace is removed. No time is asserted."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.benches import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,11 +22,7 @@ def test_bench_webform_http_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[st
         pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (the benchmark's load generator)")
-    spec = importlib.util.spec_from_file_location("bench_webform_http", REPO / "bench" / "bench_webform_http.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_bench("bench_webform_http")
     result = module.main(["--orgs", "2000", "--connections", "2", "--submits", "2", "--rounds", "1",
                           "--duration", "1", "--workers", "1", "--url", url])
     [saves] = [r["draft save"] for r in result["rounds"]]

@@ -4,7 +4,6 @@ and the atomic writing of them all."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import shutil
@@ -37,6 +36,7 @@ from templates.coordinators import (
     write_results_files,
 )
 from templates.xlsx import Book, append_frame, write_atomic
+from tests.benches import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -617,11 +617,7 @@ def test_libreoffice_opens_every_workbook(tmp_path: Path, soffice: str,
 # --- bench ---------------------------------------------------------------------------------
 
 def test_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("bench_reports",
-                                                  REPO / "bench" / "bench_reports.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("bench_reports")
     assert bench.main(["--orgs", "50", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert "status workbook (operator view, all 50 organisations)" in out

@@ -3,9 +3,7 @@ what a school sees and what the reader relies on is where the spec and forms/lay
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import zipfile
 import zlib
 from dataclasses import replace
@@ -27,6 +25,7 @@ from forms import Collection, Form, Identity, Organisation, builtin_forms, layou
 from forms.loader import DATA_DIR
 from templates import TemplateFactory, render_template
 from templates.xlsx import CrcAppend, longest_word
+from tests.benches import load_bench
 from tests.workbooks import SECRET, org_for, sample_org
 
 FORM_IDS = sorted(builtin_forms())
@@ -312,14 +311,7 @@ def test_each_school_gets_its_own_signature(forms_by_id: dict[str, Form],
 
 
 def _bench_module() -> ModuleType:
-    """bench/ is scripts, not a package: load the file itself."""
-    path = Path(__file__).resolve().parents[1] / "bench" / "bench_templates.py"
-    spec = importlib.util.spec_from_file_location("bench_templates", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_templates")
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
