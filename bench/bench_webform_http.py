@@ -74,10 +74,9 @@ ROW = {"1.1": "Математика", "1.2": "—", "2": "1", "3": "24", "3.1": 
 # token (set by ``setup``), and the draft version its last answer gave.
 SAVES_LUA = """
 local sessions = {%(sessions)s}
--- multipart, as the page's script posts it (FormData)
-local head = '--sbor-bench\\r\\nContent-Disposition: form-data; name="version"\\r\\n\\r\\n'
-local tail = '\\r\\n--sbor-bench\\r\\nContent-Disposition: form-data; name="data"\\r\\n\\r\\n' .. [==[%(data)s]==] ..
-  '\\r\\n--sbor-bench--\\r\\n'
+-- JSON with the CSRF token in a header, as the page's script posts it
+local head = '{"version": '
+local tail = ', "data": ' .. [==[%(data)s]==] .. '}'
 local threads = {}
 local count = 0
 
@@ -91,7 +90,7 @@ function init(args)
   version, saved, conflicts, other = 0, 0, 0, 0
   local s = sessions[n]
   headers = {["Cookie"] = "sbor_session=" .. s[1], ["X-CSRF-Token"] = s[2],
-             ["Content-Type"] = "multipart/form-data; boundary=sbor-bench"}
+             ["Content-Type"] = "application/json"}
 end
 
 function request()

@@ -1,6 +1,6 @@
 """The web form's HTTP benchmark runs at a tiny size against PostgreSQL: the saves are answered
-back to back and at a pace (none refused, none in conflict), the full form is accepted and the 300-row one refused, and the
-workspace is removed. No time is asserted."""
+back to back and at a pace (none refused, none in conflict), the full form is accepted and the
+300-row one refused, and the workspace is removed. No time is asserted."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def test_bench_webform_http_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[st
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (the benchmark's load generator)")
     module = load_bench("bench_webform_http")
-    result = module.main(["--orgs", "2000", "--connections", "2", "--paced", "2", "--think", "50", "--submits", "2", "--rounds", "1",
-                          "--duration", "1", "--workers", "1", "--url", url])
+    result = module.main(["--orgs", "2000", "--connections", "2", "--paced", "2", "--think", "50",
+                          "--submits", "2", "--rounds", "1", "--duration", "1", "--workers", "1", "--url", url])
     [saves] = [r["draft save"] for r in result["rounds"]]
     [paced] = [r["paced save"] for r in result["rounds"]]
     assert saves["requests"] > 0 and paced["saved"] > 0, (saves, paced)

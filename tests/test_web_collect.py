@@ -37,8 +37,9 @@ def _page(client, url: str = f"/collect/{SPO}") -> tuple[str, str, int]:  # type
 
 
 def _save(client, csrf: str, rows: list[dict[str, str]], version: int):  # type: ignore[no-untyped-def]
-    return client.post(f"/collect/{SPO}/draft", data={"csrf": csrf, "version": str(version),
-                                                      "data": json.dumps({"specialities": rows})})
+    """An autosave as the page's script sends it: JSON, the CSRF token in a header."""
+    return client.post(f"/collect/{SPO}/draft", json={"version": version, "data": {"specialities": rows}},
+                       headers={"X-CSRF-Token": csrf})
 
 
 def _act(client, csrf: str, rows: list[dict[str, str]], version: int, action: str):  # type: ignore[no-untyped-def]
@@ -87,6 +88,28 @@ def test_drafts_keep_versions_refuse_a_stale_save_and_survive_a_restart(college_
     assert version == 2
     assert 'id="c-specialities-0-4" data-field="3" value="30"' in text
     assert "Последнее изменение: 01.12.2026 10:00 (мск)" in text
+
+
+def test_an_autosave_that_is_not_the_pages_json_is_refused_and_saves_nothing(college_site: Site) -> None:
+    client = college_site.signed_in(COLLEGE)
+    _, csrf, _ = _page(client)
+    url, header = f"/collect/{SPO}/draft", {"X-CSRF-Token": csrf}
+    grid = {"specialities": example_rows()}
+    bad = [
+        client.post(url, content=b"version=0&data=%7B%7D", headers=header),  # a form, not JSON
+        client.post(url, content=b"\xff\xfe{", headers=header),  # not UTF-8
+        client.post(url, json=[0, grid], headers=header),  # not an object
+        client.post(url, json={"version": "0", "data": grid}, headers=header),  # the version as text
+        client.post(url, json={"version": True, "data": grid}, headers=header),
+        client.post(url, json={"version": -1, "data": grid}, headers=header),
+        client.post(url, json={"version": 0, "data": "{}"}, headers=header),  # the grid as text
+    ]
+    for answer in bad:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["message"] == "Данные формы не прочитаны. Обновите страницу и повторите действие."
+    # The token in the body, as a form field, is not the header the route asks for.
+    assert client.post(url, json={"version": 0, "data": grid, "csrf": csrf}).status_code == 403
+    assert _page(client)[2] == 0  # no draft was made
 
 
 def test_a_tab_left_open_after_the_report_was_sent_elsewhere_gets_the_conflict(college_site: Site) -> None:

@@ -69,13 +69,18 @@ def school_collection(c: Cab, collect: Collect, user: Account, collection_id: st
 
 
 def parse_values(form: Form, raw: str) -> DraftValues | None:
-    """The grid the page sent (JSON: sheet.table → rows → field number → text, and the answers
-    to warnings under ``EXPLAIN``: key → text), kept to the form's own sheets, fields and row
-    limits; None when it is not that shape at all."""
+    """The grid the page sent as one JSON field (``values_of``); None when it is not JSON."""
     try:
         data = json.loads(raw)
     except ValueError:
         return None
+    return values_of(form, data)
+
+
+def values_of(form: Form, data: object) -> DraftValues | None:
+    """The grid the page sent (sheet.table → rows → field number → text, and the answers to
+    warnings under ``EXPLAIN``: key → text), kept to the form's own sheets, fields and row
+    limits; None when it is not that shape at all."""
     if not isinstance(data, dict):
         return None
     values: DraftValues = {}

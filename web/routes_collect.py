@@ -7,6 +7,7 @@ Routes are thin: the judge, the recording and the receipt are ``flows.webform``'
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated
 
@@ -47,6 +48,7 @@ from web.collect import (
     moment_words,
     parse_values,
     school_collection,
+    values_of,
 )
 from web.deps import (
     Cab,
@@ -55,7 +57,6 @@ from web.deps import (
     Refused,
     UserDep,
     check_csrf,
-    csrf_token,
     live_session,
     not_found,
     reader,
@@ -164,20 +165,20 @@ def _writable(request: Request, c: Cab, user: Account, collection_id: str) -> tu
 
 @router.post("/collect/{collection_id}/draft")
 async def save_draft(request: Request, c: CabDep, collection_id: str) -> Response:
-    """Autosave (the page's script, debounced): JSON with the new version and time, or 409.
+    """Autosave (the page's script, debounced): ``{"version": N, "data": grid}`` as JSON with the
+    CSRF token in ``X-CSRF-Token``; answers JSON with the new version and time, or 409.
 
     The cabinet's busiest route, so it takes the shared dependencies' steps itself, in one hop to
     the thread pool and on one connection: the session read, the audience check and the write
-    (three statements, one pool checkout) instead of three checkouts and a transaction. Its two
-    fields are read here too: FastAPI's would answer a visitor with no session 404 before the
-    session is read."""
-    form = await request.form()
-    token = await csrf_token(request)
-    return await run_in_threadpool(_save, request, c, collection_id, form.get("data"), form.get("version"), token)
+    (three statements, one pool checkout) instead of three checkouts and a transaction. Its body
+    is read here too (capped by ``SecurityHeaders``): FastAPI's would answer a visitor with no
+    session 404 before the session is read."""
+    body = await request.body()
+    token = request.headers.get("x-csrf-token")
+    return await run_in_threadpool(_save, request, c, collection_id, body, token)
 
 
-def _save(request: Request, c: Cab, collection_id: str, data: object, version_text: object,
-          token: str | None) -> Response:
+def _save(request: Request, c: Cab, collection_id: str, body: bytes, token: str | None) -> Response:
     collect = collect_of(request)
     now = c.web.settings.now()
     draft = None
@@ -189,11 +190,8 @@ def _save(request: Request, c: Cab, collection_id: str, data: object, version_te
             _, collection, form = school_collection(c, collect, user, collection_id, conn)
             if not collection.is_open(now):
                 raise Refused(403, closed_message(moment_words(collection.closes)))
-            version = _version(version_text)
-            values = parse_values(form, data) if isinstance(data, str) and len(data) <= MAX_DATA else None
+            version, values = _draft_body(form, body)
             if version is None or values is None:
-                return JSONResponse({"message": BAD_DATA}, status_code=400)
-            if values is None:
                 return JSONResponse({"message": BAD_DATA}, status_code=400)
             if version > 0:
                 draft = collect.drafts.save(user.login, collection.id, values, version, now=now, conn=conn)
@@ -206,12 +204,18 @@ def _save(request: Request, c: Cab, collection_id: str, data: object, version_te
                          "shown": f"Последнее изменение: {draft.updated_at.astimezone(MOSCOW):%d.%m.%Y %H:%M} (мск)"})
 
 
-def _version(text: object) -> int | None:
-    """The draft version a save is based on, as the page sends it; None for anything else."""
-    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 10:
-        return None
-    version = int(text)
-    return version if version <= 2**31 else None
+def _draft_body(form: FormSpec, body: bytes) -> tuple[int | None, DraftValues | None]:
+    """The version and the grid of an autosave's JSON body; (None, None) for anything else."""
+    try:
+        payload = json.loads(body) if len(body) <= MAX_DATA else None
+    except ValueError:  # not JSON, or not UTF-8
+        payload = None
+    if not isinstance(payload, dict):
+        return None, None
+    version = payload.get("version")
+    if type(version) is not int or not 0 <= version <= 2**31:  # a bool is no version
+        return None, None
+    return version, values_of(form, payload.get("data"))
 
 
 @router.post("/collect/{collection_id}/cell")

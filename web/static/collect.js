@@ -28,7 +28,7 @@
     return rows;
   }
 
-  function serialise() {
+  function grid() {
     var data = {};
     form.querySelectorAll("section.sheet").forEach(function (section) {
       data[section.dataset.table] = rowsOf(section);
@@ -38,11 +38,13 @@
       if (input.value.trim() !== "") { answers[input.dataset.key] = input.value; }
     });
     data._explanations = answers;
-    return JSON.stringify(data);
+    return data;
   }
 
-  // multipart, not URL-encoded: the grid's JSON is mostly Cyrillic, which URL encoding turns into
-  // %XX triples the server then decodes a character at a time (a 300-row form: 6 ms against 0.3).
+  function serialise() { return JSON.stringify(grid()); }
+
+  // A cell's check posts multipart, not URL-encoded: its value is mostly Cyrillic, which URL
+  // encoding turns into %XX triples the server then decodes a character at a time.
   function body(extra) {
     var params = new FormData();
     params.set("csrf", field("csrf").value);
@@ -53,8 +55,11 @@
   function save() {
     timer = null;
     if (stopped) { return; }
-    fetch(base + "/draft", {method: "POST", body: body({data: serialise(), version: field("version").value}),
-                            credentials: "same-origin"})
+    // JSON with the CSRF token in a header: parsed by the server's C decoder in one call, where a
+    // multipart body costs the busiest route a fifth of its time in a pure-Python parser.
+    fetch(base + "/draft", {method: "POST", credentials: "same-origin",
+                            headers: {"Content-Type": "application/json", "X-CSRF-Token": field("csrf").value},
+                            body: JSON.stringify({version: Number(field("version").value), data: grid()})})
       .then(function (response) {
         return response.json().then(function (answer) { return [response.status, answer]; });
       })
