@@ -16,7 +16,9 @@ its regional coordinator in, then for --duration seconds each:
 The pages run twice, the bare endpoint with them: «saturation», --connections connections each
 sending its next request as soon as the answer arrives (the server's capacity, not 50 people),
 and «users», --connections users each waiting --think ms between an answer and its next request
-(wrk's Lua ``delay``): the targets' «50 concurrent users» is the second.
+(wrk's Lua ``delay``): the targets' «50 concurrent users» is the second. The users run again
+at each think time of --also-think (1000 ms: a person reading a page for a second before the
+next click), so the p95 is seen against the rate offered, not at one rate only.
 
 Figures are same-run; the machine also runs the load generator, so the ratios say more than the
 milliseconds. Prints a table and, with --json, one JSON object.
@@ -159,22 +161,28 @@ def wrk(url: str, cookie: str | None, duration: int, connections: int, script: P
             "p95_ms": p95 / 1000, "mb_per_s": nbytes / (micros / 1e6) / 1e6, "non_2xx": bad}
 
 
-def scripts(folder: Path, think_ms: int) -> dict[str, Path]:
-    """wrk's Lua scripts: «saturation» (the next request at once) and «users» (each connection
-    waits ``think_ms`` after an answer; wrk times a request from its sending, not the wait)."""
-    saturation, users = folder / "saturation.lua", folder / "users.lua"
-    saturation.write_text(LUA)
-    users.write_text(LUA + f"delay = function() return {think_ms} end\n")
-    return {"saturation": saturation, "users": users}
+def scripts(folder: Path, think_ms: int, also: tuple[int, ...] = ()) -> dict[str, Path]:
+    """wrk's Lua scripts: «saturation» (the next request at once), «users» (each connection
+    waits ``think_ms`` after an answer; wrk times a request from its sending, not the wait), and
+    one «users-N» for each other think time of ``also``."""
+    made = {"saturation": folder / "saturation.lua"}
+    made["saturation"].write_text(LUA)
+    for name, ms in (("users", think_ms), *((f"users-{t}", t) for t in also)):
+        made[name] = folder / f"{name}.lua"
+        made[name].write_text(LUA + f"delay = function() return {ms} end\n")
+    return made
 
 
 def load_runs(base: str, pages: dict[str, tuple[str, str | None]], args: argparse.Namespace,
               lua: dict[str, Path]) -> dict[str, dict[str, float]]:
-    """Every page of ``pages`` (name: path, cookie) after the bare ``/health``, at saturation
-    and then as users with think time; each result names its mode."""
+    """Every page of ``pages`` (name: path, cookie) after the bare ``/health``, at saturation,
+    then as users with think time (``args.think``, then each of ``args.also_think`` if the
+    scripts have it); each result names its mode."""
     runs = {}
-    users = f"{args.connections} users, {args.think} ms think"
-    for mode, label in (("saturation", f"saturation, {args.connections} conns"), ("users", users)):
+    modes = [("saturation", f"saturation, {args.connections} conns"),
+             ("users", f"{args.connections} users, {args.think} ms think"),
+             *((f"users-{t}", f"{args.connections} users, {t} ms think") for t in getattr(args, "also_think", ()))]
+    for mode, label in modes:
         for name, (path, cookie) in {"bare /health": ("/health", None), **pages}.items():
             runs[f"{name} [{label}]"] = wrk(base + path, cookie, args.duration, args.connections, lua[mode])
     return runs
@@ -202,6 +210,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--think", type=int, default=100, help="ms each user waits between requests")
+    parser.add_argument("--also-think", type=lambda v: tuple(int(t) for t in v.split(",") if t), default=(1000,),
+                        help="other think times to run the users at, comma-separated ms (default 1000; '' for none)")
     parser.add_argument("--file-connections", type=int, default=4)
     parser.add_argument("--file-mb", type=int, default=50)
     parser.add_argument("--file-rounds", type=int, default=3, help="alternating recorded/plain runs of each")
@@ -257,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 "SBOR_HOME": str(home), "SBOR_DATABASE_URL": url, "SBOR_BENCH_PLAIN_FILE": str(big)}) as (base, _):
             school_cookie = sign_in(base, school.login, password)
             coordinator_cookie = sign_in(base, f"reg{REGION}", password)
-            lua = scripts(home, args.think)
+            lua = scripts(home, args.think, args.also_think)
             runs = load_runs(base, {
                 "school home page": ("/", school_cookie),
                 "publication page": (f"/publications/{PUBLICATION}", school_cookie),
@@ -284,7 +294,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     runs[f"{args.file_mb} MB file, plain FileResponse"] = plain
     result = {"orgs": len(orgs), "region_schools": len(region), "issue_seconds": round(issue_s, 2),
               "issued": issued.accounts, "workers": args.workers, "connections": args.connections,
-              "think_ms": args.think, "runs": runs, "file_rate_ratio": recorded["mb_per_s"] / plain["mb_per_s"]}
+              "think_ms": args.think, "also_think_ms": list(args.also_think), "runs": runs,
+              "file_rate_ratio": recorded["mb_per_s"] / plain["mb_per_s"]}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
