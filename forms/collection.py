@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from forms.ids import id_problem
@@ -27,6 +28,20 @@ def require_aware(value: datetime | None, what: str) -> None:
                          "attach its zone, e.g. datetime.now(UTC)")
 
 
+class Placed(Protocol):
+    """What a participant rule reads of an organisation: an ``Organisation``, or the place of a
+    signed-in school as its session read it (``warehouse.accounts.SchoolPlace``)."""
+
+    @property
+    def login(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def region_code(self) -> str: ...
+    @property
+    def municipality_code(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Participants:
     """Who must report: every rule that is set must hold; an explicit login always counts."""
@@ -36,7 +51,7 @@ class Participants:
     municipalities: tuple[str, ...] = ()
     logins: tuple[str, ...] = ()
 
-    def includes(self, org: Organisation) -> bool:
+    def includes(self, org: Placed) -> bool:
         if org.login in self.logins:
             return True
         if self.logins and not (self.kinds or self.regions or self.municipalities):

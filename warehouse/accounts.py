@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,17 @@ WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
+class SchoolPlace:
+    """A school's organisation as far as a publication's participant rule reads it
+    (``forms.collection.Placed``), read from the registry with the session."""
+
+    login: str
+    kind: str
+    region_code: str
+    municipality_code: str
+
+
+@dataclass(frozen=True)
 class Account:
     login: str
     role: str  # school, municipal, regional, operator
@@ -50,6 +61,9 @@ class Account:
     municipality_code: str
     title: str
     blocked: bool = False
+    # A school's place in the registry as its session read it, on this request (None: not read,
+    # or the login is in no registry row): what it sees is then decided without another query.
+    place: SchoolPlace | None = field(default=None, compare=False)
 
     @property
     def is_coordinator(self) -> bool:
@@ -127,13 +141,21 @@ def _area(role: str, region: sa.ColumnElement[Any], municipality: sa.ColumnEleme
 
 
 class Accounts:
-    def __init__(self, engine: Engine, tables: CabinetTables, secret: bytes) -> None:
+    def __init__(self, engine: Engine, tables: CabinetTables, secret: bytes,
+                 organisations: sa.Table | None = None) -> None:
         self.engine, self.t, self._secret = engine, tables, secret
         s, a = tables.sessions, tables.accounts
         # Read on every request: built once (a new statement costs more to build and key than
-        # the database takes to answer it).
-        self._session_query = (sa.select(s, *[c for c in a.c if c.name != "login"])
-                               .join(a, a.c.login == s.c.login).where(s.c.id_hash == sa.bindparam("key")))
+        # the database takes to answer it). With the registry's table, a school's place rides
+        # along (a primary-key lookup in the same statement), so the pages need no query of
+        # their own to know which publications it sees.
+        query = sa.select(s, *[c for c in a.c if c.name != "login"]).join(a, a.c.login == s.c.login)
+        if organisations is not None:
+            o = organisations
+            query = query.outerjoin(o, sa.and_(a.c.role == "school", o.c.login == s.c.login)).add_columns(
+                o.c.kind.label("place_kind"), o.c.region_code.label("place_region"),
+                o.c.municipality_code.label("place_municipality"))
+        self._session_query = query.where(s.c.id_hash == sa.bindparam("key"))
 
     # -- issuing -------------------------------------------------------------------------
 
@@ -309,7 +331,11 @@ class Accounts:
             else:
                 with guarded(self.engine, write=True) as own:
                     own.execute(touch)
-        return Session(_account(row), row["csrf"], row["must_set_password"])
+        account = _account(row)
+        if row.get("place_kind") is not None:
+            account = replace(account, place=SchoolPlace(account.login, row["place_kind"], row["place_region"],
+                                                         row["place_municipality"]))
+        return Session(account, row["csrf"], row["must_set_password"])
 
     def close_session(self, session_id: str) -> None:
         with guarded(self.engine, write=True) as conn:

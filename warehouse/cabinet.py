@@ -14,7 +14,7 @@ class Cabinet:
     def __init__(self, warehouse: Warehouse, secret: bytes) -> None:
         self.warehouse = warehouse
         self.tables = cabinet_tables()
-        self.accounts = Accounts(warehouse.engine, self.tables, secret)
+        self.accounts = Accounts(warehouse.engine, self.tables, secret, warehouse.fixed.organisations)
         self.storage = Storage(warehouse.engine, self.tables, warehouse.fixed)
 
     def create(self) -> None:

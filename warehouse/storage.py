@@ -159,6 +159,10 @@ class Storage:
         schools. One query for all of them (a page asks for every publication at once)."""
         if not rules:
             return []
+        if account.role == "school" and account.place is not None:
+            # The school's row, read with its session on this request: the rules hold or not on
+            # it alone (``audience_clause`` is ``includes`` in SQL), with no second query.
+            return [rule.includes(account.place) for rule in rules]
         o = self.fixed.organisations
 
         def build() -> sa.Select[Any]:
