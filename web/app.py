@@ -29,7 +29,7 @@ from web import (
     routes_reports,
     routes_upload,
 )
-from web.collect import collect_state, field_input
+from web.collect import collect_state, field_input, select_options
 from web.config import WebSettings, load_web_settings
 from web.deps import Cab, MustSetPassword, NotSignedIn, Refused, environment
 from web.security import SecurityHeaders
@@ -59,6 +59,7 @@ def create_app(web: WebSettings, publications: tuple[Publication, ...] | None = 
     app.state.collect = collect_state(app.state.cab)
     app.state.cab.pages.globals["collect_block"] = routes_collect.block
     app.state.cab.pages.globals["field_input"] = field_input
+    app.state.cab.pages.globals["select_options"] = select_options
     for module in (routes_auth, routes_publications, routes_files, routes_upload, routes_collect,
                    routes_monitor, routes_reports, routes_operator):
         app.include_router(module.router)
