@@ -21,6 +21,7 @@ from forms.findings import as_told
 from warehouse.errors import WarehouseError
 from warehouse.rows import ACCEPTED, STORED_OUTCOMES, NewSubmission, SubmissionRow
 from warehouse.tables import FixedTables, UtcDateTime, frame_schema
+from warehouse.tallies import ACCEPTED_STAGE, WORKING, raise_stage_in
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def record_in(
         assert earlier is not None  # the conflict was on this sha256
         return earlier, False
     bulk_insert(conn, fixed.findings, _FINDING_COLUMNS, [_finding_values(new_id, f) for f in findings])
+    raise_stage_in(conn, sub.collection_id, sub.login, ACCEPTED_STAGE if accepted else WORKING)
     if target is not None:
         _insert_rows(conn, target, new_id, rows or {})
         conn.execute(statements.make_current, {

@@ -2,8 +2,8 @@
 организаций»): counts per territory, the participant list a page at a time, one school's data.
 
 Every query takes the signed-in ``Account`` and applies its territory here (``area_clause``), so
-no page can forget the scope. The counts are the status workbook's and ``sbor status``'s: the
-same ``status_query`` rows, labelled by ``forms.status``. The participant list filters and sorts
+no page can forget the scope. The counts are the status workbook's and ``sbor status``'s, kept
+per place as they change (``warehouse.tallies``). The participant list filters and sorts
 in SQL; its status column is ``status_case``, ``forms.status.lifecycle`` spelled in SQL (a test
 holds the two equal for every case).
 """
@@ -22,6 +22,7 @@ from warehouse.engine import guarded
 from warehouse.rows import ACCEPTED, CollectionRow
 from warehouse.statuses import status_query
 from warehouse.store import Warehouse
+from warehouse.tallies import ACCEPTED_STAGE, NOTHING, WORKING
 
 Sort = Literal["login", "name", "municipality", "status", "started", "submitted"]
 SORTS: tuple[Sort, ...] = ("login", "name", "municipality", "status", "started", "submitted")
@@ -125,7 +126,7 @@ def _summary(closed: bool, counts: dict[Status, int]) -> Summary:
     return Summary(closed, sum(counts.values()), tuple((st, counts.get(st, 0)) for st in order))
 
 
-def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: bool = True) -> sa.Subquery:
+def _standing(wh: Warehouse, account: Account, collection_id: str) -> sa.Subquery:
     """Each participant in ``account``'s territory with its organisation, its files, its
     accepted ones, its first file's and last accepted file's times: the columns of
     ``status_query`` these screens show, without its window over every file of the collection
@@ -134,9 +135,7 @@ def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: boo
     ``started_at`` is ``status_query``'s: the first file, first draft or template download."""
     s, p, o, w = wh.fixed.submissions, wh.fixed.participants, wh.fixed.organisations, wh.fixed.work_started
     accepted = s.c.outcome.in_(ACCEPTED)
-    # Without ``times`` (the counts) the two dates are not aggregated: a quarter of the time.
-    first, last = ((sa.func.min(s.c.received_at), sa.func.max(sa.case((accepted, s.c.received_at)))) if times
-                   else (sa.null(), sa.null()))
+    first, last = sa.func.min(s.c.received_at), sa.func.max(sa.case((accepted, s.c.received_at)))
     files = (sa.select(s.c.login, sa.func.count().label("files"),
                        sa.func.sum(sa.case((accepted, 1), else_=0)).label("accepted"),
                        first.label("first_received_at"), last.label("last_accepted_at"))
@@ -145,11 +144,11 @@ def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: boo
         files = files.join(o, o.c.login == s.c.login).where(
             area_clause(account, o.c.region_code, o.c.municipality_code, o.c.login))
     f = files.subquery("f")
-    # The earliest sign of work, as status_query says it (without ``times``: any sign at all).
+    # The earliest sign of work, as status_query says it.
     started_at = (sa.case((w.c.started_at.is_(None), f.c.first_received_at),
                           (f.c.first_received_at.is_(None), w.c.started_at),
                           (w.c.started_at < f.c.first_received_at, w.c.started_at),
-                          else_=f.c.first_received_at) if times else w.c.started_at)
+                          else_=f.c.first_received_at))
     return (sa.select(o.c.login, o.c.full_name, o.c.short_name, o.c.region_code, o.c.region_name,
                       o.c.municipality_code, o.c.municipality_name,
                       sa.func.coalesce(f.c.files, 0).label("files"),
@@ -164,41 +163,41 @@ def _standing(wh: Warehouse, account: Account, collection_id: str, *, times: boo
 
 def monitoring(wh: Warehouse, account: Account, collection: CollectionRow, now: datetime) -> Monitoring:
     """«Общая статистика» and its table: per region for the operator, per municipality for a
-    coordinator. The rows are ``status_query``'s (those of ``sbor status`` and the status
-    workbook; ``_standing``), labelled by ``status_case`` and counted by the database: for
-    40,000 schools fetching every row to count them in Python took a second."""
-    _area(account)  # a school's account has no monitoring
+    coordinator. Read from ``tallies`` (a row per place and stage, kept in the transactions
+    that record files and starts: ``warehouse.tallies``), labelled as ``status_case`` labels the
+    rows of ``sbor status`` and the status workbook (a test holds them equal). Counting the
+    participants themselves joined 40,000 of them with their organisations on every request."""
+    area = _area(account)  # a school's account has no monitoring
     closed = now >= collection.closes  # forms.status.is_closed, for the stored row
-    c = _standing(wh, account, collection.id, times=False).c
     per_region = account.role == "operator"
-    o = wh.fixed.organisations
-    label = status_case(c.files, c.accepted, closed, c.started_at)
-    # Counted by code alone and named after: carrying each participant's region or municipality
-    # name through the joins and hashing it in the group key cost a third of the query (40,000
-    # rows for the operator); a name is then one row of ix_organisations_area per place.
+    t, o = wh.fixed.tallies, wh.fixed.organisations
+    place = t.c.region_code if per_region else t.c.municipality_code
+    counts = (sa.select(t.c.region_code, place.label("code"), t.c.stage, sa.func.sum(t.c.n).label("n"))
+              .where(t.c.collection_id == collection.id)
+              .group_by(t.c.region_code, place, t.c.stage).subquery("counts"))
+    # Named after counting: the first row of ix_organisations_area for each of the ~90 places.
     if per_region:
-        counts = (sa.select(c.region_code.label("code"), label.label("status"), sa.func.count().label("n"))
-                  .group_by(c.region_code, label).subquery("counts"))
         name = sa.select(o.c.region_name).where(o.c.region_code == counts.c.code)
     else:
-        counts = (sa.select(c.region_code.label("region"), c.municipality_code.label("code"),
-                            label.label("status"), sa.func.count().label("n"))
-                  .group_by(c.region_code, c.municipality_code, label).subquery("counts"))
-        name = sa.select(o.c.municipality_name).where(o.c.region_code == counts.c.region,
+        name = sa.select(o.c.municipality_name).where(o.c.region_code == counts.c.region_code,
                                                       o.c.municipality_code == counts.c.code)
-    query = sa.select(counts.c.code, name.limit(1).scalar_subquery(), counts.c.status, counts.c.n)
+    query = sa.select(counts.c.code, name.limit(1).scalar_subquery(), counts.c.stage, counts.c.n)
+    if area["region"] is not None:
+        query = query.where(counts.c.region_code == area["region"])
+    if area["municipality"] is not None:
+        query = query.where(counts.c.code == area["municipality"])
     with guarded(wh.engine) as conn:
-        if conn.dialect.name == "postgresql":
-            # The planner guesses a group per participant (40,000 names to look up), which puts
-            # the statement over jit_above_cost: compiling it took 12 ms of a 30 ms answer.
-            conn.exec_driver_sql("SET LOCAL jit = off")
         rows = conn.execute(query).all()
+    labels = {NOTHING: Status.NEVER_STARTED if closed else Status.NOT_STARTED,
+              WORKING: Status.NOT_SUBMITTED if closed else Status.IN_WORK, ACCEPTED_STAGE: Status.SUBMITTED}
     groups: dict[tuple[str, str], dict[Status, int]] = {}
     total: dict[Status, int] = {}
-    for place_code, place_name, status, n in rows:
-        st = Status(status)
-        groups.setdefault((place_code, place_name), {})[st] = n
-        total[st] = total.get(st, 0) + n
+    for place_code, place_name, stage, n in rows:
+        if not n:  # every school of a place moved away, or up a stage
+            continue
+        st = labels[stage]
+        groups.setdefault((place_code, place_name), {})[st] = int(n)
+        total[st] = total.get(st, 0) + int(n)
     places = tuple(PlaceCounts(pc, pn, _summary(closed, counts)) for (pc, pn), counts in sorted(groups.items()))
     return Monitoring(collection, closed, _summary(closed, total), places,
                       "Регион" if per_region else "Муниципалитет")

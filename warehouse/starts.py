@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from warehouse.engine import guarded
 from warehouse.loading import dialect_insert
 from warehouse.tables import work_started_table
+from warehouse.tallies import WORKING, raise_stage_in
 
 # The table as the cabinet's modules reach it (its DDL is the warehouse's: Warehouse.create()).
 WORK_STARTED = work_started_table(sa.MetaData())
@@ -20,8 +21,12 @@ WORK_STARTED = work_started_table(sa.MetaData())
 def record_start_in(conn: Connection, collection_id: str, login: str, how: str, at: datetime) -> None:
     """Note that ``login`` started on ``collection_id`` (``how``: "draft" or "template"), in the
     transaction of ``conn``; the first start is kept, later ones are no-ops."""
-    conn.execute(dialect_insert(conn.dialect.name, WORK_STARTED).values(
-        collection_id=collection_id, login=login, started_at=at, how=how).on_conflict_do_nothing())
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+    first = conn.execute(dialect_insert(conn.dialect.name, WORK_STARTED).values(
+        collection_id=collection_id, login=login, started_at=at, how=how).on_conflict_do_nothing()
+        .returning(WORK_STARTED.c.login)).first()
+    if first is not None:
+        raise_stage_in(conn, collection_id, login, WORKING)
 
 
 def record_start(engine: Engine, collection_id: str, login: str, how: str, at: datetime) -> None:

@@ -45,6 +45,7 @@ from warehouse.tables import (
     frame_schema,
     view_name,
 )
+from warehouse.tallies import hold, rebuild_in
 from warehouse.views import ensure_view
 
 # Bound on the values of one IN (…): SQLite allows 32,766 variables, PostgreSQL 65,535.
@@ -100,9 +101,13 @@ class Warehouse:
         with guarded(self.engine, write=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_DDL_LOCK)))
+            had_tallies = sa.inspect(conn).has_table(self.fixed.tallies.name)
             self.metadata.create_all(conn)
-            add_missing_columns(conn)
+            added = add_missing_columns(conn)
             add_missing_indexes(conn, self.fixed)
+            if not had_tallies or "participants.stage" in added:
+                # A workspace from before the tallies: count what it holds once (no-op if new).
+                rebuild_in(conn, self.fixed)
             for ft in self._forms.values():
                 for sheet in ft.form.sheets:
                     ensure_view(conn, view_name(ft.form, sheet),
@@ -144,11 +149,15 @@ class Warehouse:
             return 0
         o = self.fixed.organisations
         with guarded(self.engine, write=True) as conn:
+            hold(conn)
             bulk_upsert(conn, o, "login", _ORG_COLUMNS, [
                 (g.login, g.full_name, g.short_name, g.region_code, g.region_name,
                  g.municipality_code, g.municipality_name, g.kind, ";".join(g.specialities))
                 for g in orgs
             ])
+            # A school may have changed municipality: its count moves with it. The raises wait
+            # for this transaction (``hold``); a registry is loaded seldom, and in seconds.
+            rebuild_in(conn, self.fixed, stages=False)
         self._analyze("organisations")
         return len(orgs)
 
@@ -191,6 +200,7 @@ class Warehouse:
         }
         try:
             with guarded(self.engine, write=True) as conn:
+                hold(conn)
                 stmt = dialect_insert(conn.dialect.name, c).values(values)
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=["id"],
@@ -205,6 +215,8 @@ class Warehouse:
                                                   p.c.login.in_(part)))
                 bulk_insert(conn, p, ("collection_id", "login"),
                             [(collection.id, login) for login in sorted(wanted - present)])
+                # A new participant may have sent files before it was one: its stage is counted.
+                rebuild_in(conn, self.fixed, [collection.id])
         except sa.exc.IntegrityError as exc:
             known = {g.login for g in self.organisations(logins)}
             missing = sorted(set(logins) - known)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -81,6 +82,7 @@ class FixedTables:
     findings: Table
     current_submissions: Table
     work_started: Table
+    tallies: Table
 
 
 def define_fixed_tables(metadata: MetaData) -> FixedTables:
@@ -123,6 +125,9 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"),
                primary_key=True),
         Column("login", ForeignKey("organisations.login"), primary_key=True),
+        # How far the school has got (warehouse.tallies): kept with the tallies, not read alone.
+        # Added after the first release: ADDED_COLUMNS brings older databases up to date.
+        Column("stage", SmallInteger, nullable=False, server_default="0"),
     )
     outcomes = ", ".join(f"'{o}'" for o in STORED_OUTCOMES)
     submissions = Table(
@@ -179,8 +184,18 @@ def define_fixed_tables(metadata: MetaData) -> FixedTables:
         # subquery on submissions would see the snapshot from before that writer committed.
         Column("received_at", UtcDateTime, nullable=False),
     )
+    # How many participants of a collection stand at each stage in each municipality
+    # (warehouse.tallies): the monitoring counts, kept as files and starts are recorded.
+    tallies = Table(
+        "tallies", metadata,
+        Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+        Column("region_code", ascii_code(2), primary_key=True),
+        Column("municipality_code", ascii_code(16), primary_key=True),
+        Column("stage", SmallInteger, primary_key=True),
+        Column("n", Integer, nullable=False),
+    )
     return FixedTables(organisations, collections, participants, submissions, findings,
-                       current_submissions, work_started_table(metadata))
+                       current_submissions, work_started_table(metadata), tallies)
 
 
 WORK_STARTS = ("draft", "template")
@@ -205,7 +220,9 @@ def work_started_table(metadata: MetaData) -> Table:
 # Nullable columns added to a fixed table after databases holding it were made: create_all()
 # leaves an existing table as it is, so Warehouse.create() adds each one that is missing.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("submissions", "saved_by", "TEXT"), ("findings", "wording", "TEXT"), ("findings", "params", "TEXT"))
+    ("submissions", "saved_by", "TEXT"), ("findings", "wording", "TEXT"), ("findings", "params", "TEXT"),
+    # NOT NULL with a constant default: no table rewrite on PostgreSQL 11+ either.
+    ("participants", "stage", "SMALLINT NOT NULL DEFAULT 0"))
 
 
 def add_missing_columns(conn: sa.Connection) -> list[str]:
