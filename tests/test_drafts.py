@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from warehouse import connect
+from warehouse import Warehouse, connect
 from warehouse.drafts import Drafts, StaleDraft
 from warehouse.engine import reader
 from warehouse.explanations import Explanations
@@ -19,12 +19,20 @@ from warehouse.explanations import Explanations
 MOMENT = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
 
 
+def drafts_in_a_warehouse(engine: Engine) -> Drafts:
+    """The drafts' table beside the warehouse's, as the cabinet has them (a first draft is a
+    start of work, which the warehouse's monitoring counts)."""
+    Warehouse(engine).create()
+    drafts = Drafts(engine)
+    drafts.create()
+    return drafts
+
+
 def test_versions_conflicts_and_delete(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "var").mkdir(exist_ok=True)  # where the SQLite variant's file goes
     engine = connect(database_url)
     try:
-        drafts = Drafts(engine)
-        drafts.create()
+        drafts = drafts_in_a_warehouse(engine)
         drafts.create()  # idempotent
         assert drafts.get("spo770004", "c1") is None
         first = drafts.save("spo770004", "c1", {"specialities": [{"1": "a"}]}, 0, now=MOMENT)
@@ -60,8 +68,7 @@ def test_a_later_version_on_the_callers_reader_connection(database_url: str, tmp
     (tmp_path / "var").mkdir(exist_ok=True)
     engine = connect(database_url)
     try:
-        drafts = Drafts(engine)
-        drafts.create()
+        drafts = drafts_in_a_warehouse(engine)
         drafts.save("spo770004", "c1", {"specialities": [{"1": "a"}]}, 0, now=MOMENT)
         with reader(engine) as conn:
             with pytest.raises(ValueError, match="first version"):
@@ -94,7 +101,7 @@ def test_workers_starting_together_create_the_tables_once(database_url: str, tmp
     try:
         with ThreadPoolExecutor(len(engines)) as pool:
             list(pool.map(boot, engines))  # re-raises a worker's error
-        assert Drafts(engines[0]).save("spo770004", "c1", {}, 0).version == 1
+        assert drafts_in_a_warehouse(engines[0]).save("spo770004", "c1", {}, 0).version == 1
     finally:
         for engine in engines:
             engine.dispose()
