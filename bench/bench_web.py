@@ -15,8 +15,9 @@ its regional coordinator in, then for --duration seconds each:
 
 The pages run twice, the bare endpoint with them: «saturation», --connections connections each
 sending its next request as soon as the answer arrives (the server's capacity, not 50 people),
-and «users», --connections users each waiting --think ms between an answer and its next request
-(wrk's Lua ``delay``): the targets' «50 concurrent users» is the second. The users run again
+and «users», --connections users each waiting --think ms on average (uniform from half to one and
+a half times, as Locust's ``between``) between an answer and its next request (wrk's Lua
+``delay``): the targets' «50 concurrent users» is the second. The users run again
 at each think time of --also-think (1000 ms: a person reading a page for a second before the
 next click), so the p95 is seen against the rate offered, not at one rate only.
 
@@ -63,6 +64,24 @@ LUA = """
 done = function(summary, latency, requests)
   io.write(string.format("SBOR %d %d %d %d %d %d\\n", summary.requests, summary.bytes,
     summary.duration, latency:percentile(50), latency:percentile(95), summary.errors.status))
+end
+"""
+
+# A user's think time: uniform between half and one and a half times the mean, as Locust's
+# ``between`` waits. A fixed wait kept the connections in step (all ten coordinators asked at the
+# same instant every second, so the p95 was the tail of a burst); each wrk thread has a Lua state
+# of its own, seeded apart in ``setup`` (the same seed would give every thread the same waits).
+THINK = """
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+init = function(args)
+  math.randomseed(seed)
+end
+delay = function()
+  return math.random(LOW, HIGH)
 end
 """
 
@@ -163,13 +182,13 @@ def wrk(url: str, cookie: str | None, duration: int, connections: int, script: P
 
 def scripts(folder: Path, think_ms: int, also: tuple[int, ...] = ()) -> dict[str, Path]:
     """wrk's Lua scripts: «saturation» (the next request at once), «users» (each connection
-    waits ``think_ms`` after an answer; wrk times a request from its sending, not the wait), and
-    one «users-N» for each other think time of ``also``."""
+    waits ``think_ms`` on average after an answer; wrk times a request from its sending, not the
+    wait), and one «users-N» for each other think time of ``also``."""
     made = {"saturation": folder / "saturation.lua"}
     made["saturation"].write_text(LUA)
     for name, ms in (("users", think_ms), *((f"users-{t}", t) for t in also)):
         made[name] = folder / f"{name}.lua"
-        made[name].write_text(LUA + f"delay = function() return {ms} end\n")
+        made[name].write_text(LUA + THINK.replace("LOW", str(ms // 2)).replace("HIGH", str(ms * 3 // 2)))
     return made
 
 
