@@ -1,9 +1,11 @@
 """Two pages one request at a time, in process: what the server spends on each, without a load
 generator or a queue. The regional coordinator's «Отчёт о скачивании» (one page of region 77 grown
 to --region-size schools, each with a common file and its own) through the whole app
-(``httpx.ASGITransport``: session, route, queries, template), and the operator's monitoring counts
-(``warehouse.monitoring.monitoring``, then the route ``/monitor/<collection>``), on PostgreSQL
-with --orgs organisations. Prints p50/p95 wall and CPU ms of --repeat requests each.
+(``httpx.ASGITransport``: session, route, queries, template), the operator's monitoring counts
+(``warehouse.monitoring.monitoring``, then the route ``/monitor/<collection>``) and a page of the
+region's participant list («Сдано», by submission date, page 2: ``participants``, then the
+route), on PostgreSQL with --orgs organisations. Prints p50/p95 wall and CPU ms of --repeat
+requests each.
 
 The data is built once in the PostgreSQL schema --keep (its workspace folder /tmp/sbor-<schema>)
 and kept, so that two code trees can be timed on the same data in the same period (``--repo``
@@ -47,6 +49,8 @@ PUBLICATION = "vpr-tech-2027"
 REGION = "77"
 COLLECTION = "bench-monitor"
 PASSWORD = "bench-password-1"
+# bench_monitor's participant page: the region's schools «Сдано», latest submission first, page 2.
+PARTICIPANTS = f"/monitor/{COLLECTION}/participants?status=%D0%A1%D0%B4%D0%B0%D0%BD%D0%BE&sort=submitted&desc=1&page=2"
 
 
 def build(url: str, home: Path, orgs_n: int, region_size: int) -> None:
@@ -144,8 +148,9 @@ def main() -> None:
 
     from flows.settings import load_settings
     from flows.workspace import open_warehouse
+    from forms.status import Status
     from warehouse.accounts import Account
-    from warehouse.monitoring import monitoring
+    from warehouse.monitoring import monitoring, participants
     from web.app import create_app, load_web_settings
 
     app = create_app(load_web_settings())
@@ -179,6 +184,7 @@ def main() -> None:
         await many("bare /health", clients["operator"], "/health")
         await many("report page (route)", clients[f"reg{REGION}"], report_path)
         await many("monitoring counts (route)", clients["operator"], f"/monitor/{COLLECTION}")
+        await many("participant page (route)", clients[f"reg{REGION}"], PARTICIPANTS)
         for client in clients.values():
             await client.aclose()
         return loop_results  # type: ignore[return-value]
@@ -189,6 +195,10 @@ def main() -> None:
     operator = Account("operator", "operator", "", "", "Оператор")
     results["monitoring counts (function)"] = timed(lambda: monitoring(wh, operator, row, datetime.now(UTC)),
                                                     args.repeat)
+    regional = Account(f"reg{REGION}", "regional", REGION, "", "Москва")
+    results["participant page (function)"] = timed(
+        lambda: participants(wh, regional, row, datetime.now(UTC), status=Status.SUBMITTED, sort="submitted",
+                             descending=True, offset=50, limit=50), args.repeat)
     print(f"code: {REPO}; {args.repeat} requests each, one at a time; load average {os.getloadavg()[0]:.1f}")
     print(f"{'what':34} {'p50 ms':>7} {'p95 ms':>7} {'cpu p50':>8} {'cpu p95':>8}")
     for name, (wall, cpu) in results.items():
