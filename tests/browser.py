@@ -1,7 +1,7 @@
 """What the cabinet's browser tests share: Debian's Chromium by path, the cabinet served by
 uvicorn on a free port, the axe-core check and the page's console errors. The fixtures here are
-registered once, as a plugin, from tests/conftest.py; the modules import `BROWSER`, `served_site`
-and `accessible`."""
+registered once, as a plugin, from tests/conftest.py; the modules import `BROWSER`, `served_site`,
+`accessible` and `sign_in`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import uvicorn
 from playwright.sync_api import Page
 from starlette.types import ASGIApp
 
-from tests.cabinet_site import Site, close
+from tests.cabinet_site import PASSWORD, Site, close
 
 CHROMIUM = os.environ.get("SBOR_TEST_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "browser_assets" / "axe.min.js"
@@ -91,3 +91,11 @@ def accessible(page: Page) -> None:
             .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')');
     }""")
     assert found == [], f"{page.url}: {found}"
+
+
+def sign_in(page: Page, base: str, login: str, password: str = PASSWORD) -> None:
+    """The sign-in form filled and sent, as a person does it, from ``/login``."""
+    page.goto(base + "/login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()

@@ -4,22 +4,18 @@ figures, and each removes its workspace. No time is asserted."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.benches import load_bench
+from tests.benches import bench_server, load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.postgres
 def test_bench_upload_runs_at_a_tiny_size() -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    url = bench_server()
     result = load_bench("bench_upload").main(["--orgs", "2000", "--schools", "3", "--rate", "2", "--duration", "2",
                                         "--workers", "1", "--url", url])
     assert result["uploads"] == result["answered"] == 4, result
@@ -29,11 +25,7 @@ def test_bench_upload_runs_at_a_tiny_size() -> None:
 
 @pytest.mark.postgres
 def test_bench_monitor_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (the benchmark's load generator)")
+    url = bench_server(wrk=True)
     load_bench("bench_monitor").main(["--orgs", "2000", "--region-size", "50", "--repeat", "3", "--duration", "1",
                                 "--connections", "2", "--think", "100", "--workers", "1", "--url", url])
     out = capsys.readouterr().out

@@ -3,21 +3,20 @@ figure. No time is asserted."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.benches import bench_server
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.postgres
 def test_bench_export_reads_at_a_tiny_size() -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    url = bench_server()
     done = subprocess.run([sys.executable, str(REPO / "bench" / "bench_export_reads.py"), "--orgs", "300",
                            "--rounds", "1", "--url", url], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

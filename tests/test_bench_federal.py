@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.benches import bench_server
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_federal_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
-    server = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    server = bench_server()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SBOR_"))}
     out = tmp_path / "federal.json"
     argv = ["--orgs", "16", "--rows", "3", "--sample", "2", "--fill-sample", "6", "--naive-sample", "4",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.benches import bench_server
 from tests.browser import CHROMIUM
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,9 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.postgres
 @pytest.mark.browser
 def test_bench_report_runs_at_a_tiny_size() -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
+    url = bench_server()
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"no Chromium at {CHROMIUM}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}  # Prefect as `sbor web` has it

@@ -3,24 +3,18 @@ non-2xx under load), and the table says what it measured. No time is asserted.""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.benches import load_bench
+from tests.benches import bench_server, load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.postgres
 def test_bench_web_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (the benchmark's load generator)")
+    url = bench_server(wrk=True)
     module = load_bench("bench_web")
     result = module.main(["--orgs", "400", "--region-size", "30", "--downloads", "10", "--duration", "1",
                           "--connections", "4", "--also-think", "200", "--file-mb", "1", "--workers", "1",

@@ -4,24 +4,18 @@ back to back and at a pace (none refused, none in conflict), the full form is ac
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.benches import load_bench
+from tests.benches import bench_server, load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.postgres
 def test_bench_webform_http_runs_at_a_tiny_size(capsys: pytest.CaptureFixture[str]) -> None:
-    url = os.environ.get("SBOR_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SBOR_TEST_POSTGRES_URL is not set")
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (the benchmark's load generator)")
+    url = bench_server(wrk=True)
     module = load_bench("bench_webform_http")
     result = module.main(["--orgs", "2000", "--connections", "2", "--paced", "2", "--think", "50",
                           "--submits", "2", "--rounds", "1", "--duration", "1", "--workers", "1", "--url", url])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import BROWSER, accessible, served_site
-from tests.cabinet_site import PASSWORD, A, Site, build_site
+from tests.browser import BROWSER, accessible, served_site, sign_in
+from tests.cabinet_site import A, Site, build_site
 from warehouse.accounts import NewAccount
 
 TECH = "Технические требования к проведению ВПР 2027 в компьютерной форме"
@@ -70,9 +70,7 @@ def test_a_new_school_and_its_coordinator(served: tuple[Site, str], page: Page, 
     expect(page.get_by_role("button", name=f"Развернуть: {TECH}")).to_be_visible()
     page.get_by_role("button", name="Выйти").click()
 
-    page.get_by_label("Логин").fill("mun7701")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "mun7701")
     page.get_by_role("link", name=TECH).click()
     page.get_by_role("link", name="Отчёт о скачивании").click()
     expect(page.get_by_role("heading", name="Отчёт о скачивании")).to_be_visible()
@@ -91,10 +89,7 @@ def test_a_new_school_and_its_coordinator(served: tuple[Site, str], page: Page, 
 def test_pages_fit_the_screen(served: tuple[Site, str], page: Page, width: int, height: int) -> None:
     site, base = served
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(base + "/login")
-    page.get_by_label("Логин").fill("mun7701")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "mun7701")
     for url in ("/", "/publications/vpr-tech-2027", "/publications/vpr-tech-2027/downloads", "/schools"):
         page.goto(base + url)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

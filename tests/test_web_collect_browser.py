@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.browser import BROWSER, accessible, served_site
-from tests.cabinet_site import PASSWORD, Site
+from tests.browser import BROWSER, accessible, served_site, sign_in
+from tests.cabinet_site import Site
 from tests.collect_site import COLLEGE, EXAMPLE, SPO, collect_site
 
 pytestmark = BROWSER
@@ -43,10 +43,7 @@ def type_row(page: Page, row: int, values: tuple[str, ...]) -> None:
 def test_the_specialities_form_from_the_manual(served: tuple[Site, str], page: Page,
                                                console_errors: list[str]) -> None:
     site, base = served
-    page.goto(base + "/login")
-    page.get_by_label("Логин").fill(COLLEGE)
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, COLLEGE)
     page.goto(base + f"/publications/{SPO}")
     expect(page.get_by_text("Статус: Не приступал")).to_be_visible()
     page.get_by_role("link", name="Заполнить").click()
@@ -99,17 +96,14 @@ def test_the_specialities_form_from_the_manual(served: tuple[Site, str], page: P
     assert console_errors == []
 
 
-def sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Логин").fill(COLLEGE)
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+def sign_in_college(page: Page, base: str) -> None:
+    sign_in(page, base, COLLEGE)
     expect(page.get_by_role("button", name="Выйти")).to_be_visible()
 
 
 def test_two_tabs_conflict_visibly(served: tuple[Site, str], page: Page) -> None:
     site, base = served
-    sign_in(page, base)
+    sign_in_college(page, base)
     page.goto(base + f"/collect/{SPO}")
     other = page.context.new_page()
     other.goto(base + f"/collect/{SPO}")
@@ -128,7 +122,7 @@ def test_the_keyboard_moves_as_in_a_spreadsheet(served: tuple[Site, str], page: 
     """Tab along a row, Enter and Shift+Enter down and up a column, arrows between cells (Left and
     Right only from the caret's ends); a select keeps its own arrows, Ctrl+arrow leaves it."""
     _, base = served
-    sign_in(page, base)
+    sign_in_college(page, base)
     page.goto(base + f"/collect/{SPO}")
     keys = page.keyboard
     cell(page, 0, 3).fill("1")
@@ -172,7 +166,7 @@ def test_the_keyboard_moves_as_in_a_spreadsheet(served: tuple[Site, str], page: 
 
 def test_the_three_sheet_schedule_form(served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
     site, base = served
-    sign_in(page, base)
+    sign_in_college(page, base)
     page.goto(base + "/collect/vpr-spo-schedule-2027")
     tabs = page.get_by_role("tab")
     expect(tabs).to_have_count(3)
@@ -208,7 +202,7 @@ def test_the_three_sheet_schedule_form(served: tuple[Site, str], page: Page, con
 def test_the_form_pages_fit_the_screen(served: tuple[Site, str], page: Page, width: int, height: int) -> None:
     _, base = served
     page.set_viewport_size({"width": width, "height": height})
-    sign_in(page, base)
+    sign_in_college(page, base)
     for url in (f"/publications/{SPO}", f"/collect/{SPO}", f"/collect/{SPO}/history",
                 "/collect/vpr-spo-schedule-2027"):
         page.goto(base + url)

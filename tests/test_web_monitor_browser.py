@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.browser import BROWSER, accessible, served_site
-from tests.cabinet_site import PASSWORD, Site
+from tests.browser import BROWSER, accessible, served_site, sign_in
+from tests.cabinet_site import Site
 from tests.collect_site import COLLEGE, NAMES
 from tests.monitor_site import EXPLANATION, build_explained_site, build_monitored_site, prefect_api  # noqa: F401
 
@@ -32,10 +32,7 @@ def served(tmp_path: Path, prefect_api: str) -> Iterator[tuple[Site, str]]:  # n
 def test_a_regional_coordinator_monitors_and_exports(served: tuple[Site, str], page: Page,
                                                      console_errors: list[str]) -> None:
     site, base = served
-    page.goto(base + "/")
-    page.get_by_label("Логин").fill("reg77")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "reg77")
     page.get_by_role("link", name="Мониторинг").click()
     expect(page.get_by_role("heading", name="Мониторинг сбора данных")).to_be_visible()
     accessible(page)
@@ -97,10 +94,7 @@ def explained(tmp_path: Path) -> Iterator[tuple[Site, str]]:
 def test_a_regional_coordinator_reads_a_schools_answers_and_its_explanation(
         explained: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
     _, base = explained
-    page.goto(base + "/")
-    page.get_by_label("Логин").fill("reg77")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "reg77")
     page.get_by_role("link", name="Мониторинг").click()
     page.get_by_role("link", name="Информация об ОО, реализующих программы СПО", exact=False).click()
     page.get_by_role("link", name="Список участников").click()
@@ -125,10 +119,7 @@ def test_a_regional_coordinator_reads_a_schools_answers_and_its_explanation(
 def test_the_operator_marks_a_collection_and_a_coordinator_gets_the_group_report(
         served: tuple[Site, str], page: Page, console_errors: list[str]) -> None:
     site, base = served
-    page.goto(base + "/")
-    page.get_by_label("Логин").fill("operator")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "operator")
     page.get_by_role("link", name="Мониторинг").click()  # the operator's pages are in its navigation there
     page.get_by_role("link", name="Публикации и файлы").click()
     expect(page.get_by_role("heading", name="Публикации и файлы")).to_be_visible()
@@ -140,9 +131,7 @@ def test_the_operator_marks_a_collection_and_a_coordinator_gets_the_group_report
     accessible(page)
     page.get_by_role("button", name="Выйти").click()
 
-    page.get_by_label("Логин").fill("reg77")
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, "reg77")
     page.get_by_role("link", name="Мониторинг").click()
     page.get_by_role("checkbox", name=re.compile(TITLE)).check()
     page.get_by_role("radio", name="все").check()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import BROWSER, accessible, served_site
-from tests.cabinet_site import PASSWORD, A, B, Site, build_site
+from tests.browser import BROWSER, accessible, served_site, sign_in
+from tests.cabinet_site import A, B, Site, build_site
 from tests.upload_site import COLLECTION, filled, publish
 
 TITLE = "Информация об ОО для проведения ВПР 2027. Для образовательных организаций"
@@ -27,10 +27,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
 
 
 def _sign_in(page: Page, base: str, login: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Логин").fill(login)
-    page.get_by_label("Пароль").fill(PASSWORD)
-    page.get_by_role("button", name="Войти").click()
+    sign_in(page, base, login)
     expect(page.locator(".who")).to_contain_text(login)
 
 
