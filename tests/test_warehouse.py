@@ -215,6 +215,21 @@ def test_a_database_from_before_an_index_gains_it(engine: Engine) -> None:
     assert [o.login for o in wh.organisations()] == sorted(o.login for o in ORGS)
 
 
+def test_a_database_with_a_replaced_index_loses_it_and_gains_its_successor(engine: Engine) -> None:
+    """ix_organisations_place replaced ix_organisations_area: a database made before has the old
+    one dropped (writes stop keeping it) and the new one made, by the next create()."""
+    older_database(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_organisations_place")
+        conn.exec_driver_sql("CREATE INDEX ix_organisations_area ON organisations (region_code, municipality_code)")
+    wh = Warehouse(engine)
+    wh.create(FORMS.values())
+    names = {ix["name"] for ix in sa.inspect(engine).get_indexes("organisations")}
+    assert "ix_organisations_place" in names and "ix_organisations_area" not in names
+    wh.create(FORMS.values())  # idempotent
+    assert [o.login for o in wh.organisations()] == sorted(o.login for o in ORGS)
+
+
 def test_a_database_from_before_saved_by_gains_the_column(engine: Engine,
                                                          request: pytest.FixtureRequest) -> None:
     """A warehouse made before submissions had ``saved_by`` (the column dropped here, as the
