@@ -18,10 +18,9 @@ from web.deps import (
     CsrfDep,
     OperatorDep,
     Refused,
-    UserDep,
     not_found,
     publication_for,
-    reader,
+    signed_in,
 )
 from web.downloads import RecordedFileResponse
 
@@ -30,9 +29,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/files/{file_id}")
-def download(c: CabDep, user: UserDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+def download(request: Request, c: CabDep, file_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
     storage = c.cabinet.storage
-    with reader(c) as db:  # given back before the file streams
+    with signed_in(c, request) as (user, db):  # the connection is given back before the file streams
         stored = storage.downloadable(user, file_id, db)
         if stored is None:
             raise not_found()
@@ -51,11 +50,11 @@ def _report_args(file: str, login: str) -> dict[str, str]:
 
 
 @router.get("/publications/{publication_id}/downloads")
-def report(request: Request, c: CabDep, user: CoordinatorDep, publication_id: str,
+def report(request: Request, c: CabDep, publication_id: str,
            file: Annotated[str, Query(max_length=200)] = "", login: Annotated[str, Query(max_length=32)] = "",
            page: Annotated[int, Query(ge=1, le=100_000)] = 1, all: bool = False) -> Response:
     size = c.web.page_size
-    with reader(c) as db:
+    with signed_in(c, request, coordinator=True) as (user, db):
         pub = publication_for(c, user, publication_id, db)
         result = c.cabinet.storage.download_report(user, pub.id, pub.participants, file_search=file,
                                                    login_search=login, offset=0 if all else (page - 1) * size,

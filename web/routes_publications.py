@@ -20,6 +20,7 @@ from web.deps import (
     publication_for,
     reader,
     safe_next,
+    signed_in,
     visible_publications,
 )
 
@@ -42,8 +43,8 @@ def _cards(c: Cab, user: Account, pubs: list[Publication], conn: Connection,
 
 
 @router.get("/")
-def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Response:
-    with reader(c) as db:
+def home(request: Request, c: CabDep, section: str = "") -> Response:
+    with signed_in(c, request) as (user, db):
         pubs = visible_publications(c, user, db)
         sections = sorted({p.section for p in pubs})
         prefs = c.cabinet.storage.prefs(user.login, db)
@@ -62,9 +63,9 @@ def home(request: Request, c: CabDep, user: UserDep, section: str = "") -> Respo
 
 
 @router.get("/publications/{publication_id}")
-def publication(request: Request, c: CabDep, user: UserDep, publication_id: str) -> Response:
+def publication(request: Request, c: CabDep, publication_id: str) -> Response:
     storage = c.cabinet.storage
-    with reader(c) as db:
+    with signed_in(c, request) as (user, db):
         pub = publication_for(c, user, publication_id, db)
         prefs = storage.prefs(user.login, db)
         card = {"pub": pub, "favourite": prefs.get(pub.id, (False, False))[0], "expanded": True,
