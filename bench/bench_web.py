@@ -2,9 +2,10 @@
 
 Builds a workspace (a registry of --orgs organisations, one region grown to --region-size schools,
 accounts issued, a 50 MB common file and one file per school of that region in the technical
-publication, --downloads recorded downloads), starts uvicorn with --workers processes on the app
-``sbor web`` serves (``bench/web_app.py`` adds only the plain-file baseline), signs a school and
-its regional coordinator in, then for --duration seconds each:
+publication, --downloads recorded downloads), serves the app ``sbor web`` serves
+(``bench/web_app.py`` adds only the plain-file baseline) with --workers processes as ``sbor web``
+starts them (``flows.webserver``: each listening on a socket of its own), signs a school and its
+regional coordinator in, then for --duration seconds each:
 
 - the bare endpoint ``/health`` (no database): the same server's floor;
 - the school's home page and the publication page (targets: p95 <= 50 ms at 50 users);
@@ -48,6 +49,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import psutil
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,28 +138,44 @@ def scratch(base_url: str, prefix: str) -> Iterator[tuple[str, Path]]:
 
 @contextlib.contextmanager
 def serving(factory: str, workers: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """``factory`` served by uvicorn with ``workers`` processes on a free port: its base URL,
-    once its ``/health`` answers, and the server's pid (for its CPU time); the server stops at
-    the end."""
+    """``factory`` served as ``sbor web`` serves the cabinet, with ``workers`` processes on a
+    free port: its base URL, once every worker listens, and the server's pid (for its CPU time);
+    the server stops at the end."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port),
-                               "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-                              env={**os.environ, **env, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    # As ``sbor web`` starts its workers (each on a socket of its own: flows.webserver).
+    start = (f"from flows.webserver import serve; serve({factory!r}, host='127.0.0.1', port={port}, "
+             f"workers={workers}, log_level='warning', access_log=False)")
+    server = subprocess.Popen([sys.executable, "-c", start], env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+                              cwd=REPO)
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(base + "/health", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the cabinet did not start") from None
-                time.sleep(0.3)
+        # Every worker, not the first: the kernel spreads connections only over the sockets
+        # that listen when they arrive.
+        while len(listening(server.pid, port)) < workers:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the cabinet did not start")
+            time.sleep(0.3)
+        httpx.get(base + "/health", timeout=30).raise_for_status()
         yield base, server.pid
     finally:
         server.terminate()
         server.wait(30)
+
+
+def listening(pid: int, port: int) -> list[int]:
+    """The processes of the server ``pid`` (itself and its workers) that listen on ``port``."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children()]
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for p in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp")):
+                found.append(p.pid)
+    return found
 
 
 def sign_in(base: str, login: str, password: str) -> str:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -96,6 +97,63 @@ def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Pat
         server.wait(10)
         log.close()  # type: ignore[attr-defined]
     assert f"the cabinet: {base}/" in (tmp_path / "web.log").read_text()
+
+
+def _stop(server: subprocess.Popen[bytes], log: object) -> None:
+    server.terminate()
+    server.wait(30)
+    log.close()  # type: ignore[attr-defined]
+
+
+def _listening(pid: int, port: int) -> list[int]:
+    """The workers of the server ``pid`` that listen on ``port``."""
+    return [w.pid for w in psutil.Process(pid).children()
+            if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in w.net_connections("tcp"))]
+
+
+def test_sbor_web_spreads_a_crowd_of_connections_over_its_workers(tmp_path: Path) -> None:
+    """Forty users arriving at once, each keeping its connection open, are served by both
+    workers, not all by the one the kernel happened to wake (flows.webserver)."""
+    _workspace(tmp_path)
+    server, base, log = _start(tmp_path, "--workers", "2")
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        deadline = time.monotonic() + 60
+        while len(_listening(server.pid, port)) < 2:  # the first worker up answered /health already
+            assert time.monotonic() < deadline, "the second worker did not start"
+            time.sleep(0.2)
+        crowd = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]
+        for conn in crowd:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: sbor\r\n\r\n")
+        for conn in crowd:
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "every user is answered"
+        served = {}
+        for worker in psutil.Process(server.pid).children():
+            mine = [c for c in worker.net_connections("tcp")
+                    if c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED]
+            if mine:
+                served[worker.pid] = len(mine)
+        for conn in crowd:
+            conn.close()
+        assert sum(served.values()) == 40
+        # By a hash of each client's port: about 20 each; one worker with 32 or more would
+        # happen about once in 100,000 runs by chance.
+        assert len(served) == 2 and min(served.values()) >= 8, served
+    finally:
+        _stop(server, log)
+
+
+def test_sbor_web_with_workers_says_in_one_line_that_its_port_is_taken(tmp_path: Path) -> None:
+    _workspace(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "--home", str(tmp_path), "web", "--port",
+                               str(port), "--workers", "2"], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    [line] = [x for x in done.stderr.splitlines() if x.strip()]
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in line
 
 
 def test_sbor_web_refuses_a_bad_cookie_setting(tmp_path: Path) -> None:

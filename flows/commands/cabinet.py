@@ -99,7 +99,7 @@ def web_command(ctx: click.Context, host: str, port: int, workers: int, forwarde
 
     Example: sbor web --port 8000 --workers 2
     """
-    import uvicorn
+    from flows.webserver import serve
 
     settings = settings_of(ctx)
     # Every worker builds the app from the environment: hand it this command's choices.
@@ -112,6 +112,6 @@ def web_command(ctx: click.Context, host: str, port: int, workers: int, forwarde
     open_cabinet(settings)  # create the tables once, before workers race to
     console.print(f"the cabinet: http://{host}:{port}/ (Ctrl+C to stop)")
     # By name: web/ sits above flows/ in the import order, so flows never imports it.
-    uvicorn.run("web.app:factory", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips,
-                log_level="warning", server_header=False)
+    serve("web.app:factory", host=host, port=port, workers=workers,
+          proxy_headers=forwarded_allow_ips is not None, forwarded_allow_ips=forwarded_allow_ips,
+          log_level="warning", server_header=False)
