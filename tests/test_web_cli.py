@@ -143,6 +143,26 @@ def test_sbor_web_spreads_a_crowd_of_connections_over_its_workers(tmp_path: Path
         _stop(server, log)
 
 
+def test_a_worker_of_sbor_web_that_dies_is_replaced_by_one_listening_on_the_port(tmp_path: Path) -> None:
+    _workspace(tmp_path)
+    server, base, log = _start(tmp_path, "--workers", "2")
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        deadline = time.monotonic() + 60
+        while len(first := _listening(server.pid, port)) < 2:
+            assert time.monotonic() < deadline, "the second worker did not start"
+            time.sleep(0.2)
+        psutil.Process(first[0]).kill()
+        deadline = time.monotonic() + 90
+        while len(now := _listening(server.pid, port)) < 2 or first[0] in now:
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.3)
+        assert first[1] in now  # the other kept serving throughout
+        assert httpx.get(base + "/health", timeout=10).text == "ok"
+    finally:
+        _stop(server, log)
+
+
 def test_sbor_web_with_workers_says_in_one_line_that_its_port_is_taken(tmp_path: Path) -> None:
     _workspace(tmp_path)
     with socket.socket() as taken:
