@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -331,17 +331,15 @@ class Accounts:
             else:
                 with guarded(self.engine, write=True) as own:
                     own.execute(touch)
-        account = _account(row)
-        if row.get("place_kind") is not None:
-            account = replace(account, place=SchoolPlace(account.login, row["place_kind"], row["place_region"],
-                                                         row["place_municipality"]))
-        return Session(account, row["csrf"], row["must_set_password"])
+        place = (SchoolPlace(row["login"], row["place_kind"], row["place_region"], row["place_municipality"])
+                 if row.get("place_kind") is not None else None)
+        return Session(_account(row, place), row["csrf"], row["must_set_password"])
 
     def close_session(self, session_id: str) -> None:
         with guarded(self.engine, write=True) as conn:
             conn.execute(sa.delete(self.t.sessions).where(self.t.sessions.c.id_hash == session_hash(session_id)))
 
 
-def _account(row: Any) -> Account:
+def _account(row: Any, place: SchoolPlace | None = None) -> Account:
     return Account(row["login"], row["role"], row["region_code"], row["municipality_code"],
-                   row["title"], bool(row["blocked"]))
+                   row["title"], bool(row["blocked"]), place)

@@ -31,8 +31,6 @@ from warehouse.tables import FixedTables
 
 NOTHING, WORKING, ACCEPTED_STAGE = 0, 1, 2
 
-_ACCEPTED = ", ".join(f"'{o}'" for o in sorted(ACCEPTED))
-
 # Text, not Core: these run once per recorded file or first draft, and SQLAlchemy does not cache
 # a compiled ON CONFLICT statement (see loading.Statements).
 # PostgreSQL: the whole raise in one round trip (it is a third of recording a school's first
