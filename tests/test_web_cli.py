@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from flows.cabinet import demo_cabinet
 from flows.settings import SettingsError, load_settings
+from flows.webserver import balanced
 from flows.workspace import open_warehouse
 from tests.cabinet_site import ORGS, csrf_of
 from web.app import create_app
@@ -54,6 +55,12 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str, o
             time.sleep(0.2)
 
 
+def _stop(server: subprocess.Popen[bytes], log: object) -> None:
+    server.terminate()
+    server.wait(30)
+    log.close()  # type: ignore[attr-defined]
+
+
 def test_behind_a_balancer_sign_in_attempts_count_per_client(tmp_path: Path) -> None:
     settings = _workspace(tmp_path)
     [school, *_] = demo_cabinet(settings)
@@ -66,9 +73,7 @@ def test_behind_a_balancer_sign_in_attempts_count_per_client(tmp_path: Path) -> 
         with httpx.Client(base_url=base, timeout=10, headers={"X-Forwarded-For": "192.0.2.44"}) as own:
             assert _sign_in(own, school.login, school.password).status_code == 303
     finally:
-        server.terminate()
-        server.wait(10)
-        log.close()  # type: ignore[attr-defined]
+        _stop(server, log)
 
 
 def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Path) -> None:
@@ -93,16 +98,8 @@ def test_sbor_web_serves_the_cabinet_and_the_demo_sign_ins_open_it(tmp_path: Pat
             link = re.search(r'href="(/files/\d+)" download>Логины участников', page)
             assert link and "Логины участников ВПР для Школа 5" in client.get(link.group(1)).text
     finally:
-        server.terminate()
-        server.wait(10)
-        log.close()  # type: ignore[attr-defined]
+        _stop(server, log)
     assert f"the cabinet: {base}/" in (tmp_path / "web.log").read_text()
-
-
-def _stop(server: subprocess.Popen[bytes], log: object) -> None:
-    server.terminate()
-    server.wait(30)
-    log.close()  # type: ignore[attr-defined]
 
 
 def _listening(pid: int, port: int) -> list[int]:
@@ -111,6 +108,7 @@ def _listening(pid: int, port: int) -> list[int]:
             if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in w.net_connections("tcp"))]
 
 
+@pytest.mark.skipif(not balanced(), reason="SO_REUSEPORT spreads connections on Linux only")
 def test_sbor_web_spreads_a_crowd_of_connections_over_its_workers(tmp_path: Path) -> None:
     """Forty users arriving at once, each keeping its connection open, are served by both
     workers, not all by the one the kernel happened to wake (flows.webserver)."""
